@@ -1,0 +1,43 @@
+"""Import Keras (TensorFlow backend) once, without TensorFlow's C++ start-up chatter on stderr.
+
+TensorFlow writes device-discovery lines ("Could not find cuda drivers", "oneDNN custom
+operations are on", ...) through its C++ logger before TF_CPP_MIN_LOG_LEVEL takes effect
+(tensorflow/tensorflow#100442), straight to file descriptor 2, where a user's terminal shows them
+as if they were errors. Only that start-up is muted; Python errors still raise as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+
+def keras():
+    """The keras module, imported quietly the first time."""
+    if "keras" in sys.modules and "tensorflow" in sys.modules:
+        return sys.modules["keras"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _muted_stderr():
+        import keras as module
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()  # the CUDA probe, while muted
+    return module
+
+
+@contextlib.contextmanager
+def _muted_stderr():
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real file descriptor 2 (some notebooks, embedded use)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

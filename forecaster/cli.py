@@ -1,0 +1,136 @@
+"""The command line: each handler parses, calls one library function, prints. `main` returns the
+exit status: 0 on success, 2 on a user error (one line on stderr, no traceback)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from forecaster.config import load_config
+from forecaster.errors import UserError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or argparse's own usage error (status 2)
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"forecaster {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"forecaster {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forecaster",
+        description="Train an LSTM forecaster on a CSV time series, score it against baselines, "
+                    "and forecast the steps after the end of a history.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a model on a CSV and save it to a model folder",
+        description="Train LSTM(50) -> Dense(horizon) on a CSV (split by time into train, "
+                    "validation and test) and save a self-describing model folder.")
+    train.add_argument("--csv", help="the CSV to train on (required, here or in --config)")
+    train.add_argument("--time-col", dest="time_col", help="time column (default: the one "
+                       "column that parses as dates, years or yyyymmdd)")
+    train.add_argument("--target", help="column to forecast (default: the one numeric column)")
+    train.add_argument("--features", help="extra input columns, comma-separated: A,B")
+    train.add_argument("--time-steps", dest="time_steps", type=int,
+                       help="rows in each input window (default: from the frequency, e.g. 72 "
+                            "for hourly data)")
+    train.add_argument("--horizon", type=int,
+                       help="steps to forecast at once (default: one season, e.g. 24 for hourly)")
+    train.add_argument("--epochs", type=int, help="most epochs to train (default 40; early "
+                       "stopping on validation loss usually ends sooner)")
+    train.add_argument("--batch-size", dest="batch_size", type=int, help="default 64")
+    train.add_argument("--units", type=int, help="LSTM units (default 50)")
+    train.add_argument("--val-fraction", dest="val_fraction", type=float,
+                       help="share of rows for validation (default 0.15)")
+    train.add_argument("--test-fraction", dest="test_fraction", type=float,
+                       help="share of rows held out for evaluate (default 0.15; 0 allowed)")
+    train.add_argument("--fill", choices=("interpolate", "ffill", "error"),
+                       help="how to treat missing values (default interpolate)")
+    train.add_argument("--seed", type=int, help="random seed (default 42)")
+    train.add_argument("--model-dir", dest="model_dir",
+                       help="where to save the model (default models/<csv name>)")
+    train.add_argument("--config", help="TOML file of settings; flags override it")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a model on held-out data next to naive baselines",
+        description="Score the model on its held-out test split (or the tail of --csv) with "
+                    "MAE, RMSE, sMAPE and MASE, next to the naive and seasonal-naive "
+                    "baselines; write metrics.json and predictions.png.")
+    evaluate.add_argument("--model-dir", dest="model_dir", required=True)
+    evaluate.add_argument("--csv", help="score the tail of this CSV instead of the test split")
+    evaluate.add_argument("--output-dir", dest="output_dir",
+                          help="where to write metrics.json and predictions.png "
+                               "(default reports/<model name>)")
+    evaluate.set_defaults(handler=_evaluate)
+
+    forecast = commands.add_parser(
+        "forecast", help="forecast the steps after the end of a CSV",
+        description="Read a history CSV with the training columns and forecast the steps after "
+                    "its last timestamp. Writes CSV: the time column and 'forecast'.")
+    forecast.add_argument("--model-dir", dest="model_dir", required=True)
+    forecast.add_argument("--csv", required=True, help="the history to forecast from")
+    forecast.add_argument("--horizon", type=int, help="steps to forecast (default: as trained)")
+    forecast.add_argument("--output", default="-", help="CSV file to write (default - : stdout)")
+    forecast.add_argument("--plot", help="PNG file of the history's tail and the forecast")
+    forecast.set_defaults(handler=_forecast)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from forecaster.training import train
+
+    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "handler", "command")}
+    settings = load_config(args.config, overrides=overrides)
+    run = train(settings, verbose=1 if sys.stdout.isatty() else 2)
+    filled = (f"; filled {run.filled_values} missing values "
+              f"({run.missing_timestamps} missing timestamps)" if run.filled_values else "")
+    print(f"saved {run.model_dir} (val MAE {run.val_mae:.4g} {run.target}; time_steps "
+          f"{run.time_steps}, horizon {run.horizon}; best epoch {run.best_epoch} of "
+          f"{run.epochs_run}{filled})")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from forecaster.evaluation import evaluate
+
+    result = evaluate(args.model_dir, csv=args.csv, output_dir=args.output_dir)
+    print(result.table())
+    print(f"wrote {result.metrics_path} and {result.plot_path}")
+    return 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from forecaster.artifacts import load_bundle
+    from forecaster.evaluation import write_text_atomically
+    from forecaster.forecasting import forecast
+    from forecaster.plots import plot_forecast
+
+    bundle = load_bundle(args.model_dir)
+    result = forecast(bundle, args.csv, horizon=args.horizon)
+    text = result.frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    if args.plot:
+        tail = result.history.frame.iloc[-4 * bundle.settings.time_steps:]
+        plot_forecast(tail.index, tail[bundle.schema.target], result.times, result.values,
+                      bundle.schema.target, args.plot)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        write_text_atomically(Path(args.output), text)
+        print(f"wrote {args.output} ({len(result.frame)} steps)", file=sys.stderr)
+    return 0

@@ -1,0 +1,122 @@
+"""Settings: one flat object with commented defaults. Defaults < TOML file < command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from forecaster.errors import UserError
+
+FILL_METHODS = ("interpolate", "ffill", "error")
+
+
+@dataclass
+class Settings:
+    """Everything a training run needs; saved in the bundle so forecasts never use today's defaults."""
+
+    # Data
+    csv: str | None = None  # the CSV to train on
+    time_col: str | None = None  # time column; found automatically when only one parses as dates
+    target: str | None = None  # column to forecast; found automatically when only one is numeric
+    features: tuple[str, ...] = ()  # extra input columns (their past values), besides the target
+    fill: str = "interpolate"  # missing values and missing timestamps: interpolate | ffill | error
+    # Windows: None means "chosen from the data's frequency" (an hourly series looks back 3 days
+    # and forecasts the next day; a monthly one looks back 3 years and forecasts the next year).
+    time_steps: int | None = None  # length of each input window, in rows
+    horizon: int | None = None  # steps forecast at once
+    val_fraction: float = 0.15  # share of rows (the middle) for validation and early stopping
+    test_fraction: float = 0.15  # share of rows (the end) held out for `evaluate`; 0 allowed
+    # Model and training: the classic Keras example, LSTM(units) -> Dense(horizon), Adam, MSE.
+    units: int = 50  # LSTM units
+    epochs: int = 40  # upper bound; early stopping usually ends sooner
+    batch_size: int = 64
+    learning_rate: float = 1e-3  # Adam
+    patience: int = 5  # epochs without validation improvement before stopping
+    seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
+    model_dir: str | None = None  # where the bundle goes; None = models/<csv name>
+
+    def validate(self) -> Settings:
+        """Raise UserError naming the first setting that is out of range; return self."""
+        for name in ("time_steps", "horizon"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise UserError(
+                    f"--{_flag(name)} is {value!r}; expected a whole number of at least 1.")
+        for name in ("epochs", "batch_size", "units", "patience"):
+            value = getattr(self, name)
+            minimum = 0 if name == "patience" else 1
+            if not isinstance(value, int) or value < minimum:
+                raise UserError(
+                    f"--{_flag(name)} is {value!r}; expected a whole number of at least {minimum}.")
+        if not 0 < self.val_fraction < 1:
+            raise UserError(
+                f"--val-fraction is {self.val_fraction!r}; expected a number between 0 and 1 "
+                f"(exclusive), such as 0.15.")
+        if not 0 <= self.test_fraction < 1:
+            raise UserError(
+                f"--test-fraction is {self.test_fraction!r}; expected a number from 0 up to "
+                f"(not including) 1, such as 0.15.")
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise UserError(
+                f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} leave "
+                f"under 10% of the rows for training; lower one of them.")
+        if self.fill not in FILL_METHODS:
+            raise UserError(
+                f"--fill is {self.fill!r}; expected one of {', '.join(FILL_METHODS)}.")
+        if not self.learning_rate > 0:
+            raise UserError(
+                f"learning_rate is {self.learning_rate!r}; expected a positive number like 0.001.")
+        return self
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["features"] = list(self.features)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Settings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UserError(
+                f"unknown setting(s) {', '.join(unknown)}; known settings are "
+                f"{', '.join(sorted(known))}.")
+        values = dict(values)
+        if "features" in values:
+            values["features"] = parse_features(values["features"])
+        return cls(**values)
+
+
+def parse_features(value) -> tuple[str, ...]:
+    """'a,b' or ['a', 'b'] -> ('a', 'b'); empty names are dropped."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Settings:
+    """Defaults, then the TOML file at `path` (if any), then `overrides` whose value is not None.
+
+    Keys of `overrides` that are not settings (such as the CLI's own `command`) are ignored.
+    """
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"config file {path} does not exist; pass the path of a TOML file.")
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise UserError(f"config file {path} is not valid TOML ({error}); fix the file.") from None
+    known = {f.name for f in dataclasses.fields(Settings)}
+    for key, value in (overrides or {}).items():
+        if key in known and value is not None:
+            values[key] = value
+    return Settings.from_dict(values).validate()
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")

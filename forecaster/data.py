@@ -1,0 +1,438 @@
+"""Read a CSV, find its time column and target, and regularise it to one row per time step.
+
+The result is a `Series`: a float frame on a regular DatetimeIndex (missing timestamps inserted as
+NaN rows), plus the `Schema` that says which columns mean what. Missing values are left as NaN here
+and filled by `fill_missing` once the caller knows where the splits fall, so that no value from a
+later split leaks into an earlier one.
+
+The schema carries an `id_column` slot for long-format files holding many series (one global
+model); today every file is one series and it is always None.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.api import types
+from pandas.tseries import offsets
+
+from forecaster.errors import UserError
+
+TIME_NAMES = ("date", "time", "datetime", "timestamp", "ds", "year", "month", "period")
+
+# Season length (steps per natural cycle) of calendar frequencies, business days before days.
+_CALENDAR_SEASONS = (
+    (offsets.BusinessDay, 5),
+    (offsets.Day, 7),
+    (offsets.Week, 52),
+    ((offsets.MonthBegin, offsets.MonthEnd, offsets.BusinessMonthBegin, offsets.BusinessMonthEnd), 12),
+    ((offsets.QuarterBegin, offsets.QuarterEnd, offsets.BQuarterBegin, offsets.BQuarterEnd), 4),
+)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What the columns of a file mean; saved in the bundle and checked against forecast input."""
+
+    time_column: str
+    target: str
+    features: tuple[str, ...]  # extra input columns besides the target
+    time_kind: str  # how the file writes time: "datetime", "year" or "yyyymmdd"
+    frequency: str  # pandas offset alias, e.g. "h", "D", "MS"
+    id_column: str | None = None  # long format (many series): reserved, always None today
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The model's input columns, target first."""
+        return (self.target, *self.features)
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["features"] = list(self.features)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Schema:
+        return cls(**{**values, "features": tuple(values["features"])})
+
+
+@dataclass
+class Series:
+    """One regular time series: `frame` has a DatetimeIndex at `schema.frequency` and float columns
+    `schema.columns` (target first), with NaN where a value or a whole timestamp was missing."""
+
+    frame: pd.DataFrame
+    schema: Schema
+    source: str  # the file it came from, for messages
+    missing_timestamps: int  # rows inserted to make the index regular
+
+    @property
+    def observed(self) -> np.ndarray:
+        """(rows,) bool: True where the file had a target value (not missing, not inserted)."""
+        return self.frame[self.schema.target].notna().to_numpy()
+
+    @property
+    def missing_values(self) -> int:
+        """Missing target values, including those at inserted timestamps."""
+        return int((~self.observed).sum())
+
+    def values(self, fill: str, segments=()) -> np.ndarray:
+        """(rows, columns) float64 in the user's units, target first, missing values filled
+        within each segment (see `fill_missing`)."""
+        return fill_missing(self.frame.to_numpy(), fill, segments, names=self.schema.columns)
+
+
+def read_series(
+    path: str | Path,
+    time_column: str | None = None,
+    target: str | None = None,
+    features: tuple[str, ...] = (),
+    schema: Schema | None = None,
+) -> Series:
+    """Read `path` into a regular Series.
+
+    Columns are found automatically where unambiguous; pass `schema` (from a trained bundle) to
+    require the same columns and frequency as at training time.
+    """
+    raw = read_table(path)
+    if schema is not None:
+        time_column, target, features = schema.time_column, schema.target, schema.features
+        missing = [c for c in (time_column, *schema.columns) if c not in raw.columns]
+        if missing:
+            raise UserError(
+                f"{path} lacks column(s) {', '.join(map(repr, missing))} that the model was trained "
+                f"on; it has {_listing(raw.columns)}. Pass a CSV with the training columns.")
+    time_column = time_column or find_time_column(raw, path)
+    _require_columns(raw, path, [time_column, *([target] if target else []), *features])
+    times, time_kind = parse_times(raw[time_column], time_column, path)
+    target = target or find_target(raw, path, exclude=(time_column,))
+    if target == time_column or target in features:
+        raise UserError(
+            f"--target {target!r} is also used as the time column or a feature; pick a different "
+            f"column for each role.")
+    values = {name: to_numbers(raw[name], name, path).to_numpy() for name in (target, *features)}
+    frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name=time_column))
+    frame["_line"] = np.arange(len(raw)) + 2  # the file's line number, header on line 1
+    frame = frame.sort_index(kind="stable")
+    _refuse_duplicates(frame, path)
+    if schema is not None:
+        frequency = schema.frequency
+        if time_kind != schema.time_kind:
+            raise UserError(
+                f"{path} writes time as {time_kind} values in column {time_column!r}, but the "
+                f"model was trained on {schema.time_kind} values. Use the training format.")
+    else:
+        frequency = infer_frequency(frame.index, path)
+    regular = regularise(frame.drop(columns="_line"), frequency, path)
+    schema = Schema(time_column, target, tuple(features), time_kind, frequency)
+    return Series(regular, schema, str(path), len(regular) - len(frame))
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The CSV as pandas reads it, or a UserError saying why it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist; pass the path of a CSV file.")
+    if not path.is_file():
+        raise UserError(f"{path} is a directory, not a file; pass the path of a CSV file.")
+    try:
+        raw = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{path} is not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8 "
+            f"CSV.") from None
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path} is empty; expected a header line and rows of data.") from None
+    except pd.errors.ParserError as error:
+        raise UserError(
+            f"{path} is not a well-formed CSV ({str(error).strip()}); every row needs as many "
+            f"comma-separated fields as the header.") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if raw.empty:
+        raise UserError(f"{path} has a header but no rows; expected rows of data under it.")
+    return raw
+
+
+def find_time_column(raw: pd.DataFrame, path) -> str:
+    """The one column that parses as dates, integer years or yyyymmdd integers."""
+    text = [c for c in raw.columns if _is_text_or_datetime(raw[c]) and _parses(raw[c])]
+    candidates = text or [c for c in raw.columns
+                          if types.is_integer_dtype(raw[c]) and raw[c].is_unique and _parses(raw[c])]
+    if len(candidates) > 1:
+        named = [c for c in candidates if c.lower() in TIME_NAMES]
+        if len(named) == 1:
+            return named[0]
+        raise UserError(
+            f"{path} has several columns that parse as times: {_listing(candidates)}; choose one "
+            f"with --time-col.")
+    if not candidates:
+        raise UserError(
+            f"{path} has no column that parses as dates or years (columns: "
+            f"{_listing(raw.columns)}); expected ISO dates like 2010-01-01 or 2010-01-01 13:00, "
+            f"integer years or yyyymmdd integers. Name the column with --time-col.")
+    return candidates[0]
+
+
+def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, str]:
+    """Timestamps of a time column and how it writes them: "datetime", "year" or "yyyymmdd"."""
+    if column.isna().any():
+        line = int(np.argmax(column.isna().to_numpy())) + 2
+        raise UserError(
+            f"time column {name!r} of {path} is empty on line {line}; every row needs a time. "
+            f"Fill or delete that row.")
+    if types.is_integer_dtype(column):
+        if column.between(1000, 2999).all():
+            return pd.DatetimeIndex(pd.to_datetime(column.astype(str), format="%Y")), "year"
+        parsed = pd.to_datetime(column.astype(str), format="%Y%m%d", errors="coerce")
+        if column.between(10000101, 29991231).all() and parsed.notna().all():
+            return pd.DatetimeIndex(parsed), "yyyymmdd"
+        bad = column[parsed.isna()] if parsed.isna().any() else column
+        raise UserError(
+            f"time column {name!r} of {path} holds integers that are neither years nor yyyymmdd "
+            f"dates (line {bad.index[0] + 2}: {bad.iloc[0]!r}); use dates like 2010-01-01, or "
+            f"choose another column with --time-col.")
+    if types.is_datetime64_any_dtype(column):
+        return pd.DatetimeIndex(column), "datetime"
+    parsed = _to_datetime(column)
+    if parsed is None:
+        coerced = _to_datetime(column, errors="coerce")
+        failed = coerced.isna() if coerced is not None else pd.Series(True, index=column.index)
+        line = int(np.argmax(failed.to_numpy())) + 2
+        raise UserError(
+            f"time column {name!r} of {path} does not parse as dates: line {line} holds "
+            f"{column.iloc[line - 2]!r}. Expected one format throughout, such as 2010-01-01 or "
+            f"2010-01-01 13:00 (all with the same UTC offset, if any); fix that cell or choose "
+            f"another column with --time-col.")
+    return pd.DatetimeIndex(parsed), "datetime"
+
+
+def find_target(raw: pd.DataFrame, path, exclude=()) -> str:
+    """The one numeric column besides the time column."""
+    candidates = [c for c in raw.columns if c not in exclude and _is_numeric_like(raw[c])]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise UserError(
+            f"{path} has no numeric column to forecast besides {_listing(exclude)} (columns: "
+            f"{_listing(raw.columns)}); add one, or name it with --target.")
+    raise UserError(
+        f"{path} has several numeric columns: {_listing(candidates)}; choose the one to forecast "
+        f"with --target (and add others as inputs with --features).")
+
+
+def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
+    """A float copy of a numeric column; text or infinity in it is a UserError naming the row."""
+    if types.is_bool_dtype(column):
+        raise UserError(
+            f"column {name!r} of {path} holds true/false values; expected numbers. Choose a "
+            f"numeric column.")
+    if types.is_numeric_dtype(column):
+        numbers = column.astype("float64")
+    else:
+        numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+        text = numbers.isna() & column.notna()
+        if text.any():
+            position = int(np.argmax(text.to_numpy()))
+            hint = " (a decimal comma? use a dot)" if "," in str(column.iloc[position]) else ""
+            raise UserError(
+                f"column {name!r} of {path} has text where numbers are expected: line "
+                f"{position + 2} holds {column.iloc[position]!r}{hint}. Fix or empty that cell "
+                f"(empty cells count as missing), or choose another column.")
+    infinite = np.isinf(numbers.to_numpy())
+    if infinite.any():
+        position = int(np.argmax(infinite))
+        raise UserError(
+            f"column {name!r} of {path} is infinite on line {position + 2}; expected finite "
+            f"numbers. Fix or empty that cell.")
+    if numbers.isna().all():
+        raise UserError(f"column {name!r} of {path} is empty; expected numbers in it.")
+    return numbers.reset_index(drop=True)
+
+
+def infer_frequency(index: pd.DatetimeIndex, path) -> str:
+    """The pandas frequency alias of sorted, unique timestamps, allowing for gaps.
+
+    Gaps are allowed as long as every timestamp lies on one regular grid (hourly with a missing
+    hour, business days, month starts with a missing month, ...).
+    """
+    if len(index) < 3:
+        raise UserError(
+            f"{path} has {len(index)} rows; at least 3 are needed to tell the frequency, and many "
+            f"more to train. Use a longer file.")
+    frequency = _infer_freq(index)
+    if frequency is not None:
+        return frequency
+    step = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
+    for candidate in _candidate_frequencies(index, step):
+        grid = pd.date_range(index[0], index[-1], freq=candidate)
+        if index.isin(grid).all() and len(grid) <= 2 * len(index):
+            return candidate
+    raise UserError(
+        f"{path} has irregular timestamps: the most common step is {step}, but not every row lies "
+        f"on a grid of that step (for example after {index[0]}). Expected one row per regular "
+        f"step (gaps are fine); resample the data first.")
+
+
+def regularise(frame: pd.DataFrame, frequency: str, path) -> pd.DataFrame:
+    """Reindex to every step from the first timestamp to the last; new rows are NaN."""
+    grid = pd.date_range(frame.index[0], frame.index[-1], freq=frequency, name=frame.index.name)
+    off_grid = ~frame.index.isin(grid)
+    if off_grid.any():
+        stamp = frame.index[int(np.argmax(off_grid))]
+        raise UserError(
+            f"{path} has a timestamp {stamp} that is not on the {frequency!r} grid the model uses; "
+            f"expected one row per step. Resample the file to that frequency.")
+    return frame.reindex(grid)
+
+
+def fill_missing(values: np.ndarray, method: str, segments=(), names=()) -> np.ndarray:
+    """Fill NaN in a (rows, columns) array, never carrying a value back across a segment start.
+
+    `segments` are row indices where a new split starts. Inside a segment, "interpolate" draws
+    straight lines between known values; a gap at the start of a segment takes the last value
+    before it (the past), and only a gap at the very start of the series takes the first value
+    after it. "ffill" repeats the last known value. "error" refuses any missing value.
+    """
+    values = np.array(values, dtype="float64")
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    if method == "error":
+        row, column = np.argwhere(missing)[0]
+        name = names[column] if len(names) > column else f"column {column}"
+        raise UserError(
+            f"{name} is missing at row {row} of the regular series (an empty cell or a missing "
+            f"timestamp) and --fill is 'error'; fill the data, or use --fill interpolate or ffill.")
+    bounds = [0, *sorted(s for s in segments if 0 < s < len(values)), len(values)]
+    frame = pd.DataFrame(values)
+    pieces = []
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        piece = frame.iloc[start:stop]
+        if method == "interpolate":
+            piece = piece.interpolate(method="linear", limit_area="inside")
+        pieces.append(piece)
+    return pd.concat(pieces).ffill().bfill().to_numpy()
+
+
+def season_length(frequency: str) -> int:
+    """Steps in one natural cycle: 24 for hourly, 7 for daily, 12 for monthly, 1 for yearly.
+
+    Sub-daily data cycles daily (96 steps at most; finer data cycles hourly, or by the minute).
+    """
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    if isinstance(offset, offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta("1D"):
+        step = pd.Timedelta(offset)
+        for cycle in ("1D", "1h", "1min"):
+            steps = pd.Timedelta(cycle) // step
+            if steps <= 96:
+                return max(1, int(steps))
+        return 1
+    for kinds, season in _CALENDAR_SEASONS:
+        if isinstance(offset, kinds):
+            return max(1, season // max(1, offset.n))
+    return 1
+
+
+def split_points(rows: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
+    """Row indices where validation and test start: train = [0, a), val = [a, b), test = [b, rows)."""
+    test_rows = int(round(rows * test_fraction))
+    val_rows = int(round(rows * val_fraction))
+    return rows - test_rows - val_rows, rows - test_rows
+
+
+def _to_datetime(column: pd.Series, errors: str = "raise"):
+    """Parse text as datetimes with one inferred format, then ISO 8601; None if neither works."""
+    for fmt in (None, "ISO8601"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(column, format=fmt, errors=errors)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        if errors == "raise" and not types.is_datetime64_any_dtype(parsed):
+            return None  # mixed UTC offsets come back as objects
+        return parsed
+    return None
+
+
+def _parses(column: pd.Series) -> bool:
+    if column.isna().all():
+        return False
+    try:
+        parse_times(column, "", "")
+    except UserError:
+        return False
+    return True
+
+
+def _is_text_or_datetime(column: pd.Series) -> bool:
+    return (types.is_string_dtype(column) or types.is_object_dtype(column)
+            or types.is_datetime64_any_dtype(column))
+
+
+def _is_numeric_like(column: pd.Series) -> bool:
+    """Numeric, or text whose non-empty cells are mostly numbers (stray text is reported later)."""
+    if types.is_bool_dtype(column):
+        return False
+    if types.is_numeric_dtype(column):
+        return True
+    if not (types.is_string_dtype(column) or types.is_object_dtype(column)):
+        return False
+    present = column.dropna()
+    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.8
+
+
+def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta) -> list[str]:
+    days = step / pd.Timedelta("1D")
+    if 28 <= days <= 31:
+        return ["MS", "ME"]
+    if 89 <= days <= 92:
+        return ["QS", "QE"]
+    if 365 <= days <= 366:
+        return ["YS", "YE"]
+    if step == pd.Timedelta("1D") and (index.dayofweek < 5).all():
+        return ["B", "D"]
+    if step % pd.Timedelta("7D") == pd.Timedelta(0) and step > pd.Timedelta(0):
+        weeks = step // pd.Timedelta("7D")
+        day = index[0].day_name()[:3].upper()
+        return [f"{weeks}W-{day}" if weeks > 1 else f"W-{day}"]
+    return [pd.tseries.frequencies.to_offset(step).freqstr]
+
+
+def _infer_freq(index: pd.DatetimeIndex) -> str | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            frequency = pd.infer_freq(index)
+        except (ValueError, TypeError):
+            return None
+    if frequency is None:
+        return None
+    return getattr(frequency, "freqstr", frequency)
+
+
+def _refuse_duplicates(frame: pd.DataFrame, path) -> None:
+    duplicated = frame.index.duplicated(keep=False)
+    if duplicated.any():
+        stamp = frame.index[int(np.argmax(duplicated))]
+        lines = frame.loc[frame.index == stamp, "_line"].tolist()
+        raise UserError(
+            f"{path} has duplicate timestamps: {stamp} appears on lines "
+            f"{', '.join(map(str, lines))}. Expected one row per time step; remove or aggregate "
+            f"the duplicates.")
+
+
+def _require_columns(raw: pd.DataFrame, path, names) -> None:
+    for name in names:
+        if name not in raw.columns:
+            raise UserError(
+                f"{path} has no column {name!r}; its columns are {_listing(raw.columns)}. Check "
+                f"the spelling (names are case-sensitive).")
+
+
+def _listing(names) -> str:
+    return ", ".join(repr(str(n)) for n in names)

@@ -1,0 +1,65 @@
+"""Windows: arrays of shape (samples, time_steps, features), and the window sizes for a frequency."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from forecaster.data import season_length
+
+
+def make_windows(values, time_steps: int, horizon: int, target: int = 0):
+    """(rows, features) -> inputs (samples, time_steps, features), targets (samples, horizon).
+
+    targets[i] = values[i + time_steps : i + time_steps + horizon, target]: the steps right after
+    window i. samples = rows - time_steps - horizon + 1. Both are read-only views of `values`.
+    """
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"expected values of shape (rows, features), got shape {values.shape}")
+    if time_steps < 1 or horizon < 1:
+        raise ValueError(f"time_steps and horizon must be >= 1, got {time_steps} and {horizon}")
+    rows = len(values)
+    if rows < time_steps + horizon:
+        raise ValueError(
+            f"{rows} rows are fewer than time_steps + horizon = {time_steps + horizon}")
+    inputs = sliding_window_view(values[: rows - horizon], time_steps, axis=0).transpose(0, 2, 1)
+    targets = sliding_window_view(values[time_steps:, target], horizon)
+    return inputs, targets
+
+
+def window_splits(rows: int, time_steps: int, horizon: int, val_start: int, test_start: int):
+    """Which windows belong to which split: {"train", "validation", "test"} -> slice of samples.
+
+    A window belongs to the split that holds all of its targets; its inputs may reach back into
+    earlier rows, as a forecast made at that time would. Windows whose targets straddle a boundary
+    are used by neither side. Window i's targets are rows i + time_steps ... + horizon - 1.
+    """
+    samples = rows - time_steps - horizon + 1
+
+    def between(first_row: int, end_row: int) -> slice:
+        start = max(0, first_row - time_steps)
+        stop = min(samples, end_row - time_steps - horizon + 1)
+        return slice(start, max(start, stop))
+
+    return {
+        "train": between(0, val_start),
+        "validation": between(val_start, test_start),
+        "test": between(test_start, rows),
+    }
+
+
+def choose_window(frequency: str, train_rows: int) -> tuple[int, int]:
+    """Default (time_steps, horizon) for a frequency, shortened to fit the training rows.
+
+    The horizon is one season (the next day of hourly data, the next week of daily data, the next
+    year of monthly data; a quarter of it when a season is longer than 24 steps); the window looks
+    back three seasons, and at least 8 steps. Both shrink so that the training split still yields
+    at least three windows for every step of look-back.
+    """
+    season = season_length(frequency)
+    horizon = season if season <= 24 else max(1, season // 4)
+    time_steps = max(3 * season, 2 * horizon, 8)
+    horizon = max(1, min(horizon, train_rows // 8))
+    time_steps = max(1, min(time_steps, (train_rows - horizon + 1) // 4))
+    return time_steps, horizon
