@@ -39,15 +39,19 @@ class Settings:
 
     def validate(self) -> Settings:
         """Raise UserError naming the first setting that is out of range; return self."""
+        for name in ("val_fraction", "test_fraction", "learning_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise UserError(f"--{_flag(name)} is {value!r}; expected a number, such as 0.15.")
         for name in ("time_steps", "horizon"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and (_not_whole(value) or value < 1):
                 raise UserError(
                     f"--{_flag(name)} is {value!r}; expected a whole number of at least 1.")
         for name in ("epochs", "batch_size", "units", "patience"):
             value = getattr(self, name)
             minimum = 0 if name == "patience" else 1
-            if not isinstance(value, int) or value < minimum:
+            if _not_whole(value) or value < minimum:
                 raise UserError(
                     f"--{_flag(name)} is {value!r}; expected a whole number of at least {minimum}.")
         if not 0 < self.val_fraction < 1:
@@ -67,7 +71,7 @@ class Settings:
                 f"--fill is {self.fill!r}; expected one of {', '.join(FILL_METHODS)}.")
         if not self.learning_rate > 0:
             raise UserError(
-                f"learning_rate is {self.learning_rate!r}; expected a positive number like 0.001.")
+                f"--learning-rate is {self.learning_rate!r}; expected a positive number like 0.001.")
         return self
 
     def to_dict(self) -> dict:
@@ -116,6 +120,10 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         if key in known and value is not None:
             values[key] = value
     return Settings.from_dict(values).validate()
+
+
+def _not_whole(value) -> bool:
+    return isinstance(value, bool) or not isinstance(value, int)
 
 
 def _flag(name: str) -> str:

@@ -140,14 +140,16 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise UserError(f"{path} is a directory, not a file; pass the path of a CSV file.")
     try:
-        raw = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True, index_col=False)
     except UnicodeDecodeError as error:
         raise UserError(
             f"{path} is not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8 "
             f"CSV.") from None
     except pd.errors.EmptyDataError:
         raise UserError(f"{path} is empty; expected a header line and rows of data.") from None
-    except pd.errors.ParserError as error:
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
         raise UserError(
             f"{path} is not a well-formed CSV ({str(error).strip()}); every row needs as many "
             f"comma-separated fields as the header.") from None
@@ -193,7 +195,7 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
         bad = column[parsed.isna()] if parsed.isna().any() else column
         raise UserError(
             f"time column {name!r} of {path} holds integers that are neither years nor yyyymmdd "
-            f"dates (line {bad.index[0] + 2}: {bad.iloc[0]!r}); use dates like 2010-01-01, or "
+            f"dates (line {bad.index[0] + 2}: {bad.iloc[0].item()!r}); use dates like 2010-01-01, or "
             f"choose another column with --time-col.")
     if types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column), "datetime"

@@ -113,7 +113,7 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
         share = settings.test_fraction or settings.val_fraction
         test_start = rows - max(horizon, int(round(rows * share)))
         val_start = test_start
-    first_origin = max(test_start, time_steps, season * -(-horizon // season))
+    first_origin = max(test_start, time_steps, season)
     origins = np.arange(first_origin, rows - horizon + 1)
     if len(origins) == 0:
         raise UserError(

@@ -32,6 +32,8 @@ def naive_forecast(target, origins, horizon: int) -> np.ndarray:
     """
     target = np.asarray(target, dtype="float64")
     origins = np.asarray(origins)
+    if origins.min(initial=1) < 1:
+        raise ValueError(f"naive needs a row before each origin; the earliest origin is row {origins.min()}")
     return np.repeat(target[origins - 1][:, None], horizon, axis=1)
 
 
@@ -47,6 +49,6 @@ def seasonal_naive_forecast(target, origins, horizon: int, season: int) -> np.nd
     rows = origins[:, None] + steps[None, :] - 1 - lags[None, :]
     if rows.min(initial=0) < 0:
         raise ValueError(
-            f"seasonal naive needs {int(lags.max())} rows before each origin; the earliest "
+            f"seasonal naive needs {season} rows before each origin; the earliest "
             f"origin is row {int(origins.min())}")
     return target[rows]

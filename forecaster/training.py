@@ -39,10 +39,8 @@ class TrainRun:
 
 def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     """Train on `settings.csv` and save a bundle to `settings.model_dir` (default models/<csv>)."""
-    keras = backend.keras()
     if not settings.csv:
         raise UserError("no training data given; pass --csv PATH (a CSV with a time column).")
-    keras.utils.set_random_seed(settings.seed)
     series = read_series(settings.csv, settings.time_col, settings.target, settings.features)
     rows = len(series.frame)
     val_start, test_start = split_points(rows, settings.val_fraction, settings.test_fraction)
@@ -53,6 +51,8 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     splits = window_splits(rows, time_steps, horizon, val_start, test_start)
     train_part, val_part = splits["train"], splits["validation"]
 
+    keras = backend.keras()  # imported only once the data has passed every check
+    keras.utils.set_random_seed(settings.seed)
     model = build_lstm(time_steps, inputs.shape[2], horizon, settings.units, settings.learning_rate)
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=settings.patience, restore_best_weights=True)

@@ -1,0 +1,57 @@
+# forecaster: `make` lists the targets. Every target calls the same `forecaster` command line.
+# Variables pass through to it, e.g.  make train DATA=data/seattle-weather.csv TARGET=temp_max
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The install stamp is keyed on pyproject.toml's content: edit it and the next target reinstalls.
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+DATA ?= data/seattle-temps.csv
+MODEL_DIR ?= models/$(basename $(notdir $(DATA)))
+REPORT_DIR ?= reports/$(notdir $(MODEL_DIR))
+FORECAST ?= forecasts/$(notdir $(MODEL_DIR)).csv
+
+flag = $(if $($(1)),--$(2) $($(1)))
+TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) \
+	$(call flag,FEATURES,features) $(call flag,TIME_STEPS,time-steps) $(call flag,HORIZON,horizon) \
+	$(call flag,EPOCHS,epochs) $(call flag,BATCH_SIZE,batch-size) $(call flag,UNITS,units) \
+	$(call flag,SEED,seed) $(call flag,CONFIG,config)
+
+.DEFAULT_GOAL := help
+.PHONY: help install train evaluate forecast test lint clean
+
+help: ## list the targets
+	@echo "usage: make TARGET [DATA=file.csv TARGET=column HORIZON=n ...]"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP) ## create .venv (if missing) and install forecaster with its dev tools
+
+train: $(STAMP) ## train on DATA (default: hourly Seattle temperatures) into MODEL_DIR
+	$(BIN)/forecaster train --csv $(DATA) --model-dir $(MODEL_DIR) $(TRAIN_FLAGS)
+
+evaluate: $(STAMP) ## score MODEL_DIR on its held-out test split; metrics and plot in REPORT_DIR
+	$(BIN)/forecaster evaluate --model-dir $(MODEL_DIR) --output-dir $(REPORT_DIR)
+
+forecast: $(STAMP) ## forecast past the end of DATA with MODEL_DIR into FORECAST (and a plot)
+	@mkdir -p $(dir $(FORECAST))
+	$(BIN)/forecaster forecast --model-dir $(MODEL_DIR) --csv $(DATA) --output $(FORECAST) \
+		--plot $(basename $(FORECAST)).png $(call flag,HORIZON,horizon)
+	@cat $(FORECAST)
+
+test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## check the code with ruff
+	$(BIN)/ruff check forecaster tests
+
+clean: ## remove trained models, reports, forecasts and caches (keeps .venv)
+	rm -rf models reports forecasts .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

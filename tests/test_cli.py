@@ -1,0 +1,98 @@
+"""End-to-end: the command line as a user runs it, through main([...]) and as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from forecaster.cli import main
+from tests.conftest import write_hourly_csv
+
+
+def test_no_arguments_prints_help_and_succeeds(capsys):
+    assert main([]) == 0
+    assert "train" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "forecast"])
+def test_every_subcommand_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert "--model-dir" in capsys.readouterr().out
+
+
+def test_missing_csv_is_one_line_and_exit_2(tmp_path, capsys):
+    status = main(["train", "--csv", str(tmp_path / "nope.csv"), "--model-dir", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and "nope.csv does not exist" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_bad_flag_value_is_exit_2(tmp_path, capsys, hourly_csv):
+    assert main(["train", "--csv", str(hourly_csv), "--time-steps", "0"]) == 2
+    assert "--time-steps is 0" in capsys.readouterr().err
+
+
+def test_unknown_target_names_the_columns(capsys, hourly_csv):
+    assert main(["train", "--csv", str(hourly_csv), "--target", "Load"]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'Load'" in err and "'time', 'load'" in err
+
+
+def test_evaluate_without_a_model_says_how_to_train_one(tmp_path, capsys):
+    assert main(["evaluate", "--model-dir", str(tmp_path / "none")]) == 2
+    assert "forecaster train" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
+    model_dir, reports = tmp_path / "model", tmp_path / "reports"
+    status = main(["train", "--csv", str(hourly_csv), "--time-steps", "24", "--horizon", "6",
+                   "--epochs", "2", "--model-dir", str(model_dir)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert f"saved {model_dir} (val MAE" in out and "load" in out
+    assert {p.name for p in model_dir.iterdir()} == {
+        "model.keras", "settings.json", "scaler.json", "schema.json", "metadata.json"}
+
+    assert main(["evaluate", "--model-dir", str(model_dir), "--output-dir", str(reports)]) == 0
+    out = capsys.readouterr().out
+    assert "seasonal_naive" in out and "MAE by step" in out
+    metrics = json.loads((reports / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"lstm", "naive", "seasonal_naive"}
+    assert len(metrics["models"]["lstm"]["per_step"]["mae"]) == 6
+    assert (reports / "predictions.png").stat().st_size > 10_000
+
+    history = tmp_path / "history.csv"
+    write_hourly_csv(history, rows=100, seed=5, start="2022-01-01")
+    output, plot = tmp_path / "out" / "forecast.csv", tmp_path / "forecast.png"
+    output.parent.mkdir()
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history),
+                 "--output", str(output), "--plot", str(plot)]) == 0
+    frame = pd.read_csv(output)
+    assert list(frame.columns) == ["time", "forecast"]
+    assert frame["time"].tolist() == [f"2022-01-05 {h:02d}:00:00" for h in range(4, 10)]
+    assert frame["forecast"].between(0, 20).all()
+    assert plot.stat().st_size > 10_000
+
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history), "--horizon", "3"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "time,forecast"
+
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history), "--horizon", "7"]) == 2
+    assert "trained to forecast" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_console_script_runs_as_a_process_and_fails_cleanly(tmp_path):
+    """`python -m forecaster` exits 2 with one line and no traceback on a bad file."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,load\n2021-01-01,1\n2021-01-01,2\n2021-01-02,3\n")
+    result = subprocess.run([sys.executable, "-m", "forecaster", "train", "--csv", str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "duplicate timestamps" in result.stderr and "lines 2, 3" in result.stderr

@@ -1,0 +1,374 @@
+"""Reading, validating and regularising CSVs; filling gaps; season lengths; split points."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster.data import fill_missing, read_series, season_length, split_points
+from forecaster.errors import UserError
+
+NAN = np.nan
+
+
+def write_csv(tmp_path, text, name="series.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+DAILY = "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n2020-01-04,4\n2020-01-05,5\n"
+
+
+# Reading and auto-detection
+
+
+def test_two_columns_find_time_and_target(tmp_path):
+    series = read_series(write_csv(tmp_path, DAILY))
+    assert (series.schema.time_column, series.schema.target) == ("date", "load")
+    assert series.schema.features == ()
+    assert series.schema.time_kind == "datetime"
+    assert series.schema.frequency == "D"
+    assert series.frame["load"].tolist() == [1, 2, 3, 4, 5]
+    assert series.frame.index[0] == pd.Timestamp("2020-01-01")
+    assert series.missing_timestamps == 0
+    assert series.source == str(tmp_path / "series.csv")
+
+
+def test_slash_dates_with_hours(tmp_path):
+    path = write_csv(tmp_path, "when,load\n2010/01/01 00:00,1\n2010/01/01 01:00,2\n2010/01/01 02:00,3\n")
+    series = read_series(path)
+    assert series.schema.time_column == "when"
+    assert series.schema.frequency == "h"
+    assert series.frame.index[2] == pd.Timestamp("2010-01-01 02:00")
+
+
+def test_integer_years(tmp_path):
+    series = read_series(write_csv(tmp_path, "year,sales\n2000,1.5\n2001,2.5\n2002,3.5\n"))
+    assert series.schema.time_kind == "year"
+    assert series.schema.frequency.startswith("Y")
+    assert series.frame.index.tolist() == [pd.Timestamp(f"{y}-01-01") for y in (2000, 2001, 2002)]
+    assert series.frame["sales"].tolist() == [1.5, 2.5, 3.5]
+
+
+def test_yyyymmdd_integers(tmp_path):
+    series = read_series(write_csv(tmp_path, "day,sales\n20200101,1.5\n20200102,2.5\n20200103,3.5\n"))
+    assert series.schema.time_kind == "yyyymmdd"
+    assert series.schema.frequency == "D"
+    assert series.frame.index[1] == pd.Timestamp("2020-01-02")
+
+
+def test_unsorted_rows_are_sorted(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-03,3\n2020-01-01,1\n2020-01-02,2\n")
+    series = read_series(path)
+    assert series.frame.index.is_monotonic_increasing
+    assert series.frame["load"].tolist() == [1, 2, 3]
+
+
+def test_missing_hour_becomes_a_nan_row(tmp_path):
+    path = write_csv(
+        tmp_path,
+        "date,load\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n2020-01-01 03:00,4\n2020-01-01 04:00,5\n",
+    )
+    series = read_series(path)
+    assert series.schema.frequency == "h"
+    assert series.missing_timestamps == 1
+    assert len(series.frame) == 5
+    assert series.frame.index[2] == pd.Timestamp("2020-01-01 02:00")
+    assert np.isnan(series.frame["load"].iloc[2])
+    assert series.observed.tolist() == [True, True, False, True, True]
+    assert series.missing_values == 1
+
+
+def test_monthly_with_a_missing_month_is_month_start(tmp_path):
+    path = write_csv(
+        tmp_path, "month,v\n2020-01-01,1\n2020-02-01,2\n2020-04-01,4\n2020-05-01,5\n2020-06-01,6\n"
+    )
+    series = read_series(path)
+    assert series.schema.frequency == "MS"
+    assert series.missing_timestamps == 1
+    assert series.frame.index[2] == pd.Timestamp("2020-03-01")
+
+
+def test_business_days(tmp_path):
+    # Friday 5 January 2024, then Monday 8 to Friday 12, then Monday 15.
+    days = ["2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12",
+            "2024-01-15"]
+    text = "date,v\n" + "".join(f"{day},{i}\n" for i, day in enumerate(days))
+    series = read_series(write_csv(tmp_path, text))
+    assert series.schema.frequency == "B"
+    assert series.missing_timestamps == 0
+
+
+def test_named_target_and_features(tmp_path):
+    text = "date,load,temp,wind\n2020-01-01,1,10,5\n2020-01-02,2,20,6\n2020-01-03,3,30,7\n"
+    series = read_series(write_csv(tmp_path, text), target="load", features=("wind",))
+    assert series.schema.columns == ("load", "wind")
+    assert series.frame.columns.tolist() == ["load", "wind"]
+    assert series.values("interpolate").tolist() == [[1, 5], [2, 6], [3, 7]]
+
+
+# Every UserError of reading
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        read_series(tmp_path / "nope.csv")
+
+
+def test_directory(tmp_path):
+    with pytest.raises(UserError, match="is a directory"):
+        read_series(tmp_path)
+
+
+def test_empty_file(tmp_path):
+    with pytest.raises(UserError, match="is empty"):
+        read_series(write_csv(tmp_path, ""))
+
+
+def test_header_only(tmp_path):
+    with pytest.raises(UserError, match="has a header but no rows"):
+        read_series(write_csv(tmp_path, "date,load\n"))
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("date,place\n2020-01-01,café\n".encode("latin-1"))
+    with pytest.raises(UserError, match="is not UTF-8 text"):
+        read_series(path)
+
+
+def test_ragged_rows(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2,5\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="not a well-formed CSV") as caught:
+        read_series(path)
+    assert "line 3" in str(caught.value)
+
+
+def test_ragged_first_row(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1,5\n2020-01-02,2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="not a well-formed CSV"):
+        read_series(path)
+
+
+def test_several_numeric_columns(tmp_path):
+    path = write_csv(tmp_path, "date,a,b\n2020-01-01,1,2\n2020-01-02,2,3\n2020-01-03,3,4\n")
+    with pytest.raises(UserError, match="several numeric columns: 'a', 'b'") as caught:
+        read_series(path)
+    assert "--target" in str(caught.value)
+
+
+def test_no_time_column(tmp_path):
+    path = write_csv(tmp_path, "label,load\nfoo,1\nbar,2\nbaz,3\n")
+    with pytest.raises(UserError, match="no column that parses as dates") as caught:
+        read_series(path)
+    assert "--time-col" in str(caught.value)
+
+
+def test_several_time_columns(tmp_path):
+    path = write_csv(
+        tmp_path,
+        "start,end,load\n2020-01-01,2020-01-02,1\n2020-01-02,2020-01-03,2\n2020-01-03,2020-01-04,3\n",
+    )
+    with pytest.raises(UserError, match="several columns that parse as times: 'start', 'end'") as caught:
+        read_series(path)
+    assert "--time-col" in str(caught.value)
+
+
+def test_several_time_columns_one_named_like_time(tmp_path):
+    path = write_csv(
+        tmp_path,
+        "date,end,load\n2020-01-01,2020-01-02,1\n2020-01-02,2020-01-03,2\n2020-01-03,2020-01-04,3\n",
+    )
+    assert read_series(path).schema.time_column == "date"
+
+
+@pytest.mark.parametrize("arguments", [{"time_column": "when"}, {"target": "when"},
+                                       {"features": ("when",)}])
+def test_named_column_that_does_not_exist(tmp_path, arguments):
+    with pytest.raises(UserError, match="has no column 'when'; its columns are 'date', 'load'"):
+        read_series(write_csv(tmp_path, DAILY), **arguments)
+
+
+def test_text_in_the_target(tmp_path):
+    path = write_csv(tmp_path, DAILY.replace("2020-01-03,3", "2020-01-03,--"))
+    with pytest.raises(UserError) as caught:
+        read_series(path)
+    message = str(caught.value)
+    assert "column 'load'" in message and "line 4 holds '--'" in message
+    assert "decimal comma" not in message
+
+
+def test_decimal_comma_in_the_target(tmp_path):
+    path = write_csv(tmp_path, DAILY.replace("2020-01-02,2", '2020-01-02,"12,5"'))
+    with pytest.raises(UserError) as caught:
+        read_series(path)
+    message = str(caught.value)
+    assert "column 'load'" in message and "line 3 holds '12,5'" in message
+    assert "decimal comma" in message
+
+
+def test_infinite_value(tmp_path):
+    path = write_csv(tmp_path, DAILY.replace("2020-01-02,2", "2020-01-02,inf"))
+    with pytest.raises(UserError, match="column 'load' of .* is infinite on line 3"):
+        read_series(path)
+
+
+def test_duplicate_timestamps(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-01,3\n2020-01-03,4\n")
+    with pytest.raises(UserError, match="duplicate timestamps: 2020-01-01 00:00:00 appears on lines 2, 4"):
+        read_series(path)
+
+
+def test_irregular_timestamps(tmp_path):
+    path = write_csv(
+        tmp_path,
+        "date,load\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n2020-01-01 02:30,3\n"
+        "2020-01-01 03:00,4\n2020-01-01 04:00,5\n",
+    )
+    with pytest.raises(UserError, match="irregular timestamps"):
+        read_series(path)
+
+
+def test_empty_time_cell(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\n,2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="time column 'date' of .* is empty on line 3"):
+        read_series(path, time_column="date")
+
+
+def test_unparseable_date(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\nyesterday,2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="does not parse as dates: line 3 holds 'yesterday'"):
+        read_series(path, time_column="date")
+
+
+def test_integers_that_are_not_times(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="time column 'load' .* neither years nor yyyymmdd"):
+        read_series(path, time_column="load")
+
+
+def test_integers_that_are_not_times_quote_the_plain_value(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match=r"\(line 2: 1\)"):
+        read_series(path, time_column="load")
+
+
+def test_no_numeric_column(tmp_path):
+    path = write_csv(tmp_path, "date,label\n2020-01-01,a\n2020-01-02,b\n2020-01-03,c\n")
+    with pytest.raises(UserError, match="no numeric column to forecast besides 'date'"):
+        read_series(path)
+
+
+def test_true_false_target(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,true\n2020-01-02,false\n2020-01-03,true\n")
+    with pytest.raises(UserError, match="column 'load' .* holds true/false values"):
+        read_series(path, target="load")
+
+
+def test_empty_target(tmp_path):
+    path = write_csv(tmp_path, "date,load,x\n2020-01-01,,1\n2020-01-02,,2\n2020-01-03,,3\n")
+    with pytest.raises(UserError, match="column 'load' of .* is empty"):
+        read_series(path, target="load")
+
+
+def test_too_few_rows_to_tell_the_frequency(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n")
+    with pytest.raises(UserError, match="has 2 rows; at least 3 are needed"):
+        read_series(path)
+
+
+def test_target_also_a_feature(tmp_path):
+    path = write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n2020-01-03,3,7\n")
+    with pytest.raises(UserError, match="--target 'load' is also used"):
+        read_series(path, target="load", features=("load",))
+
+
+# Reading with the schema of a trained model
+
+
+def test_schema_reuses_columns_and_frequency(tmp_path):
+    first = read_series(write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n"
+                                            "2020-01-03,3,7\n", name="train.csv"),
+                        target="load", features=("temp",))
+    later = read_series(write_csv(tmp_path, "date,temp,load\n2021-05-01,5,50\n2021-05-02,6,60\n",
+                                  name="later.csv"), schema=first.schema)
+    assert later.schema == first.schema
+    assert later.values("error").tolist() == [[50, 5], [60, 6]]
+
+
+def test_schema_requires_the_same_columns(tmp_path):
+    first = read_series(write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n"
+                                            "2020-01-03,3,7\n", name="train.csv"),
+                        target="load", features=("temp",))
+    with pytest.raises(UserError, match="lacks column\\(s\\) 'temp' that the model was trained on"):
+        read_series(write_csv(tmp_path, DAILY, name="later.csv"), schema=first.schema)
+
+
+def test_schema_requires_the_same_time_format(tmp_path):
+    first = read_series(write_csv(tmp_path, "date,load\n20200101,1.5\n20200102,2.5\n20200103,3.5\n",
+                                  name="train.csv"))
+    with pytest.raises(UserError, match="writes time as datetime values .* trained on yyyymmdd"):
+        read_series(write_csv(tmp_path, DAILY, name="later.csv"), schema=first.schema)
+
+
+def test_schema_requires_the_same_grid(tmp_path):
+    first = read_series(write_csv(tmp_path, DAILY, name="train.csv"))
+    later = write_csv(tmp_path, "date,load\n2020-01-01 00:00,1\n2020-01-01 12:00,2\n", name="later.csv")
+    with pytest.raises(UserError, match="timestamp 2020-01-01 12:00:00 that is not on the 'D' grid"):
+        read_series(later, schema=first.schema)
+
+
+# fill_missing
+
+
+def column(*values):
+    return np.array(values, dtype="float64")[:, None]
+
+
+def test_interpolate_within_a_segment():
+    assert fill_missing(column(1, NAN, NAN, 4), "interpolate")[:, 0].tolist() == [1, 2, 3, 4]
+
+
+def test_gap_at_a_segment_start_is_filled_from_the_past():
+    # A new segment starts at row 4: rows 3 and 4 take 3 (the past), not a line towards 6.
+    filled = fill_missing(column(1, NAN, 3, NAN, NAN, 6, NAN, 8), "interpolate", segments=(4,))
+    assert filled[:, 0].tolist() == [1, 2, 3, 3, 3, 6, 7, 8]
+
+
+def test_leading_gap_is_back_filled():
+    assert fill_missing(column(NAN, NAN, 3, NAN, 5), "interpolate")[:, 0].tolist() == [3, 3, 3, 4, 5]
+
+
+def test_ffill():
+    assert fill_missing(column(NAN, 2, NAN, NAN, 5), "ffill")[:, 0].tolist() == [2, 2, 2, 2, 5]
+
+
+def test_fill_leaves_input_untouched_and_returns_it_when_complete():
+    values = column(1, NAN, 3)
+    fill_missing(values, "interpolate")
+    assert np.isnan(values[1, 0])
+    assert fill_missing(column(1, 2), "error").tolist() == [[1], [2]]
+
+
+def test_fill_error_names_the_column_and_row():
+    values = np.array([[1.0, 2.0], [2.0, NAN]])
+    with pytest.raises(UserError, match="temp is missing at row 1 .* --fill is 'error'"):
+        fill_missing(values, "error", names=("load", "temp"))
+
+
+# season_length and split_points
+
+
+@pytest.mark.parametrize(
+    ("frequency", "season"),
+    [("h", 24), ("15min", 96), ("D", 7), ("B", 5), ("W-SUN", 52), ("MS", 12), ("QS-JAN", 4),
+     ("YS-JAN", 1)],
+)
+def test_season_length(frequency, season):
+    assert season_length(frequency) == season
+
+
+def test_split_points():
+    assert split_points(100, 0.15, 0.15) == (70, 85)
+    assert split_points(100, 0.15, 0.0) == (85, 100)
+

@@ -1,0 +1,121 @@
+"""Metrics, the MASE scale, the text table and atomic writes (evaluate() is tested end to end)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from forecaster.evaluation import (
+    format_table,
+    mean_absolute_error,
+    score,
+    seasonal_mae_scale,
+    write_text_atomically,
+)
+
+TRUTH = [[1.0, 2.0], [3.0, 4.0]]
+FORECAST = [[2.0, 2.0], [3.0, 6.0]]  # errors (forecast - truth): [[1, 0], [0, 2]]
+ALL = [[True, True], [True, True]]
+
+
+def test_mean_absolute_error():
+    assert mean_absolute_error([1.0, 2.0, 4.0], [2.0, 2.0, 1.0]) == pytest.approx(4 / 3)
+
+
+def test_mean_absolute_error_with_observed_mask():
+    assert mean_absolute_error([1.0, 2.0, 4.0], [2.0, 2.0, 1.0], observed=[True, True, False]) == 0.5
+
+
+def test_mean_absolute_error_with_nothing_observed_is_nan():
+    assert math.isnan(mean_absolute_error([1.0], [2.0], observed=[False]))
+
+
+def test_score_overall():
+    overall = score(TRUTH, FORECAST, ALL, mase_scale=0.5)["overall"]
+    assert overall["mae"] == pytest.approx(0.75)  # (1 + 0 + 0 + 2) / 4
+    assert overall["rmse"] == pytest.approx(math.sqrt(1.25))  # sqrt((1 + 0 + 0 + 4) / 4)
+    # sMAPE terms 2|e| / (|truth| + |forecast|): 2/3, 0, 0, 4/10
+    assert overall["smape"] == pytest.approx(100 * (2 / 3 + 0.4) / 4)
+    assert overall["mase"] == pytest.approx(1.5)  # 0.75 / 0.5
+
+
+def test_score_per_step():
+    per_step = score(TRUTH, FORECAST, ALL, mase_scale=0.5)["per_step"]
+    assert per_step["mae"] == pytest.approx([0.5, 1.0])
+    assert per_step["rmse"] == pytest.approx([math.sqrt(0.5), math.sqrt(2.0)])
+    assert per_step["smape"] == pytest.approx([100 * (2 / 3) / 2, 100 * 0.4 / 2])
+    assert per_step["mase"] == pytest.approx([1.0, 2.0])
+
+
+def test_score_excludes_unobserved_positions():
+    result = score(TRUTH, FORECAST, [[True, True], [True, False]], mase_scale=1.0)
+    assert result["overall"]["mae"] == pytest.approx(1 / 3)  # (1 + 0 + 0) / 3
+    assert result["overall"]["rmse"] == pytest.approx(math.sqrt(1 / 3))
+    assert result["overall"]["smape"] == pytest.approx(100 * (2 / 3) / 3)
+    assert result["per_step"]["mae"] == pytest.approx([0.5, 0.0])
+
+
+def test_smape_of_zero_against_zero_is_zero():
+    result = score([[0.0, 1.0]], [[0.0, 1.0]], [[True, True]], mase_scale=1.0)
+    assert result["overall"]["smape"] == 0.0
+    assert result["per_step"]["smape"] == [0.0, 0.0]
+
+
+def test_mase_is_nan_without_a_scale():
+    result = score(TRUTH, FORECAST, ALL, mase_scale=float("nan"))
+    assert math.isnan(result["overall"]["mase"])
+    assert all(math.isnan(x) for x in result["per_step"]["mase"])
+
+
+def test_seasonal_mae_scale():
+    # lag 2: |4 - 1|, |7 - 2| -> mean 4
+    assert seasonal_mae_scale([1.0, 2.0, 4.0, 7.0], season=2) == 4.0
+
+
+def test_seasonal_mae_scale_falls_back_to_lag_one():
+    # lag 2 differences are all 0; lag 1 differences are all 1
+    assert seasonal_mae_scale([1.0, 2.0, 1.0, 2.0, 1.0], season=2) == 1.0
+    # a season as long as the series: lag 1, |3 - 1| -> 2
+    assert seasonal_mae_scale([1.0, 3.0], season=24) == 2.0
+
+
+def test_seasonal_mae_scale_of_a_constant_series_is_nan():
+    assert math.isnan(seasonal_mae_scale(np.full(10, 5.0), season=2))
+
+
+def report_of(models, horizon=2):
+    return {
+        "target": "load",
+        "origins": 2,
+        "horizon": horizon,
+        "scored_range": ["2020-01-01T00:00:00", "2020-01-02T00:00:00"],
+        "season_length": 24,
+        "models": models,
+    }
+
+
+def test_format_table_names_every_model_and_has_a_row_per_step():
+    models = {name: score(TRUTH, FORECAST, ALL, mase_scale=0.5)
+              for name in ("lstm", "naive", "seasonal_naive")}
+    lines = format_table(report_of(models)).splitlines()
+    assert lines[0].startswith("load: 2 forecasts of 2 steps from 2020-01-01T00:00:00")
+    assert "season 24" in lines[0]
+    for name in models:
+        assert any(line.startswith(name + " ") for line in lines[2:5])
+    assert lines[2].split() == ["lstm", "0.75", "1.118", "26.7", "1.500"]
+    steps = lines[lines.index("") + 2:]
+    assert [line.split() for line in steps] == [["1", "0.5", "0.5", "0.5"], ["2", "1", "1", "1"]]
+
+
+def test_write_text_atomically(tmp_path):
+    path = tmp_path / "metrics.json"
+    write_text_atomically(path, "{}\n")
+    write_text_atomically(path, '{"mae": 1}\n')
+    assert path.read_text(encoding="utf-8") == '{"mae": 1}\n'
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_write_text_atomically_leaves_nothing_when_it_fails(tmp_path):
+    with pytest.raises(TypeError):
+        write_text_atomically(tmp_path / "metrics.json", None)
+    assert list(tmp_path.iterdir()) == []
