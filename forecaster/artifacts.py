@@ -3,7 +3,7 @@
 A bundle is a folder:
     model.keras     the Keras model (loaded with safe_mode, so no arbitrary code runs)
     settings.json   the resolved Settings it was trained with
-    scaler.json     the Scaler's statistics from the training split
+    scaling.json    the Representation: scaling statistics and anchors from the training split
     schema.json     the column schema and the inferred frequency
     metadata.json   training time range, split boundaries, history, validation MAE, versions
 """
@@ -21,14 +21,14 @@ from forecaster import backend
 from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
-from forecaster.scaling import Scaler
+from forecaster.scaling import Representation
 
 MODEL_FILE = "model.keras"
 SETTINGS_FILE = "settings.json"
-SCALER_FILE = "scaler.json"
+SCALING_FILE = "scaling.json"
 SCHEMA_FILE = "schema.json"
 METADATA_FILE = "metadata.json"
-BUNDLE_FILES = (MODEL_FILE, SETTINGS_FILE, SCALER_FILE, SCHEMA_FILE, METADATA_FILE)
+BUNDLE_FILES = (MODEL_FILE, SETTINGS_FILE, SCALING_FILE, SCHEMA_FILE, METADATA_FILE)
 
 
 @dataclass
@@ -38,12 +38,12 @@ class Bundle:
     directory: Path
     model: object  # keras.Model
     settings: Settings
-    scaler: Scaler
+    representation: Representation
     schema: Schema
     metadata: dict
 
 
-def save_bundle(directory, model, settings: Settings, scaler: Scaler, schema: Schema,
+def save_bundle(directory, model, settings: Settings, representation: Representation, schema: Schema,
                 metadata: dict) -> Path:
     """Write the bundle to a temporary folder beside `directory`, then swap it into place.
 
@@ -55,7 +55,7 @@ def save_bundle(directory, model, settings: Settings, scaler: Scaler, schema: Sc
     try:
         model.save(staging / MODEL_FILE)
         _write_json(staging / SETTINGS_FILE, settings.to_dict())
-        _write_json(staging / SCALER_FILE, scaler.to_dict())
+        _write_json(staging / SCALING_FILE, representation.to_dict())
         _write_json(staging / SCHEMA_FILE, schema.to_dict())
         _write_json(staging / METADATA_FILE, metadata)
         if directory.exists():
@@ -91,7 +91,7 @@ def load_bundle(directory) -> Bundle:
             f"Retrain with `forecaster train --model-dir {directory}`.")
     try:
         settings = Settings.from_dict(_read_json(directory / SETTINGS_FILE))
-        scaler = Scaler.from_dict(_read_json(directory / SCALER_FILE))
+        representation = Representation.from_dict(_read_json(directory / SCALING_FILE))
         schema = Schema.from_dict(_read_json(directory / SCHEMA_FILE))
         metadata = _read_json(directory / METADATA_FILE)
     except (ValueError, KeyError, TypeError) as error:
@@ -102,7 +102,7 @@ def load_bundle(directory) -> Bundle:
         raise UserError(
             f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else ''}); retrain the model.") from None
-    return Bundle(directory, model, settings, scaler, schema, metadata)
+    return Bundle(directory, model, settings, representation, schema, metadata)
 
 
 def _write_json(path: Path, values: dict) -> None:

@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of rows for validation (default 0.15)")
     train.add_argument("--test-fraction", dest="test_fraction", type=float,
                        help="share of rows held out for evaluate (default 0.15; 0 allowed)")
+    train.add_argument("--scaling", choices=("auto", "global", "change"),
+                       help="how the series is shown to the model: global (the classic recipe: "
+                            "standardised levels), change (changes, forecasting a correction to "
+                            "the better naive baseline), or auto (default: train both, keep the "
+                            "lower validation error)")
     train.add_argument("--fill", choices=("interpolate", "ffill", "error"),
                        help="how to treat missing values (default interpolate)")
     train.add_argument("--seed", type=int, help="random seed (default 42)")
@@ -100,9 +105,10 @@ def _train(args: argparse.Namespace) -> int:
     run = train(settings, verbose=1 if sys.stdout.isatty() else 2)
     filled = (f"; filled {run.filled_values} missing values "
               f"({run.missing_timestamps} missing timestamps)" if run.filled_values else "")
-    print(f"saved {run.model_dir} (val MAE {run.val_mae:.4g} {run.target}; time_steps "
-          f"{run.time_steps}, horizon {run.horizon}; best epoch {run.best_epoch} of "
-          f"{run.epochs_run}{filled})")
+    tried = ", ".join(f"{name} {mae:.4g}" for name, mae in run.candidates.items())
+    print(f"saved {run.model_dir} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
+          f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
+          f"horizon {run.horizon}; best epoch {run.best_epoch} of {run.epochs_run}{filled})")
     return 0
 
 

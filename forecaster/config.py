@@ -10,6 +10,7 @@ from pathlib import Path
 from forecaster.errors import UserError
 
 FILL_METHODS = ("interpolate", "ffill", "error")
+SCALINGS = ("auto", "global", "change")
 
 
 @dataclass
@@ -28,6 +29,11 @@ class Settings:
     horizon: int | None = None  # steps forecast at once
     val_fraction: float = 0.15  # share of rows (the middle) for validation and early stopping
     test_fraction: float = 0.15  # share of rows (the end) held out for `evaluate`; 0 allowed
+    # How the series is shown to the model: "global" (the classic recipe: levels standardised
+    # with training statistics), "change" (the target's change over one season or one step; the
+    # model forecasts a correction to the better of naive and seasonal naive), or "auto": train
+    # both and keep the one with the lower validation error.
+    scaling: str = "auto"
     # Model and training: the classic Keras example, LSTM(units) -> Dense(horizon), Adam, MSE.
     units: int = 50  # LSTM units
     epochs: int = 40  # upper bound; early stopping usually ends sooner
@@ -66,6 +72,9 @@ class Settings:
             raise UserError(
                 f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} leave "
                 f"under 10% of the rows for training; lower one of them.")
+        if self.scaling not in SCALINGS:
+            raise UserError(
+                f"--scaling is {self.scaling!r}; expected one of {', '.join(SCALINGS)}.")
         if self.fill not in FILL_METHODS:
             raise UserError(
                 f"--fill is {self.fill!r}; expected one of {', '.join(FILL_METHODS)}.")

@@ -119,14 +119,20 @@ def read_series(
     frame["_line"] = np.arange(len(raw)) + 2  # the file's line number, header on line 1
     frame = frame.sort_index(kind="stable")
     _refuse_duplicates(frame, path)
-    if schema is not None:
-        frequency = schema.frequency
+    if schema is None:
+        frequency = infer_frequency(frame.index, path)
+    else:
         if time_kind != schema.time_kind:
             raise UserError(
                 f"{path} writes time as {time_kind} values in column {time_column!r}, but the "
                 f"model was trained on {schema.time_kind} values. Use the training format.")
-    else:
-        frequency = infer_frequency(frame.index, path)
+        frequency = infer_frequency(frame.index, path) if len(frame) >= 3 else schema.frequency
+        if _offset(frequency) != _offset(schema.frequency):
+            raise UserError(
+                f"{path} has one row per {frequency!r} step, but the model was trained on "
+                f"{schema.frequency!r} data; pass a history at the training frequency (resample "
+                f"it), or train a model on this frequency.")
+        frequency = schema.frequency
     regular = regularise(frame.drop(columns="_line"), frequency, path)
     schema = Schema(time_column, target, tuple(features), time_kind, frequency)
     return Series(regular, schema, str(path), len(regular) - len(frame))
@@ -403,6 +409,10 @@ def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta) -> list[
         day = index[0].day_name()[:3].upper()
         return [f"{weeks}W-{day}" if weeks > 1 else f"W-{day}"]
     return [pd.tseries.frequencies.to_offset(step).freqstr]
+
+
+def _offset(frequency: str):
+    return pd.tseries.frequencies.to_offset(frequency)
 
 
 def _infer_freq(index: pd.DatetimeIndex) -> str | None:

@@ -113,7 +113,8 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
         share = settings.test_fraction or settings.val_fraction
         test_start = rows - max(horizon, int(round(rows * share)))
         val_start = test_start
-    first_origin = max(test_start, time_steps, season)
+    representation = bundle.representation
+    first_origin = max(test_start, representation.first_origin(time_steps), season)
     origins = np.arange(first_origin, rows - horizon + 1)
     if len(origins) == 0:
         raise UserError(
@@ -121,11 +122,11 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
             f"history before a tail of at least {horizon} rows. Use a longer file.")
 
     values = series.values(settings.fill, segments=(val_start, test_start))
-    inputs = make_windows(bundle.scaler.transform(values), time_steps, horizon)[0]
-    scaled = bundle.model.predict(inputs[origins - time_steps], batch_size=1024, verbose=0)
+    inputs = make_windows(representation.model_inputs(values), time_steps, horizon)[0]
+    outputs = bundle.model.predict(inputs[origins - time_steps], batch_size=1024, verbose=0)
     target = values[:, 0]
     forecasts = {
-        "lstm": bundle.scaler.inverse_target(scaled),
+        "lstm": representation.decode(outputs, target, origins),
         "naive": naive_forecast(target, origins, horizon),
         "seasonal_naive": seasonal_naive_forecast(target, origins, horizon, season),
     }
@@ -140,6 +141,7 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
         "origins": int(len(origins)),
         "horizon": horizon,
         "season_length": season,
+        "scaling": representation.scaling,
         "scored_values": int(observed.sum()),
         "models": {name: score(truth, forecast, observed, scale)
                    for name, forecast in forecasts.items()},

@@ -37,14 +37,17 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None) -> Forecast:
             f"--horizon {horizon} is longer than the {trained} steps this model was trained to "
             f"forecast; ask for at most {trained}, or retrain with --horizon {horizon}.")
     history = read_series(csv, schema=schema)
-    if len(history.frame) < settings.time_steps:
+    representation, rows = bundle.representation, len(history.frame)
+    needed = representation.first_origin(settings.time_steps)
+    if rows < needed:
         raise UserError(
-            f"{csv} has {len(history.frame)} rows after regularising; the model reads the last "
-            f"{settings.time_steps} (--time-steps at training). Pass a longer history.")
-    values = history.values(settings.fill)[-settings.time_steps:]
-    window = bundle.scaler.transform(values)[None, :, :]
-    scaled = np.asarray(bundle.model(window, training=False))[0]
-    predicted = bundle.scaler.inverse_target(scaled)[:horizon]
+            f"{csv} has {rows} rows after regularising; this model needs the last {needed} "
+            f"(--time-steps {settings.time_steps} at training, plus the rows its scaling looks "
+            f"back). Pass a longer history.")
+    values = history.values(settings.fill)
+    window = representation.model_inputs(values[-needed:])[None, -settings.time_steps:, :]
+    outputs = np.asarray(bundle.model(window, training=False))
+    predicted = representation.decode(outputs, values[:, 0], np.array([rows]))[0, :horizon]
     last = history.frame.index[-1]
     times = pd.date_range(last, periods=horizon + 1, freq=schema.frequency)[1:]
     frame = pd.DataFrame({schema.time_column: format_times(times, schema.time_kind),

@@ -51,3 +51,179 @@ class Scaler:
     def _check_fitted(self) -> None:
         if not hasattr(self, "mean_"):
             raise RuntimeError("this Scaler is not fitted yet; call fit(training_values) first")
+
+
+ANCHORS = ("auto", "naive", "seasonal_naive", "mean")
+
+
+class TargetScaler:
+    """The model's targets: a scaled correction to an anchor forecast, one anchor per horizon step.
+
+    The model learns (truth - anchor) / scale_, so an output of 0 is the anchor forecast itself and
+    a model that learns nothing falls back to it instead of doing worse. Anchors:
+      "mean"            the training mean: the classic recipe (a standardised level);
+      "naive"           the last value before the origin;
+      "seasonal_naive"  the value one season before each step;
+      "auto"            per horizon step, whichever of naive and seasonal naive had the lower mean
+                        absolute error on the training windows.
+    Everything is fitted on training windows only; `anchors_` holds the choice for each step.
+    """
+
+    def __init__(self, anchor: str = "auto", season: int = 1):
+        if anchor not in ANCHORS:
+            raise UserError(f"--anchor is {anchor!r}; expected one of {', '.join(ANCHORS)}.")
+        self.anchor = anchor
+        self.season = season
+
+    def fit(self, target, origins, horizon: int) -> TargetScaler:
+        """`target`: (rows,) series in the user's units; `origins`: first target row of each
+        training window (each >= season when a seasonal anchor is possible)."""
+        target = np.asarray(target, dtype="float64")
+        origins = np.asarray(origins)
+        truth = target[origins[:, None] + np.arange(horizon)[None, :]]
+        self.mean_ = float(np.mean(target[: origins.max() + horizon]))
+        if self.anchor == "auto":
+            naive = np.abs(truth - _forecast("naive", target, origins, horizon, self.season, 0.0))
+            seasonal = np.abs(
+                truth - _forecast("seasonal_naive", target, origins, horizon, self.season, 0.0))
+            better = seasonal.mean(axis=0) < naive.mean(axis=0)
+            self.anchors_ = ["seasonal_naive" if b else "naive" for b in better]
+        else:
+            self.anchors_ = [self.anchor] * horizon
+        residuals = truth - self.anchor_forecast(target, origins)
+        scale = float(np.std(residuals))
+        self.scale_ = scale if scale > 0 else 1.0
+        return self
+
+    def anchor_forecast(self, target, origins) -> np.ndarray:
+        """(len(origins), horizon) anchor forecasts in the user's units."""
+        self._check_fitted()
+        target = np.asarray(target, dtype="float64")
+        origins = np.asarray(origins)
+        horizon = len(self.anchors_)
+        columns = {name: _forecast(name, target, origins, horizon, self.season, self.mean_)
+                   for name in set(self.anchors_)}
+        return np.stack([columns[name][:, step] for step, name in enumerate(self.anchors_)], axis=1)
+
+    def encode(self, target, origins) -> np.ndarray:
+        """The model's training targets for windows with these origins, as float32."""
+        horizon = len(self.anchors_)
+        target = np.asarray(target, dtype="float64")
+        truth = target[np.asarray(origins)[:, None] + np.arange(horizon)[None, :]]
+        return ((truth - self.anchor_forecast(target, origins)) / self.scale_).astype("float32")
+
+    def decode(self, outputs, target, origins) -> np.ndarray:
+        """Model outputs (len(origins), horizon) -> forecasts in the user's units."""
+        return self.anchor_forecast(target, origins) + np.asarray(outputs, "float64") * self.scale_
+
+    def to_dict(self) -> dict:
+        self._check_fitted()
+        return {"anchor": self.anchor, "season": self.season, "anchors": self.anchors_,
+                "mean": self.mean_, "scale": self.scale_}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TargetScaler:
+        scaler = cls(values["anchor"], int(values["season"]))
+        scaler.anchors_ = list(values["anchors"])
+        scaler.mean_ = float(values["mean"])
+        scaler.scale_ = float(values["scale"])
+        return scaler
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "anchors_"):
+            raise RuntimeError("this TargetScaler is not fitted yet; call fit(target, origins, horizon)")
+
+
+def _forecast(name: str, target, origins, horizon: int, season: int, mean: float) -> np.ndarray:
+    from forecaster.models import naive_forecast, seasonal_naive_forecast
+
+    if name == "naive":
+        return naive_forecast(target, origins, horizon)
+    if name == "seasonal_naive":
+        return seasonal_naive_forecast(target, origins, horizon, season)
+    return np.full((len(origins), horizon), mean)
+
+
+class Representation:
+    """How the series is shown to the model, and how the model's outputs map back to user units.
+
+    "global"  the classic recipe: every column standardised with training statistics; the model
+              forecasts the standardised level (its anchor is the training mean).
+    "change"  the target column enters as its change over `lag_` steps (one season when seasonal
+              naive is the better anchor for most horizon steps, else one step), standardised; the
+              model forecasts a correction to the better of naive and seasonal naive for each step.
+              Small, smooth movements that a global scale drowns stay visible to the model.
+    Both are fitted on the training rows only. ("auto" is a choice made by training, not a
+    representation: it fits both and keeps the one with the lower validation error.)
+    """
+
+    def __init__(self, scaling: str, season: int):
+        if scaling not in ("global", "change"):
+            raise ValueError(f"scaling must be 'global' or 'change', got {scaling!r}")
+        self.scaling = scaling
+        self.season = season
+
+    def fit(self, values, train_rows: int, time_steps: int, horizon: int) -> Representation:
+        """`values`: (rows, columns) in user units, target first; rows [0, train_rows) are training."""
+        values = np.asarray(values, dtype="float64")
+        anchor = "mean" if self.scaling == "global" else "auto"
+        start = max(time_steps, self.season)
+        origins = np.arange(start, train_rows - horizon + 1)
+        if len(origins) == 0:
+            raise ValueError(f"no training window: {train_rows} rows, time_steps {time_steps}, "
+                             f"horizon {horizon}, season {self.season}")
+        self.target_ = TargetScaler(anchor, self.season).fit(values[:, 0], origins, horizon)
+        seasonal = self.target_.anchors_.count("seasonal_naive")
+        self.lag_ = 0 if anchor == "mean" else (self.season if 2 * seasonal > horizon else 1)
+        self.inputs_ = Scaler().fit(self._differenced(values)[self.lag_:train_rows])
+        return self
+
+    def first_origin(self, time_steps: int) -> int:
+        """The earliest row a forecast can start at: the window and the anchors need the rows before."""
+        self._check_fitted()
+        anchor_rows = self.season if "seasonal_naive" in self.target_.anchors_ else 1
+        return max(time_steps + self.lag_, anchor_rows)
+
+    def model_inputs(self, values) -> np.ndarray:
+        """(rows, columns) in user units -> what the model reads, (rows, columns) float32.
+
+        The first `lag_` rows have no change to show and hold zeros; no window starts there."""
+        self._check_fitted()
+        return self.inputs_.transform(self._differenced(np.asarray(values, dtype="float64")))
+
+    def encode(self, target, origins) -> np.ndarray:
+        """Training targets for windows whose first forecast step is at `origins`."""
+        return self.target_.encode(target, origins)
+
+    def decode(self, outputs, target, origins) -> np.ndarray:
+        """Model outputs -> forecasts in the target's units, (len(origins), horizon)."""
+        return self.target_.decode(outputs, target, origins)
+
+    def to_dict(self) -> dict:
+        self._check_fitted()
+        return {"scaling": self.scaling, "season": self.season, "lag": self.lag_,
+                "inputs": self.inputs_.to_dict(), "target": self.target_.to_dict()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Representation:
+        if values.get("scaling") not in ("global", "change"):
+            raise UserError(
+                f"scaling {values.get('scaling')!r} is unknown to this version of forecaster; "
+                f"retrain the model with it.")
+        representation = cls(values["scaling"], int(values["season"]))
+        representation.lag_ = int(values["lag"])
+        representation.inputs_ = Scaler.from_dict(values["inputs"])
+        representation.target_ = TargetScaler.from_dict(values["target"])
+        return representation
+
+    def _differenced(self, values: np.ndarray) -> np.ndarray:
+        if not self.lag_:
+            return values
+        changed = values.copy()
+        changed[: self.lag_, 0] = 0.0
+        changed[self.lag_:, 0] = values[self.lag_:, 0] - values[: -self.lag_, 0]
+        return changed
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "target_"):
+            raise RuntimeError("this Representation is not fitted yet; call fit(values, ...) first")

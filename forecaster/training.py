@@ -18,8 +18,8 @@ from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
 from forecaster.evaluation import mean_absolute_error
 from forecaster.models import build_lstm
-from forecaster.scaling import Scaler
-from forecaster.windows import choose_window, make_windows, window_splits
+from forecaster.scaling import Representation
+from forecaster.windows import choose_window, make_windows, split_origins
 
 
 @dataclass
@@ -29,6 +29,8 @@ class TrainRun:
     model_dir: Path
     val_mae: float  # mean absolute error on the validation windows, in the target's units
     target: str
+    scaling: str  # the representation kept: "global" or "change"
+    candidates: dict  # validation MAE of each representation tried
     epochs_run: int
     best_epoch: int
     time_steps: int
@@ -37,46 +39,99 @@ class TrainRun:
     missing_timestamps: int
 
 
+@dataclass
+class Problem:
+    """The prepared data every candidate model trains on."""
+
+    values: np.ndarray  # (rows, columns) in user units, target first, missing values filled
+    observed: np.ndarray  # (rows,) True where the file had the target value
+    val_start: int
+    test_start: int
+    time_steps: int
+    horizon: int
+    season: int
+
+
+@dataclass
+class Candidate:
+    representation: Representation
+    model: object  # keras.Model
+    history: dict
+    val_mae: float
+
+
 def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
-    """Train on `settings.csv` and save a bundle to `settings.model_dir` (default models/<csv>)."""
+    """Train on `settings.csv` and save a bundle to `settings.model_dir` (default models/<csv>).
+
+    With `scaling="auto"` both representations are trained from the same seed and the one with
+    the lower validation MAE is kept; the test split is never looked at.
+    """
     if not settings.csv:
         raise UserError("no training data given; pass --csv PATH (a CSV with a time column).")
     series = read_series(settings.csv, settings.time_col, settings.target, settings.features)
     rows = len(series.frame)
     val_start, test_start = split_points(rows, settings.val_fraction, settings.test_fraction)
     time_steps, horizon = resolve_window(settings, series, val_start, test_start)
-    values = series.values(settings.fill, segments=(val_start, test_start))
-    scaler = Scaler().fit(values[:val_start])
-    inputs, targets = make_windows(scaler.transform(values), time_steps, horizon)
-    splits = window_splits(rows, time_steps, horizon, val_start, test_start)
-    train_part, val_part = splits["train"], splits["validation"]
+    problem = Problem(series.values(settings.fill, segments=(val_start, test_start)),
+                      series.observed, val_start, test_start, time_steps, horizon,
+                      season_length(series.schema.frequency))
+    scalings = ("global", "change") if settings.scaling == "auto" else (settings.scaling,)
+    candidates = []
+    for number, scaling in enumerate(scalings, 1):
+        if verbose and len(scalings) > 1:
+            print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
+        candidates.append(_fit(scaling, problem, settings, series.source, verbose))
+    best = min(candidates, key=lambda c: c.val_mae)
 
-    keras = backend.keras()  # imported only once the data has passed every check
-    keras.utils.set_random_seed(settings.seed)
-    model = build_lstm(time_steps, inputs.shape[2], horizon, settings.units, settings.learning_rate)
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=settings.patience, restore_best_weights=True)
-    history = model.fit(
-        inputs[train_part], targets[train_part],
-        validation_data=(inputs[val_part], targets[val_part]),
-        epochs=settings.epochs, batch_size=settings.batch_size, callbacks=[stopper],
-        verbose=verbose)
-
-    predicted = scaler.inverse_target(model.predict(inputs[val_part], verbose=0))
-    first_target = np.arange(val_part.start, val_part.stop) + time_steps
-    rows_of = first_target[:, None] + np.arange(horizon)[None, :]
-    val_mae = mean_absolute_error(values[rows_of, 0], predicted, series.observed[rows_of])
-
-    losses = history.history.get("val_loss", [])
-    best_epoch = int(np.argmin(losses)) + 1 if losses else len(history.epoch)
+    losses = best.history.get("val_loss", [])
+    best_epoch = int(np.argmin(losses)) + 1 if losses else 0
     model_dir = Path(settings.model_dir or Path("models") / Path(settings.csv).stem)
     resolved = dataclasses.replace(
         settings, time_col=series.schema.time_column, target=series.schema.target,
         time_steps=time_steps, horizon=horizon, model_dir=str(model_dir))
-    metadata = _metadata(series, val_start, test_start, history.history, val_mae, best_epoch)
-    save_bundle(model_dir, model, resolved, scaler, series.schema, metadata)
-    return TrainRun(model_dir, val_mae, series.schema.target, len(history.epoch), best_epoch,
-                    time_steps, horizon, series.missing_values, series.missing_timestamps)
+    selection = {c.representation.scaling: c.val_mae for c in candidates}
+    metadata = _metadata(series, problem, best, selection, best_epoch)
+    save_bundle(model_dir, best.model, resolved, best.representation, series.schema, metadata)
+    return TrainRun(model_dir, best.val_mae, series.schema.target, best.representation.scaling,
+                    selection, len(losses), best_epoch, time_steps, horizon,
+                    series.missing_values, series.missing_timestamps)
+
+
+def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbose) -> Candidate:
+    """Fit one representation and one LSTM on the training windows; score it on validation."""
+    keras = backend.keras()
+    keras.utils.set_random_seed(settings.seed)  # every candidate starts from the same state
+    p = problem
+    rows, target = len(p.values), p.values[:, 0]
+    representation = Representation(scaling, p.season).fit(
+        p.values, p.val_start, p.time_steps, p.horizon)
+    origins = split_origins(rows, p.horizon, p.val_start, p.test_start,
+                            representation.first_origin(p.time_steps))
+    for name, flag in (("train", "--val-fraction/--test-fraction"), ("validation", "--val-fraction")):
+        if len(origins[name]) == 0:
+            raise UserError(
+                f"the {name} split of {source} holds no complete window with --scaling {scaling} "
+                f"(each needs {representation.first_origin(p.time_steps)} rows of history and "
+                f"{p.horizon} rows to forecast). Use a smaller --time-steps/--horizon, adjust "
+                f"{flag}, or use a longer file.")
+    inputs = make_windows(representation.model_inputs(p.values), p.time_steps, p.horizon)[0]
+    train_at, val_at = origins["train"], origins["validation"]
+
+    model = build_lstm(p.time_steps, inputs.shape[2], p.horizon, settings.units,
+                       settings.learning_rate)
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=settings.patience, restore_best_weights=True)
+    history = model.fit(
+        inputs[train_at - p.time_steps], representation.encode(target, train_at),
+        validation_data=(inputs[val_at - p.time_steps], representation.encode(target, val_at)),
+        epochs=settings.epochs, batch_size=settings.batch_size, callbacks=[stopper],
+        verbose=verbose)
+
+    outputs = model.predict(inputs[val_at - p.time_steps], verbose=0)
+    predicted = representation.decode(outputs, target, val_at)
+    rows_of = val_at[:, None] + np.arange(p.horizon)[None, :]
+    val_mae = mean_absolute_error(target[rows_of], predicted, p.observed[rows_of])
+    return Candidate(representation, model, history.history, val_mae)
 
 
 def resolve_window(settings: Settings, series: Series, val_start: int,
@@ -106,16 +161,16 @@ def resolve_window(settings: Settings, series: Series, val_start: int,
     return time_steps, horizon
 
 
-def _metadata(series: Series, val_start: int, test_start: int, history: dict, val_mae: float,
+def _metadata(series: Series, problem: Problem, best: Candidate, selection: dict,
               best_epoch: int) -> dict:
     import pandas
     import tensorflow
 
-    keras = backend.keras()
-
     import forecaster
 
+    keras = backend.keras()
     index = series.frame.index
+    val_start, test_start = problem.val_start, problem.test_start
 
     def span(start: int, stop: int):
         return [index[start].isoformat(), index[stop - 1].isoformat()] if stop > start else None
@@ -125,7 +180,7 @@ def _metadata(series: Series, val_start: int, test_start: int, history: dict, va
         "source": str(Path(series.source).resolve()),
         "rows": len(index),
         "frequency": series.schema.frequency,
-        "season_length": season_length(series.schema.frequency),
+        "season_length": problem.season,
         "time_range": span(0, len(index)),
         "splits": {
             "train": span(0, val_start),
@@ -134,9 +189,11 @@ def _metadata(series: Series, val_start: int, test_start: int, history: dict, va
         },
         "missing_timestamps": series.missing_timestamps,
         "filled_values": series.missing_values,
-        "history": {key: [float(v) for v in values] for key, values in history.items()},
+        "scaling": best.representation.scaling,
+        "val_mae_by_scaling": selection,
+        "history": {key: [float(v) for v in values] for key, values in best.history.items()},
         "best_epoch": best_epoch,
-        "val_mae": val_mae,
+        "val_mae": best.val_mae,
         "versions": {
             "forecaster": forecaster.__version__,
             "python": platform.python_version(),

@@ -28,19 +28,18 @@ def make_windows(values, time_steps: int, horizon: int, target: int = 0):
     return inputs, targets
 
 
-def window_splits(rows: int, time_steps: int, horizon: int, val_start: int, test_start: int):
-    """Which windows belong to which split: {"train", "validation", "test"} -> slice of samples.
+def split_origins(rows: int, horizon: int, val_start: int, test_start: int,
+                  first_origin: int) -> dict[str, np.ndarray]:
+    """Forecast origins (the row of a window's first forecast step) for each split.
 
     A window belongs to the split that holds all of its targets; its inputs may reach back into
     earlier rows, as a forecast made at that time would. Windows whose targets straddle a boundary
-    are used by neither side. Window i's targets are rows i + time_steps ... + horizon - 1.
+    are used by neither side, and no origin is earlier than `first_origin`. The window with origin
+    o reads rows o - time_steps ... o - 1 and forecasts rows o ... o + horizon - 1.
     """
-    samples = rows - time_steps - horizon + 1
 
-    def between(first_row: int, end_row: int) -> slice:
-        start = max(0, first_row - time_steps)
-        stop = min(samples, end_row - time_steps - horizon + 1)
-        return slice(start, max(start, stop))
+    def between(first_row: int, end_row: int) -> np.ndarray:
+        return np.arange(max(first_row, first_origin), end_row - horizon + 1)
 
     return {
         "train": between(0, val_start),

@@ -57,7 +57,7 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     assert status == 0
     assert f"saved {model_dir} (val MAE" in out and "load" in out
     assert {p.name for p in model_dir.iterdir()} == {
-        "model.keras", "settings.json", "scaler.json", "schema.json", "metadata.json"}
+        "model.keras", "settings.json", "scaling.json", "schema.json", "metadata.json"}
 
     assert main(["evaluate", "--model-dir", str(model_dir), "--output-dir", str(reports)]) == 0
     out = capsys.readouterr().out

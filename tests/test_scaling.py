@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from forecaster.errors import UserError
-from forecaster.scaling import Scaler
+from forecaster.scaling import Representation, Scaler, TargetScaler
 
 VALUES = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, 40.0], [7.0, 70.0]])
 
@@ -85,3 +85,75 @@ def test_to_dict_from_dict_round_trip():
 def test_from_dict_of_an_unknown_kind():
     with pytest.raises(UserError, match="scaler kind 'minmax' is unknown"):
         Scaler.from_dict({"kind": "minmax", "mean": [0.0], "scale": [1.0]})
+
+
+# TargetScaler and Representation: the model's targets as a correction to an anchor forecast.
+
+def seasonal_series(days: int = 6, season: int = 4) -> np.ndarray:
+    """A repeating pattern 0, 10, 20, 10 plus a slow rise of 1 per season: seasonal naive is
+    off by exactly 1 at every step, naive by much more."""
+    pattern = np.tile([0.0, 10.0, 20.0, 10.0], days)
+    return pattern + np.repeat(np.arange(days, dtype=float), season)
+
+
+def test_auto_anchor_picks_the_better_baseline_per_step_on_training_windows():
+    target = seasonal_series()
+    scaler = TargetScaler("auto", season=4).fit(target, origins=np.arange(4, 16), horizon=4)
+    # At step 4 (= one season) seasonal naive is the last value itself: a tie, which goes to naive.
+    assert scaler.anchors_ == ["seasonal_naive"] * 3 + ["naive"]
+    # Every seasonal-naive residual is exactly +1, so their standard deviation is 0 -> scale 1.
+    assert scaler.scale_ == 1.0
+    assert scaler.encode(target, np.array([8])).tolist() == [[1.0, 1.0, 1.0, 1.0]]
+
+
+def test_target_scaler_round_trip_and_a_zero_output_is_the_anchor():
+    target = seasonal_series()
+    origins = np.array([8, 12])
+    scaler = TargetScaler("naive", season=4).fit(target, origins=np.arange(4, 16), horizon=3)
+    encoded = scaler.encode(target, origins)
+    truth = target[origins[:, None] + np.arange(3)]
+    np.testing.assert_allclose(scaler.decode(encoded, target, origins), truth, atol=1e-5)
+    np.testing.assert_array_equal(scaler.decode(np.zeros((2, 3)), target, origins),
+                                  np.repeat(target[origins - 1][:, None], 3, axis=1))
+
+
+def test_mean_anchor_is_the_classic_recipe():
+    target = np.array([1.0, 3.0, 1.0, 3.0, 1.0, 3.0, 1.0, 3.0])
+    scaler = TargetScaler("mean", season=1).fit(target, origins=np.arange(2, 7), horizon=2)
+    assert scaler.mean_ == 2.0 and scaler.scale_ == 1.0
+    assert scaler.encode(target, np.array([2])).tolist() == [[-1.0, 1.0]]
+
+
+def test_unknown_anchor_is_a_user_error():
+    with pytest.raises(UserError, match="--anchor is 'tomorrow'"):
+        TargetScaler("tomorrow")
+
+
+def test_change_representation_differences_the_target_over_one_season():
+    values = seasonal_series()[:, None]
+    representation = Representation("change", season=4).fit(values, train_rows=16, time_steps=4, horizon=4)
+    assert representation.lag_ == 4
+    assert representation.first_origin(time_steps=4) == 8
+    inputs = representation.model_inputs(values)
+    # Every change over one season is +1 (training mean 1, spread 0 -> scale 1), so it becomes 0;
+    # the first season has no change to show: 0 before standardising, -1 after.
+    assert inputs[4:, 0].tolist() == [0.0] * 20
+    assert inputs[:4, 0].tolist() == [-1.0] * 4
+
+
+def test_global_representation_standardises_levels_with_training_rows_only():
+    values = np.concatenate([np.arange(8.0), np.full(4, 1000.0)])[:, None]
+    representation = Representation("global", season=1).fit(values, train_rows=8, time_steps=2, horizon=1)
+    assert representation.lag_ == 0
+    assert representation.inputs_.mean_.tolist() == [3.5]
+    assert representation.target_.mean_ == 3.5
+
+
+def test_representation_round_trips_through_json():
+    values = seasonal_series()[:, None]
+    fitted = Representation("change", season=4).fit(values, train_rows=16, time_steps=4, horizon=2)
+    loaded = Representation.from_dict(json.loads(json.dumps(fitted.to_dict())))
+    np.testing.assert_array_equal(loaded.model_inputs(values), fitted.model_inputs(values))
+    origins = np.array([16, 18])
+    np.testing.assert_array_equal(loaded.decode(np.ones((2, 2)), values[:, 0], origins),
+                                  fitted.decode(np.ones((2, 2)), values[:, 0], origins))

@@ -1,9 +1,9 @@
-"""make_windows, window_splits and choose_window on np.arange data."""
+"""make_windows, split_origins and choose_window on np.arange data."""
 
 import numpy as np
 import pytest
 
-from forecaster.windows import choose_window, make_windows, window_splits
+from forecaster.windows import choose_window, make_windows, split_origins
 
 
 def test_target_is_the_step_after_each_window():
@@ -54,35 +54,40 @@ def test_bad_arguments():
         make_windows(np.zeros((10, 1)), time_steps=0, horizon=1)
 
 
-def target_rows(split, time_steps, horizon):
-    """The rows that the targets of every window in `split` come from."""
-    return [row for i in range(split.start, split.stop)
-            for row in range(i + time_steps, i + time_steps + horizon)]
+def target_rows(origins, horizon):
+    """The rows that the targets of the windows with these origins come from."""
+    return [row for origin in origins for row in range(origin, origin + horizon)]
 
 
 @pytest.mark.parametrize(("rows", "time_steps", "horizon", "val_start", "test_start"),
                          [(20, 3, 2, 12, 16), (30, 4, 3, 20, 25), (15, 2, 1, 10, 12), (40, 6, 4, 28, 34)])
-def test_window_splits_keep_targets_inside_their_split(rows, time_steps, horizon, val_start, test_start):
-    splits = window_splits(rows, time_steps, horizon, val_start, test_start)
+def test_split_origins_keep_targets_inside_their_split(rows, time_steps, horizon, val_start, test_start):
+    splits = split_origins(rows, horizon, val_start, test_start, first_origin=time_steps)
     train, validation, test = splits["train"], splits["validation"], splits["test"]
-    assert all(row < val_start for row in target_rows(train, time_steps, horizon))
-    assert all(val_start <= row < test_start for row in target_rows(validation, time_steps, horizon))
-    assert all(row >= test_start for row in target_rows(test, time_steps, horizon))
-    assert train.start == 0 and train.stop <= validation.start
-    assert validation.stop <= test.start and test.stop <= rows - time_steps - horizon + 1
-    assert len(range(train.start, train.stop)) > 0 and len(range(test.start, test.stop)) > 0
+    assert all(row < val_start for row in target_rows(train, horizon))
+    assert all(val_start <= row < test_start for row in target_rows(validation, horizon))
+    assert all(test_start <= row < rows for row in target_rows(test, horizon))
+    assert train[0] == time_steps and train[-1] < validation[0] and validation[-1] < test[0]
+    assert test[-1] == rows - horizon
 
 
-def test_window_splits_exact():
-    # Window i's targets are rows i + 3 and i + 4; 16 windows in 20 rows.
-    splits = window_splits(20, 3, 2, val_start=12, test_start=16)
-    assert splits == {"train": slice(0, 8), "validation": slice(9, 12), "test": slice(13, 16)}
+def test_split_origins_exact():
+    # A window with origin o forecasts rows o and o + 1.
+    splits = split_origins(20, 2, val_start=12, test_start=16, first_origin=3)
+    assert splits["train"].tolist() == list(range(3, 11))
+    assert splits["validation"].tolist() == [12, 13, 14]
+    assert splits["test"].tolist() == [16, 17, 18]
 
 
-def test_window_splits_test_empty_without_a_test_split():
-    splits = window_splits(20, 3, 2, val_start=17, test_start=20)
-    assert splits["test"].stop == splits["test"].start
-    assert splits["validation"] == slice(14, 16)
+def test_split_origins_respect_the_first_origin():
+    splits = split_origins(20, 2, val_start=12, test_start=16, first_origin=13)
+    assert splits["train"].tolist() == [] and splits["validation"].tolist() == [13, 14]
+
+
+def test_split_origins_test_empty_without_a_test_split():
+    splits = split_origins(20, 2, val_start=17, test_start=20, first_origin=3)
+    assert splits["test"].tolist() == []
+    assert splits["validation"].tolist() == [17, 18]
 
 
 def test_choose_window_hourly():

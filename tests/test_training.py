@@ -1,0 +1,78 @@
+"""train(): splits by time, statistics from the training rows, representation chosen on validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster.artifacts import load_bundle
+from forecaster.config import load_config
+from forecaster.errors import UserError
+from forecaster.training import train
+from tests.conftest import write_hourly_csv
+
+pytestmark = pytest.mark.slow
+
+
+def test_auto_keeps_the_representation_with_the_lower_validation_error(trained):
+    run, _ = trained
+    assert set(run.candidates) == {"global", "change"}
+    assert run.val_mae == min(run.candidates.values())
+    assert run.scaling == min(run.candidates, key=run.candidates.get)
+    assert load_bundle(run.model_dir).representation.scaling == run.scaling
+
+
+def test_splits_are_ordered_disjoint_and_cover_the_file(trained, hourly_csv):
+    run, _ = trained
+    splits = load_bundle(run.model_dir).metadata["splits"]
+    times = pd.to_datetime(pd.read_csv(hourly_csv)["time"])
+    train_span, val_span, test_span = (pd.to_datetime(splits[k]) for k in ("train", "validation", "test"))
+    assert train_span[0] == times.iloc[0] and test_span[1] == times.iloc[-1]
+    assert train_span[1] < val_span[0] and val_span[1] < test_span[0]
+    # 480 rows: 72 for test, 72 for validation, 336 for training.
+    assert train_span[1] == times.iloc[335] and val_span[0] == times.iloc[336]
+    assert test_span[0] == times.iloc[408]
+
+
+def test_scaling_statistics_come_from_the_training_rows_only(tmp_path):
+    csv = tmp_path / "load.csv"
+    frame = write_hourly_csv(csv, rows=240)
+    frame.loc[168:, "load"] += 1000.0  # validation and test rows: far above anything in training
+    frame.to_csv(csv, index=False)
+    settings = load_config(overrides={"csv": str(csv), "time_steps": 12, "horizon": 3, "epochs": 1,
+                                      "scaling": "global", "model_dir": str(tmp_path / "m")})
+    run = train(settings, verbose=0)
+    representation = load_bundle(run.model_dir).representation
+    training_rows = frame["load"].to_numpy()[:168]
+    assert representation.inputs_.mean_[0] == pytest.approx(training_rows.mean())
+    assert representation.inputs_.scale_[0] == pytest.approx(training_rows.std())
+    assert representation.target_.mean_ == pytest.approx(training_rows.mean())
+
+
+def test_explicit_window_too_long_for_the_file_says_which_flag_to_change(tmp_path):
+    csv = tmp_path / "short.csv"
+    write_hourly_csv(csv, rows=60)
+    settings = load_config(overrides={"csv": str(csv), "time_steps": 50, "horizon": 24})
+    with pytest.raises(UserError, match=r"has 60 rows; one window needs time_steps \+ horizon = 74"):
+        train(settings, verbose=0)
+
+
+def test_validation_split_shorter_than_the_horizon_is_refused(tmp_path):
+    csv = tmp_path / "load.csv"
+    write_hourly_csv(csv, rows=100)
+    settings = load_config(overrides={"csv": str(csv), "time_steps": 10, "horizon": 20,
+                                      "val_fraction": 0.1})
+    with pytest.raises(UserError, match="validation split .* has 10 rows, fewer than the horizon of 20"):
+        train(settings, verbose=0)
+
+
+def test_same_seed_same_model(tmp_path, hourly_csv):
+    def forecast_after_training(name):
+        settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 12, "horizon": 2,
+                                          "epochs": 1, "scaling": "change",
+                                          "model_dir": str(tmp_path / name)})
+        return train(settings, verbose=0).val_mae
+
+    assert forecast_after_training("a") == forecast_after_training("b")
+    assert np.isfinite(forecast_after_training("a"))
