@@ -5,39 +5,46 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib import dates
 from matplotlib.figure import Figure
 
 LABELS = {"lstm": "LSTM", "naive": "naive (last value)", "seasonal_naive": "seasonal naive"}
+COLOURS = {"lstm": "tab:blue", "naive": "tab:orange", "seasonal_naive": "tab:green"}
 
 
-def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: str, path) -> Path:
-    """Held-out truth against each forecaster's 1-step and last-step forecasts, and MAE by step.
+def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: str, path,
+                     shown: int = 200) -> Path:
+    """Held-out truth against each forecaster's 1-step forecasts (and the model's last step) over
+    the last `shown` origins, and the mean absolute error by horizon step over all of them.
 
     `times` are the timestamps of each origin's first forecast step; `truth` and every forecast
     have shape (origins, horizon).
     """
     truth = np.asarray(truth)
-    horizon = truth.shape[1]
+    origins, horizon = truth.shape
+    tail = slice(max(0, origins - shown), origins)
     figure = Figure(figsize=(11, 7.5), layout="constrained")
     top, bottom = figure.subplots(2, 1, height_ratios=(2, 1))
-    top.plot(times, truth[:, 0], color="black", linewidth=1.4, label="actual")
-    top.plot(times, forecasts["lstm"][:, 0], color="tab:blue", linewidth=1,
-             label="LSTM, 1 step ahead")
+    top.plot(times[tail], truth[tail, 0], color="black", linewidth=1.6, label="actual")
+    for name, forecast in forecasts.items():
+        top.plot(times[tail], forecast[tail, 0], color=COLOURS.get(name), linewidth=1,
+                 alpha=1 if name == "lstm" else 0.7, label=f"{LABELS.get(name, name)}, 1 step ahead")
     if horizon > 1:
-        shifted = times[horizon - 1:]
-        top.plot(shifted, forecasts["lstm"][: len(shifted), horizon - 1], color="tab:orange",
-                 linewidth=1, label=f"LSTM, {horizon} steps ahead")
-    if "seasonal_naive" in forecasts:
-        top.plot(times, forecasts["seasonal_naive"][:, 0], color="tab:gray", linewidth=0.8,
-                 alpha=0.7, label="seasonal naive, 1 step ahead")
-    top.set_title(f"{target}: forecasts on held-out data against the actual values")
-    top.set_xlabel("time")
+        # The forecast made horizon - 1 steps earlier for the same timestamp.
+        late = slice(max(horizon - 1, tail.start), origins)
+        top.plot(times[late], forecasts["lstm"][late.start - horizon + 1: origins - horizon + 1,
+                                                 horizon - 1],
+                 color="tab:purple", linewidth=1, linestyle="--", label=f"LSTM, {horizon} steps ahead")
+    top.set_title(f"{target}: forecasts against held-out actual values (last {tail.stop - tail.start} "
+                  f"of {origins} forecast origins)")
+    _time_axis(top)
     top.set_ylabel(target)
     top.legend(loc="best", fontsize="small")
     steps = np.arange(1, horizon + 1)
     for name, mae in mae_by_step.items():
-        bottom.plot(steps, mae, marker="o", markersize=3, label=LABELS.get(name, name))
-    bottom.set_title("mean absolute error by horizon step")
+        bottom.plot(steps, mae, marker="o", markersize=3, color=COLOURS.get(name),
+                    label=LABELS.get(name, name))
+    bottom.set_title(f"mean absolute error by horizon step, all {origins} origins")
     bottom.set_xlabel("steps ahead")
     bottom.set_ylabel(f"MAE ({target})")
     bottom.legend(loc="best", fontsize="small")
@@ -53,10 +60,17 @@ def plot_forecast(history_times, history, future_times, forecast, target: str, p
               label="forecast")
     axes.axvline(history_times[-1], color="tab:gray", linestyle=":", linewidth=1)
     axes.set_title(f"{target}: forecast of the next {len(forecast)} steps")
-    axes.set_xlabel("time")
+    _time_axis(axes)
     axes.set_ylabel(target)
     axes.legend(loc="best", fontsize="small")
     return _save(figure, path)
+
+
+def _time_axis(axes) -> None:
+    locator = dates.AutoDateLocator()
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
+    axes.set_xlabel("time")
 
 
 def _save(figure: Figure, path) -> Path:
