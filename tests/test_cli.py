@@ -96,3 +96,27 @@ def test_console_script_runs_as_a_process_and_fails_cleanly(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "duplicate timestamps" in result.stderr and "lines 2, 3" in result.stderr
+
+
+@pytest.mark.slow
+def test_no_test_split_then_evaluate_on_a_new_file(tmp_path, capsys, hourly_csv):
+    model_dir = tmp_path / "model"
+    assert main(["train", "--csv", str(hourly_csv), "--time-steps", "24", "--horizon", "6",
+                 "--epochs", "1", "--test-fraction", "0", "--scaling", "global",
+                 "--model-dir", str(model_dir)]) == 0
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    assert metadata["splits"]["test"] is None
+    assert metadata["splits"]["validation"][1] == "2021-03-20T23:00:00"  # the last row of the file
+    capsys.readouterr()
+
+    assert main(["evaluate", "--model-dir", str(model_dir), "--output-dir", str(tmp_path / "r")]) == 2
+    assert "--test-fraction 0" in capsys.readouterr().err
+
+    later = tmp_path / "later.csv"
+    write_hourly_csv(later, rows=200, seed=9, start="2021-04-01")
+    assert main(["evaluate", "--model-dir", str(model_dir), "--csv", str(later),
+                 "--output-dir", str(tmp_path / "r")]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    # The tail is val_fraction (0.15) of 200 rows = 30 rows: 30 - 6 + 1 = 25 origins.
+    assert metrics["origins"] == 25 and metrics["csv"] == str(later)
+    assert metrics["scored_range"] == ["2021-04-08T02:00:00", "2021-04-09T07:00:00"]
