@@ -49,9 +49,10 @@ def save_bundle(directory, model, settings: Settings, representation: Representa
 
     An interrupted save leaves the previous bundle (if any) untouched.
     """
-    directory = Path(directory)
+    directory = check_model_dir(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it owner-only
     try:
         model.save(staging / MODEL_FILE)
         _write_json(staging / SETTINGS_FILE, settings.to_dict())
@@ -59,10 +60,6 @@ def save_bundle(directory, model, settings: Settings, representation: Representa
         _write_json(staging / SCHEMA_FILE, schema.to_dict())
         _write_json(staging / METADATA_FILE, metadata)
         if directory.exists():
-            if not (directory / SETTINGS_FILE).is_file() and any(directory.iterdir()):
-                raise UserError(
-                    f"{directory} exists and is not a forecaster model folder; choose an empty or "
-                    f"new --model-dir.")
             retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
             os.replace(directory, retired / directory.name)
             os.replace(staging, directory)
@@ -75,11 +72,65 @@ def save_bundle(directory, model, settings: Settings, representation: Representa
     return directory
 
 
+def check_model_dir(directory) -> Path:
+    """The model folder as a Path, if a bundle may be written there: new, empty, or a bundle."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"--model-dir {directory} is a file, not a folder; choose a new folder name.")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / SETTINGS_FILE).is_file():
+        raise UserError(
+            f"{directory} exists and is not a forecaster model folder; choose an empty or new "
+            f"--model-dir.")
+    return directory
+
+
+def check_output_file(path, flag: str, suffixes=None) -> Path:
+    """An output file path that can be written: not a folder, with an allowed suffix."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; expected a file path such as {path / 'out'}"
+                        f"{suffixes[0] if suffixes else '.csv'}.")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise UserError(
+            f"{flag} {path} has the suffix {path.suffix or '(none)'!r}; expected one of "
+            f"{', '.join(suffixes)}, such as {path.with_suffix(suffixes[0])}.")
+    return path
+
+
+def check_output_dir(path, flag: str) -> Path:
+    """An output folder path: a folder or nothing yet."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path} is a file, not a folder; choose a folder name.")
+    return path
+
+
+def write_text_atomically(path, text: str) -> Path:
+    """Write `text` to a temporary file beside `path` (creating its folder), then rename it into
+    place: readers never see half a file, and an error leaves nothing behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it owner-only
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def load_bundle(directory) -> Bundle:
     """Read a bundle written by `save_bundle`; a missing or damaged one is a UserError."""
     keras = backend.keras()
 
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise UserError(
+            f"--model-dir {directory} is a file; expected the folder that `forecaster train` "
+            f"wrote (for example models/<csv name>).")
     if not directory.is_dir():
         raise UserError(
             f"model folder {directory} does not exist; train one first with "
@@ -103,6 +154,12 @@ def load_bundle(directory) -> Bundle:
             f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else ''}); retrain the model.") from None
     return Bundle(directory, model, settings, representation, schema, metadata)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_json(path: Path, values: dict) -> None:

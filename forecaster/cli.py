@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from forecaster.config import load_config
 from forecaster.errors import UserError
@@ -103,8 +102,10 @@ def _train(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in vars(args).items() if k not in ("config", "handler", "command")}
     settings = load_config(args.config, overrides=overrides)
     run = train(settings, verbose=1 if sys.stdout.isatty() else 2)
-    filled = (f"; filled {run.filled_values} missing values "
-              f"({run.missing_timestamps} missing timestamps)" if run.filled_values else "")
+    for note in run.notes:
+        print(f"forecaster train: note: {note}", file=sys.stderr)
+    filled = (f"; filled {_count(run.filled_values, 'missing value')} "
+              f"({_count(run.missing_timestamps, 'missing timestamp')})" if run.filled_values else "")
     tried = ", ".join(f"{name} {mae:.4g}" for name, mae in run.candidates.items())
     print(f"saved {run.model_dir} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
@@ -122,21 +123,31 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    from forecaster.artifacts import load_bundle
-    from forecaster.evaluation import write_text_atomically
+    from forecaster.artifacts import check_output_file, load_bundle, write_text_atomically
     from forecaster.forecasting import forecast
-    from forecaster.plots import plot_forecast
+    from forecaster.plots import PICTURE_SUFFIXES, plot_forecast
 
+    if args.output not in (None, "-"):
+        check_output_file(args.output, "--output")
+    if args.plot:
+        check_output_file(args.plot, "--plot", PICTURE_SUFFIXES)
     bundle = load_bundle(args.model_dir)
     result = forecast(bundle, args.csv, horizon=args.horizon)
+    if result.history.missing_values:
+        print(f"forecaster forecast: note: filled {_count(result.history.missing_values, 'missing value')} "
+              f"in {args.csv} ({bundle.settings.fill}) before forecasting", file=sys.stderr)
     text = result.frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     if args.plot:
-        tail = result.history.frame.iloc[-4 * bundle.settings.time_steps:]
-        plot_forecast(tail.index, tail[bundle.schema.target], result.times, result.values,
-                      bundle.schema.target, args.plot)
+        history = result.history.frame[bundle.schema.target]
+        plot_forecast(history.index, history, result.times, result.values, bundle.schema.target,
+                      args.plot)
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
-        write_text_atomically(Path(args.output), text)
+        write_text_atomically(args.output, text)
         print(f"wrote {args.output} ({len(result.frame)} steps)", file=sys.stderr)
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -43,6 +43,7 @@ class Schema:
     features: tuple[str, ...]  # extra input columns besides the target
     time_kind: str  # how the file writes time: "datetime", "year" or "yyyymmdd"
     frequency: str  # pandas offset alias, e.g. "h", "D", "MS"
+    time_format: str | None = None  # strftime pattern of text times ("%Y-%m"), to write them back
     id_column: str | None = None  # long format (many series): reserved, always None today
 
     @property
@@ -134,7 +135,8 @@ def read_series(
                 f"it), or train a model on this frequency.")
         frequency = schema.frequency
     regular = regularise(frame.drop(columns="_line"), frequency, path)
-    schema = Schema(time_column, target, tuple(features), time_kind, frequency)
+    time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
+    schema = Schema(time_column, target, tuple(features), time_kind, frequency, time_format)
     return Series(regular, schema, str(path), len(regular) - len(frame))
 
 
@@ -146,9 +148,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise UserError(f"{path} is a directory, not a file; pass the path of a CSV file.")
     try:
+        separator = _separator(path)
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            raw = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True, index_col=False)
+            raw = pd.read_csv(path, sep=separator, encoding="utf-8-sig", skipinitialspace=True,
+                              index_col=False)
     except UnicodeDecodeError as error:
         raise UserError(
             f"{path} is not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8 "
@@ -163,6 +167,17 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if raw.empty:
         raise UserError(f"{path} has a header but no rows; expected rows of data under it.")
     return raw
+
+
+def _separator(path: Path) -> str:
+    """The comma, unless the header line has none and is split by ';', a tab or '|' instead."""
+    with open(path, encoding="utf-8-sig") as file:
+        header = file.readline()
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in (";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def find_time_column(raw: pd.DataFrame, path) -> str:
@@ -218,12 +233,35 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
     return pd.DatetimeIndex(parsed), "datetime"
 
 
+def text_time_format(column: pd.Series) -> str | None:
+    """The strftime pattern that writes a text time column as the file did, or None if there is
+    no single one (for example, a mixture of formats)."""
+    from pandas.tseries.api import guess_datetime_format
+
+    if not (types.is_string_dtype(column) or types.is_object_dtype(column)):
+        return None
+    first = str(column.iloc[0]).strip()
+    pattern = guess_datetime_format(first)
+    if pattern is None:
+        return None
+    if first.endswith("Z") and pattern.endswith("%z"):
+        pattern = pattern[:-2] + "Z"  # UTC written as Z, not +0000
+    sample = column.iloc[: min(len(column), 50)].astype(str).str.strip()
+    written = _to_datetime(sample)
+    if written is None or not (written.dt.strftime(pattern) == sample).all():
+        return None
+    return pattern
+
+
 def find_target(raw: pd.DataFrame, path, exclude=()) -> str:
     """The one numeric column besides the time column."""
     candidates = [c for c in raw.columns if c not in exclude and _is_numeric_like(raw[c])]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
+        for name in raw.columns:
+            if name not in exclude and pd.to_numeric(raw[name], errors="coerce").notna().any():
+                to_numbers(raw[name], name, path)  # partly numbers: say which cells are not
         raise UserError(
             f"{path} has no numeric column to forecast besides {_listing(exclude)} (columns: "
             f"{_listing(raw.columns)}); add one, or name it with --target.")
@@ -242,14 +280,17 @@ def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
         numbers = column.astype("float64")
     else:
         numbers = pd.to_numeric(column, errors="coerce").astype("float64")
-        text = numbers.isna() & column.notna()
+        text = (numbers.isna() & column.notna()).to_numpy()
         if text.any():
-            position = int(np.argmax(text.to_numpy()))
-            hint = " (a decimal comma? use a dot)" if "," in str(column.iloc[position]) else ""
+            position = int(np.argmax(text))
+            value = column.iloc[position]
+            hint = " (a decimal comma? write 12.5, not 12,5)" if "," in str(value) else ""
+            more = int(text.sum()) - 1
+            others = f", and {more} more cell{'s' if more != 1 else ''} hold text" if more else ""
             raise UserError(
                 f"column {name!r} of {path} has text where numbers are expected: line "
-                f"{position + 2} holds {column.iloc[position]!r}{hint}. Fix or empty that cell "
-                f"(empty cells count as missing), or choose another column.")
+                f"{position + 2} holds {value!r}{hint}{others}. Fix or empty those cells (empty "
+                f"cells count as missing), or choose another column.")
     infinite = np.isinf(numbers.to_numpy())
     if infinite.any():
         position = int(np.argmax(infinite))
@@ -275,14 +316,17 @@ def infer_frequency(index: pd.DatetimeIndex, path) -> str:
     if frequency is not None:
         return frequency
     step = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
-    for candidate in _candidate_frequencies(index, step):
+    candidates = _candidate_frequencies(index, step)
+    for candidate in candidates:
         grid = pd.date_range(index[0], index[-1], freq=candidate)
         if index.isin(grid).all() and len(grid) <= 2 * len(index):
             return candidate
+    grid = pd.date_range(index[0], index[-1], freq=candidates[-1])
+    off_grid = index[~index.isin(grid)]
+    example = f"{off_grid[0]} is off that grid" if len(off_grid) else "filling it would double the rows"
     raise UserError(
-        f"{path} has irregular timestamps: the most common step is {step}, but not every row lies "
-        f"on a grid of that step (for example after {index[0]}). Expected one row per regular "
-        f"step (gaps are fine); resample the data first.")
+        f"{path} has irregular timestamps: the most common step is {step}, but {example}. "
+        f"Expected one row per regular step (gaps are fine); resample the data first.")
 
 
 def regularise(frame: pd.DataFrame, frequency: str, path) -> pd.DataFrame:
@@ -408,6 +452,8 @@ def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta) -> list[
         weeks = step // pd.Timedelta("7D")
         day = index[0].day_name()[:3].upper()
         return [f"{weeks}W-{day}" if weeks > 1 else f"W-{day}"]
+    if step % pd.Timedelta("1D") == pd.Timedelta(0) and step > pd.Timedelta(0):
+        return ["D" if days == 1 else f"{int(days)}D"]  # pandas 3 would spell one day "24h"
     return [pd.tseries.frequencies.to_offset(step).freqstr]
 
 

@@ -8,8 +8,6 @@ interpolated value.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,12 +88,14 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
     `val_fraction` if the model was trained with no test split), at least one horizon long.
     Writes metrics.json and predictions.png to `output_dir` (default reports/<model name>).
     """
-    from forecaster.artifacts import load_bundle
+    from forecaster.artifacts import check_output_dir, load_bundle, write_text_atomically
     from forecaster.data import read_series
+    from forecaster.forecasting import format_times
     from forecaster.models import naive_forecast, seasonal_naive_forecast
     from forecaster.plots import plot_predictions
     from forecaster.windows import make_windows
 
+    output_dir = check_output_dir(output_dir or Path("reports") / Path(model_dir).name, "--output-dir")
     bundle = load_bundle(model_dir)
     settings, metadata = bundle.settings, bundle.metadata
     time_steps, horizon, season = settings.time_steps, settings.horizon, metadata["season_length"]
@@ -137,7 +137,8 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
         "model_dir": str(model_dir),
         "csv": str(source),
         "target": bundle.schema.target,
-        "scored_range": [index[origins[0]].isoformat(), index[rows - 1].isoformat()],
+        "scored_range": format_times(index[[origins[0], rows - 1]], bundle.schema.time_kind,
+                                     bundle.schema.time_format),
         "origins": int(len(origins)),
         "horizon": horizon,
         "season_length": season,
@@ -146,7 +147,6 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
         "models": {name: score(truth, forecast, observed, scale)
                    for name, forecast in forecasts.items()},
     }
-    output_dir = Path(output_dir or Path("reports") / Path(model_dir).name)
     output_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = output_dir / "metrics.json"
     plot_path = output_dir / "predictions.png"
@@ -177,19 +177,6 @@ def format_table(report: dict) -> str:
         lines.append(f"{step + 1:<12}" + "".join(
             f"{result['per_step']['mae'][step]:>16.4g}" for result in models.values()))
     return "\n".join(lines)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it into place."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _row_of(index, stamp: str, source) -> int:

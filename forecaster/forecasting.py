@@ -34,8 +34,8 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None) -> Forecast:
         raise UserError(f"--horizon is {horizon!r}; expected a whole number of at least 1.")
     if horizon > trained:
         raise UserError(
-            f"--horizon {horizon} is longer than the {trained} steps this model was trained to "
-            f"forecast; ask for at most {trained}, or retrain with --horizon {horizon}.")
+            f"--horizon {horizon} is longer than the {trained} step{'' if trained == 1 else 's'} this "
+            f"model was trained to forecast; ask for at most {trained}, or retrain with --horizon {horizon}.")
     history = read_series(csv, schema=schema)
     representation, rows = bundle.representation, len(history.frame)
     needed = representation.first_origin(settings.time_steps)
@@ -50,17 +50,28 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None) -> Forecast:
     predicted = representation.decode(outputs, values[:, 0], np.array([rows]))[0, :horizon]
     last = history.frame.index[-1]
     times = pd.date_range(last, periods=horizon + 1, freq=schema.frequency)[1:]
-    frame = pd.DataFrame({schema.time_column: format_times(times, schema.time_kind),
+    frame = pd.DataFrame({schema.time_column: format_times(times, schema.time_kind,
+                                                           schema.time_format),
                           "forecast": predicted})
     return Forecast(frame, times, predicted, history)
 
 
-def format_times(times: pd.DatetimeIndex, kind: str) -> list:
-    """Timestamps written the way the input file wrote them: years, yyyymmdd or ISO text."""
+def format_times(times: pd.DatetimeIndex, kind: str, pattern: str | None = None) -> list:
+    """Timestamps written the way the input file wrote them: years, yyyymmdd, the file's own text
+    pattern (when writing with it reads back the same times), or else ISO text."""
     if kind == "year":
         return [int(t.year) for t in times]
     if kind == "yyyymmdd":
         return [int(t.strftime("%Y%m%d")) for t in times]
+    if pattern is not None:
+        written = [t.strftime(pattern) for t in times]
+        try:
+            same = (pd.DatetimeIndex(pd.to_datetime(written, format=pattern.replace("Z", "%z")))
+                    == times).all()
+        except (ValueError, TypeError):
+            same = False
+        if same:
+            return written
     if (times == times.normalize()).all() and times.tz is None:
         return [t.strftime("%Y-%m-%d") for t in times]
     return [t.isoformat(sep=" ") for t in times]

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib import dates
 from matplotlib.figure import Figure
 
+PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg")
 LABELS = {"lstm": "LSTM", "naive": "naive (last value)", "seasonal_naive": "seasonal naive"}
 COLOURS = {"lstm": "tab:blue", "naive": "tab:orange", "seasonal_naive": "tab:green"}
 
@@ -27,32 +28,38 @@ def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: s
     top, bottom = figure.subplots(2, 1, height_ratios=(2, 1))
     top.plot(times[tail], truth[tail, 0], color="black", linewidth=1.6, label="actual")
     for name, forecast in forecasts.items():
-        top.plot(times[tail], forecast[tail, 0], color=COLOURS.get(name), linewidth=1,
-                 alpha=1 if name == "lstm" else 0.7, label=f"{LABELS.get(name, name)}, 1 step ahead")
+        lstm = name == "lstm"
+        top.plot(times[tail], forecast[tail, 0], color=COLOURS.get(name), linewidth=1.3 if lstm else 1,
+                 alpha=1 if lstm else 0.6, zorder=3 if lstm else 2,
+                 label=f"{LABELS.get(name, name)}, 1 step ahead")
     if horizon > 1:
         # The forecast made horizon - 1 steps earlier for the same timestamp.
         late = slice(max(horizon - 1, tail.start), origins)
         top.plot(times[late], forecasts["lstm"][late.start - horizon + 1: origins - horizon + 1,
                                                  horizon - 1],
-                 color="tab:purple", linewidth=1, linestyle="--", label=f"LSTM, {horizon} steps ahead")
+                 color="tab:purple", linewidth=1.3, linestyle="--", zorder=4,
+                 label=f"LSTM, {horizon} steps ahead")
     top.set_title(f"{target}: forecasts against held-out actual values (last {tail.stop - tail.start} "
                   f"of {origins} forecast origins)")
     _time_axis(top)
     top.set_ylabel(target)
-    top.legend(loc="best", fontsize="small")
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     steps = np.arange(1, horizon + 1)
     for name, mae in mae_by_step.items():
-        bottom.plot(steps, mae, marker="o", markersize=3, color=COLOURS.get(name),
-                    label=LABELS.get(name, name))
+        lstm = name == "lstm"
+        bottom.plot(steps, mae, marker="o", markersize=4 if lstm else 3, color=COLOURS.get(name),
+                    linewidth=2 if lstm else 1.2, zorder=3 if lstm else 2, label=LABELS.get(name, name))
     bottom.set_title(f"mean absolute error by horizon step, all {origins} origins")
     bottom.set_xlabel("steps ahead")
     bottom.set_ylabel(f"MAE ({target})")
-    bottom.legend(loc="best", fontsize="small")
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return _save(figure, path)
 
 
 def plot_forecast(history_times, history, future_times, forecast, target: str, path) -> Path:
-    """The tail of the history and the forecast after it."""
+    """The end of the history (four horizons' worth, at least 24 steps) and the forecast after it."""
+    shown = min(len(history), max(4 * len(forecast), 24))
+    history_times, history = history_times[-shown:], np.asarray(history)[-shown:]
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     axes = figure.subplots()
     axes.plot(history_times, history, color="black", linewidth=1.2, label="history")
@@ -62,7 +69,7 @@ def plot_forecast(history_times, history, future_times, forecast, target: str, p
     axes.set_title(f"{target}: forecast of the next {len(forecast)} steps")
     _time_axis(axes)
     axes.set_ylabel(target)
-    axes.legend(loc="best", fontsize="small")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return _save(figure, path)
 
 

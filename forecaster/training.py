@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from forecaster import backend
-from forecaster.artifacts import save_bundle
+from forecaster.artifacts import check_model_dir, save_bundle
 from forecaster.config import Settings
 from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
@@ -37,6 +37,7 @@ class TrainRun:
     horizon: int
     filled_values: int  # missing target values that were filled (including missing timestamps)
     missing_timestamps: int
+    notes: list  # things the user should know: defaults cut for a short file, few windows to score
 
 
 @dataclass
@@ -68,6 +69,7 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     """
     if not settings.csv:
         raise UserError("no training data given; pass --csv PATH (a CSV with a time column).")
+    model_dir = check_model_dir(settings.model_dir or Path("models") / Path(settings.csv).stem)
     series = read_series(settings.csv, settings.time_col, settings.target, settings.features)
     rows = len(series.frame)
     val_start, test_start = split_points(rows, settings.val_fraction, settings.test_fraction)
@@ -82,10 +84,10 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
             print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
         candidates.append(_fit(scaling, problem, settings, series.source, verbose))
     best = min(candidates, key=lambda c: c.val_mae)
+    notes = _notes(settings, series, problem, best)
 
     losses = best.history.get("val_loss", [])
     best_epoch = int(np.argmin(losses)) + 1 if losses else 0
-    model_dir = Path(settings.model_dir or Path("models") / Path(settings.csv).stem)
     resolved = dataclasses.replace(
         settings, time_col=series.schema.time_column, target=series.schema.target,
         time_steps=time_steps, horizon=horizon, model_dir=str(model_dir))
@@ -94,7 +96,32 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     save_bundle(model_dir, best.model, resolved, best.representation, series.schema, metadata)
     return TrainRun(model_dir, best.val_mae, series.schema.target, best.representation.scaling,
                     selection, len(losses), best_epoch, time_steps, horizon,
-                    series.missing_values, series.missing_timestamps)
+                    series.missing_values, series.missing_timestamps, notes)
+
+
+def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate) -> list[str]:
+    """Plain-language warnings about a run that worked but may mislead."""
+    notes = []
+    usual_steps, usual_horizon = choose_window(series.schema.frequency, 10**9)
+    cut = [f"{name} {usual} -> {used}" for name, usual, used, given in (
+        ("time_steps", usual_steps, problem.time_steps, settings.time_steps),
+        ("horizon", usual_horizon, problem.horizon, settings.horizon)) if given is None and used < usual]
+    if cut:
+        notes.append(f"{series.source} is short ({len(problem.values)} rows), so the defaults for "
+                     f"{series.schema.frequency!r} data were cut: {', '.join(cut)}.")
+    first = best.representation.first_origin(problem.time_steps)
+    origins = split_origins(len(problem.values), problem.horizon, problem.val_start,
+                            problem.test_start, first)
+    for name in ("validation", "test"):
+        count = len(origins[name])
+        if 0 < count < 20:
+            notes.append(f"the {name} split holds only {count} forecast origin{_s(count)}, so its "
+                         f"scores are rough; a longer file gives firmer numbers.")
+    return notes
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbose) -> Candidate:

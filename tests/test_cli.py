@@ -43,6 +43,17 @@ def test_unknown_target_names_the_columns(capsys, hourly_csv):
     assert "no column 'Load'" in err and "'time', 'load'" in err
 
 
+def test_short_file_trains_with_notes_on_what_was_cut(tmp_path, capsys):
+    csv = tmp_path / "short.csv"
+    write_hourly_csv(csv, rows=120)
+    assert main(["train", "--csv", str(csv), "--epochs", "1", "--scaling", "global",
+                 "--model-dir", str(tmp_path / "m")]) == 0
+    err = capsys.readouterr().err
+    assert ("is short (120 rows), so the defaults for 'h' data were cut: "
+            "time_steps 72 -> 18, horizon 24 -> 10") in err
+    assert "the validation split holds only 9 forecast origins" in err
+
+
 def test_evaluate_without_a_model_says_how_to_train_one(tmp_path, capsys):
     assert main(["evaluate", "--model-dir", str(tmp_path / "none")]) == 2
     assert "forecaster train" in capsys.readouterr().err
@@ -75,7 +86,7 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
                  "--output", str(output), "--plot", str(plot)]) == 0
     frame = pd.read_csv(output)
     assert list(frame.columns) == ["time", "forecast"]
-    assert frame["time"].tolist() == [f"2022-01-05 {h:02d}:00:00" for h in range(4, 10)]
+    assert frame["time"].tolist() == [f"2022-01-05 {h:02d}:00" for h in range(4, 10)]
     assert frame["forecast"].between(0, 20).all()
     assert plot.stat().st_size > 10_000
 
@@ -84,6 +95,21 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
 
     assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history), "--horizon", "7"]) == 2
     assert "trained to forecast" in capsys.readouterr().err
+
+    # Bad output paths are refused before any work, and nothing is written.
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history),
+                 "--output", str(tmp_path)]) == 2
+    assert "is a folder; expected a file path" in capsys.readouterr().err
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history),
+                 "--output", str(tmp_path / "x.csv"), "--plot", str(tmp_path / "x.txt")]) == 2
+    assert "expected one of .png" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.txt").exists()
+
+    # Gaps in the history are filled and reported.
+    gappy = tmp_path / "gappy.csv"
+    pd.read_csv(history).drop(index=[50, 51]).to_csv(gappy, index=False)
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(gappy)]) == 0
+    assert "filled 2 missing values in" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -119,4 +145,4 @@ def test_no_test_split_then_evaluate_on_a_new_file(tmp_path, capsys, hourly_csv)
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     # The tail is val_fraction (0.15) of 200 rows = 30 rows: 30 - 6 + 1 = 25 origins.
     assert metrics["origins"] == 25 and metrics["csv"] == str(later)
-    assert metrics["scored_range"] == ["2021-04-08T02:00:00", "2021-04-09T07:00:00"]
+    assert metrics["scored_range"] == ["2021-04-08 02:00", "2021-04-09 07:00"]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster.data import fill_missing, read_series, season_length, split_points
+from forecaster.data import fill_missing, read_series, season_length, split_points, text_time_format
 from forecaster.errors import UserError
 
 NAN = np.nan
@@ -372,3 +372,35 @@ def test_split_points():
     assert split_points(100, 0.15, 0.15) == (70, 85)
     assert split_points(100, 0.15, 0.0) == (85, 100)
 
+
+
+def test_a_missing_day_keeps_daily_frequency_and_weekly_season(tmp_path):
+    dates = pd.date_range("2021-01-01", periods=60, freq="D").delete(40)
+    path = tmp_path / "daily.csv"
+    pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "sales": np.arange(59.0)}).to_csv(path, index=False)
+    series = read_series(path)
+    assert series.schema.frequency == "D" and season_length(series.schema.frequency) == 7
+    assert series.missing_timestamps == 1
+
+
+def test_semicolon_separated_file_is_read(tmp_path):
+    path = write_csv(tmp_path, "date;load\n2020-01-01;1\n2020-01-02;2\n2020-01-03;3\n")
+    series = read_series(path)
+    assert series.schema.target == "load" and series.frame["load"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_every_text_cell_is_counted(tmp_path):
+    path = write_csv(tmp_path, 'date,load\n2020-01-01,1\n2020-01-02,--\n2020-01-03,x\n2020-01-04,"12,5"\n')
+    with pytest.raises(UserError, match="line 3 holds '--', and 2 more cells hold text"):
+        read_series(path)
+
+
+@pytest.mark.parametrize(("first", "second", "pattern"), [
+    ("2001-01", "2001-02", "%Y-%m"),
+    ("12/31/2023", "01/01/2024", "%m/%d/%Y"),
+    ("2024-03-01T00:15:00Z", "2024-03-01T00:30:00Z", "%Y-%m-%dT%H:%M:%SZ"),
+    ("2010/01/01 00:00", "2010/01/01 01:00", "%Y/%m/%d %H:%M"),
+])
+def test_the_time_style_of_the_file_is_remembered(tmp_path, first, second, pattern):
+    path = write_csv(tmp_path, f"date,load\n{first},1\n{second},2\n")
+    assert text_time_format(pd.read_csv(path)["date"]) == pattern

@@ -10,7 +10,6 @@ from forecaster.evaluation import (
     mean_absolute_error,
     score,
     seasonal_mae_scale,
-    write_text_atomically,
 )
 
 TRUTH = [[1.0, 2.0], [3.0, 4.0]]
@@ -105,17 +104,3 @@ def test_format_table_names_every_model_and_has_a_row_per_step():
     assert lines[2].split() == ["lstm", "0.75", "1.118", "26.7", "1.500"]
     steps = lines[lines.index("") + 2:]
     assert [line.split() for line in steps] == [["1", "0.5", "0.5", "0.5"], ["2", "1", "1", "1"]]
-
-
-def test_write_text_atomically(tmp_path):
-    path = tmp_path / "metrics.json"
-    write_text_atomically(path, "{}\n")
-    write_text_atomically(path, '{"mae": 1}\n')
-    assert path.read_text(encoding="utf-8") == '{"mae": 1}\n'
-    assert list(tmp_path.iterdir()) == [path]
-
-
-def test_write_text_atomically_leaves_nothing_when_it_fails(tmp_path):
-    with pytest.raises(TypeError):
-        write_text_atomically(tmp_path / "metrics.json", None)
-    assert list(tmp_path.iterdir()) == []

@@ -37,7 +37,7 @@ def test_forecast_is_the_model_on_the_last_window_mapped_back(trained, tmp_path)
     outputs = bundle.model.predict(window, verbose=0)
     expected = representation.decode(outputs, values[:, 0], np.array([80]))[0]
     np.testing.assert_allclose(result.values, expected, rtol=1e-6)
-    assert result.frame["time"].tolist() == [f"2023-06-04 {h:02d}:00:00" for h in range(8, 14)]
+    assert result.frame["time"].tolist() == [f"2023-06-04 {h:02d}:00" for h in range(8, 14)]
     assert list(result.frame.columns) == ["time", "forecast"]
 
 
