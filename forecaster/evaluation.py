@@ -93,7 +93,7 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
     from forecaster.forecasting import format_times
     from forecaster.models import naive_forecast, seasonal_naive_forecast
     from forecaster.plots import plot_predictions
-    from forecaster.windows import make_windows
+    from forecaster.windows import make_windows, split_origins
 
     output_dir = check_output_dir(output_dir or Path("reports") / Path(model_dir).name, "--output-dir")
     bundle = load_bundle(model_dir)
@@ -114,8 +114,8 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
         test_start = rows - max(horizon, int(round(rows * share)))
         val_start = test_start
     representation = bundle.representation
-    first_origin = max(test_start, representation.first_origin(time_steps), season)
-    origins = np.arange(first_origin, rows - horizon + 1)
+    first_origin = max(representation.first_origin(time_steps), season)  # baselines need a season
+    origins = split_origins(rows, horizon, val_start, test_start, first_origin)["test"]
     if len(origins) == 0:
         raise UserError(
             f"{source} has {rows} rows, too few to score the model: it needs {time_steps} rows of "

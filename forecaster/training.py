@@ -115,13 +115,10 @@ def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate
     for name in ("validation", "test"):
         count = len(origins[name])
         if 0 < count < 20:
-            notes.append(f"the {name} split holds only {count} forecast origin{_s(count)}, so its "
+            notes.append(f"the {name} split holds only {count} forecast origin"
+                         f"{'' if count == 1 else 's'}, so its "
                          f"scores are rough; a longer file gives firmer numbers.")
     return notes
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
 
 
 def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbose) -> Candidate:
