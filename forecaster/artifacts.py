@@ -6,6 +6,8 @@ A bundle is a folder:
     scaling.json    the Representation: scaling statistics and anchors from the training split
     schema.json     the column schema and the inferred frequency
     metadata.json   training time range, split boundaries, history, validation MAE, versions
+    baselines.json  what the baselines need from training: the training mean, the ridge model
+    intervals.json  conformal interval half-widths per level and horizon step, from validation
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from forecaster import backend
 from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
+from forecaster.evaluation import ConformalIntervals
+from forecaster.models import LinearBaseline
 from forecaster.scaling import Representation
 
 MODEL_FILE = "model.keras"
@@ -28,7 +32,10 @@ SETTINGS_FILE = "settings.json"
 SCALING_FILE = "scaling.json"
 SCHEMA_FILE = "schema.json"
 METADATA_FILE = "metadata.json"
-BUNDLE_FILES = (MODEL_FILE, SETTINGS_FILE, SCALING_FILE, SCHEMA_FILE, METADATA_FILE)
+BASELINES_FILE = "baselines.json"
+INTERVALS_FILE = "intervals.json"
+BUNDLE_FILES = (MODEL_FILE, SETTINGS_FILE, SCALING_FILE, SCHEMA_FILE, METADATA_FILE, BASELINES_FILE,
+                INTERVALS_FILE)
 
 
 @dataclass
@@ -41,10 +48,13 @@ class Bundle:
     representation: Representation
     schema: Schema
     metadata: dict
+    train_mean: float
+    linear: LinearBaseline
+    intervals: ConformalIntervals
 
 
 def save_bundle(directory, model, settings: Settings, representation: Representation, schema: Schema,
-                metadata: dict) -> Path:
+                metadata: dict, baselines: dict, intervals: ConformalIntervals) -> Path:
     """Write the bundle to a temporary folder beside `directory`, then swap it into place.
 
     An interrupted save leaves the previous bundle (if any) untouched.
@@ -59,6 +69,8 @@ def save_bundle(directory, model, settings: Settings, representation: Representa
         _write_json(staging / SCALING_FILE, representation.to_dict())
         _write_json(staging / SCHEMA_FILE, schema.to_dict())
         _write_json(staging / METADATA_FILE, metadata)
+        _write_json(staging / BASELINES_FILE, baselines)
+        _write_json(staging / INTERVALS_FILE, intervals.to_dict())
         if directory.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
             os.replace(directory, retired / directory.name)
@@ -145,6 +157,9 @@ def load_bundle(directory) -> Bundle:
         representation = Representation.from_dict(_read_json(directory / SCALING_FILE))
         schema = Schema.from_dict(_read_json(directory / SCHEMA_FILE))
         metadata = _read_json(directory / METADATA_FILE)
+        baselines = _read_json(directory / BASELINES_FILE)
+        train_mean, linear = float(baselines["train_mean"]), LinearBaseline.from_dict(baselines["ridge"])
+        intervals = ConformalIntervals.from_dict(_read_json(directory / INTERVALS_FILE))
     except (ValueError, KeyError, TypeError) as error:
         raise UserError(f"{directory} holds a damaged bundle ({error}); retrain the model.") from None
     try:
@@ -153,7 +168,8 @@ def load_bundle(directory) -> Bundle:
         raise UserError(
             f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else ''}); retrain the model.") from None
-    return Bundle(directory, model, settings, representation, schema, metadata)
+    return Bundle(directory, model, settings, representation, schema, metadata, train_mean, linear,
+                  intervals)
 
 
 def _umask() -> int:

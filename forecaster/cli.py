@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from forecaster.config import load_config
 from forecaster.errors import UserError
@@ -81,7 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output-dir", dest="output_dir",
                           help="where to write metrics.json and predictions.png "
                                "(default reports/<model name>)")
+    evaluate.add_argument("--level", type=float, nargs="+", default=[80, 95],
+                          help="prediction-interval levels whose coverage to report (default 80 95)")
     evaluate.set_defaults(handler=_evaluate)
+
+    backtest = commands.add_parser(
+        "backtest", help="forecast from many past origins and score every one",
+        description="Rolling-origin backtest: at each origin the model and every baseline forecast "
+                    "from the rows before it only (scaling and settings from the model folder). "
+                    "Writes one row per origin and step; prints the summary.")
+    backtest.add_argument("--model-dir", dest="model_dir", required=True)
+    backtest.add_argument("--csv", required=True, help="the series to backtest on")
+    where = backtest.add_mutually_exclusive_group()
+    where.add_argument("--start", help="first origin: the first forecast step's timestamp")
+    where.add_argument("--last", type=int, help="backtest the last N possible origins")
+    backtest.add_argument("--stride", type=int, default=1, help="steps between origins (default 1)")
+    backtest.add_argument("--level", type=float, nargs="*", default=[],
+                          help="add lower_L/upper_L conformal interval columns, e.g. --level 80 95")
+    backtest.add_argument("--output", help="CSV of every forecast (default "
+                          "reports/<model name>/backtest.csv; - for stdout)")
+    backtest.set_defaults(handler=_backtest)
 
     forecast = commands.add_parser(
         "forecast", help="forecast the steps after the end of a CSV",
@@ -91,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--csv", required=True, help="the history to forecast from")
     forecast.add_argument("--horizon", type=int, help="steps to forecast (default: as trained)")
     forecast.add_argument("--output", default="-", help="CSV file to write (default - : stdout)")
+    forecast.add_argument("--level", type=float, nargs="*", default=[],
+                          help="add lower_L/upper_L conformal prediction intervals, e.g. --level 80 95")
     forecast.add_argument("--plot", help="PNG file of the history's tail and the forecast")
     forecast.set_defaults(handler=_forecast)
     return parser
@@ -116,9 +138,30 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from forecaster.evaluation import evaluate
 
-    result = evaluate(args.model_dir, csv=args.csv, output_dir=args.output_dir)
+    result = evaluate(args.model_dir, csv=args.csv, output_dir=args.output_dir, levels=args.level)
     print(result.table())
-    print(f"wrote {result.metrics_path} and {result.plot_path}")
+    print(f"wrote {result.report_path} (tables and {len(result.figures)} figures), "
+          f"{result.metrics_path} and {', '.join(p.name for p in result.figures.values())}")
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from forecaster.artifacts import check_output_file, write_text_atomically
+    from forecaster.evaluation import format_table, run_backtest
+
+    output = args.output or str(Path("reports") / Path(args.model_dir).name / "backtest.csv")
+    if output != "-":
+        check_output_file(output, "--output")
+    report, table = run_backtest(args.model_dir, args.csv, start=args.start, last=args.last,
+                                 stride=args.stride, levels=args.level)
+    text = table.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    if output == "-":
+        sys.stdout.write(text)
+        print(format_table(report), file=sys.stderr)
+    else:
+        write_text_atomically(output, text)
+        print(format_table(report))
+        print(f"wrote {output} ({len(table)} rows: {report['origins']} origins x {report['horizon']} steps)")
     return 0
 
 
@@ -132,7 +175,7 @@ def _forecast(args: argparse.Namespace) -> int:
     if args.plot:
         check_output_file(args.plot, "--plot", PICTURE_SUFFIXES)
     bundle = load_bundle(args.model_dir)
-    result = forecast(bundle, args.csv, horizon=args.horizon)
+    result = forecast(bundle, args.csv, horizon=args.horizon, levels=args.level)
     if result.history.missing_values:
         print(f"forecaster forecast: note: filled {_count(result.history.missing_values, 'missing value')} "
               f"in {args.csv} ({bundle.settings.fill}) before forecasting", file=sys.stderr)

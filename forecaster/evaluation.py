@@ -8,10 +8,12 @@ interpolated value.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from forecaster.errors import UserError
 
@@ -67,38 +69,186 @@ def score(truth, forecast, observed, mase_scale: float) -> dict:
     return {"overall": overall, "per_step": per_step}
 
 
+class ConformalIntervals:
+    """Split-conformal prediction intervals, calibrated per horizon step on held-out residuals.
+
+    For a level L (percent) and n calibration residuals at a step, the half-width is the
+    ceil((n + 1) L / 100)-th smallest absolute residual: over exchangeable data, a fresh forecast's
+    interval [forecast - q, forecast + q] covers the actual value with probability >= L%.
+    Half-widths are kept for every whole level from 1 to 99, so the bundle stays small.
+    """
+
+    LEVELS = range(1, 100)
+
+    def fit(self, errors) -> ConformalIntervals:
+        """errors: (samples, horizon) actual - forecast on calibration windows; NaN = not observed."""
+        errors = np.abs(np.asarray(errors, dtype="float64"))
+        self.counts_ = []
+        self.half_widths_ = {}
+        for step in range(errors.shape[1]):
+            column = np.sort(errors[:, step][~np.isnan(errors[:, step])])
+            self.counts_.append(len(column))
+            for level in self.LEVELS:
+                rank = math.ceil((len(column) + 1) * level / 100)
+                width = float(column[rank - 1]) if 0 < rank <= len(column) else float("inf")
+                self.half_widths_.setdefault(level, []).append(width)
+        return self
+
+    def bounds(self, forecast, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) around `forecast` (..., horizon) at a whole `level` from 1 to 99."""
+        if not hasattr(self, "half_widths_"):
+            raise RuntimeError("these ConformalIntervals are not fitted yet; call fit(errors) first")
+        width = np.asarray(self.half_widths_[check_level(level)])
+        forecast = np.asarray(forecast, dtype="float64")
+        horizon = forecast.shape[-1]
+        return forecast - width[:horizon], forecast + width[:horizon]
+
+    def to_dict(self) -> dict:
+        return {"method": "split conformal, absolute residuals per horizon step",
+                "calibration_counts": self.counts_,
+                "half_widths": {str(level): widths for level, widths in self.half_widths_.items()}}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ConformalIntervals:
+        intervals = cls()
+        intervals.counts_ = list(values["calibration_counts"])
+        intervals.half_widths_ = {int(level): [float(w) for w in widths]
+                                  for level, widths in values["half_widths"].items()}
+        return intervals
+
+
+def check_level(level) -> int:
+    """A prediction-interval level as a whole percent from 1 to 99, or a UserError."""
+    if isinstance(level, bool) or not float(level).is_integer() or not 1 <= level <= 99:
+        raise UserError(f"--level {level!r} is not a whole percent from 1 to 99; use, e.g., --level 80 95.")
+    return int(level)
+
+
+BASELINES = ("naive", "seasonal_naive", "mean", "drift", "ridge")
+
+
+@dataclass
+class Backtest:
+    """Forecasts from many origins, each made from the rows before its origin and nothing after."""
+
+    series: object  # forecaster.data.Series
+    origins: np.ndarray  # row of each origin's first forecast step
+    truth: np.ndarray  # (origins, horizon) actual values; NaN where the file had none
+    forecasts: dict  # "lstm" and every baseline -> (origins, horizon), in the target's units
+
+    @property
+    def observed(self) -> np.ndarray:
+        return ~np.isnan(self.truth)
+
+
+def backtest(bundle, series, origins) -> Backtest:
+    """Forecast from each origin (a row index) with the bundle's model and every baseline.
+
+    At origin o only rows before o are read: missing values are filled from those rows alone, as
+    `forecaster forecast` on the file cut at o would, and the model's forecast is computed by the
+    same function, so the two agree to the last digit.
+    """
+    from forecaster.data import fill_missing
+    from forecaster.forecasting import history_needed, predict_next
+    from forecaster.models import drift_forecast, seasonal_naive_forecast
+
+    settings, representation = bundle.settings, bundle.representation
+    horizon, time_steps = settings.horizon, settings.time_steps
+    season, needed = bundle.metadata["season_length"], history_needed(bundle)
+    origins = np.asarray(origins, dtype=int)
+    raw = series.frame.to_numpy(dtype="float64")
+    complete = ~np.isnan(raw).any(axis=1)
+    first_target = float(raw[~np.isnan(raw[:, 0]), 0][0])  # the filled series' first value
+    forecasts = {name: np.empty((len(origins), horizon)) for name in ("lstm", *BASELINES)}
+    for i, origin in enumerate(origins):
+        start = max(0, origin - max(needed, season))
+        if complete[start:origin].all():
+            recent = raw[start:origin]
+        else:  # fill from the last complete row before the window: the same values as filling all
+            anchor = np.flatnonzero(complete[:start])
+            start = int(anchor[-1]) if len(anchor) else 0
+            recent = fill_missing(raw[start:origin], settings.fill, names=series.schema.columns)
+        target = recent[:, 0]
+        at = np.array([len(recent)])
+        forecasts["lstm"][i] = predict_next(bundle, recent)
+        forecasts["naive"][i] = target[-1]
+        forecasts["seasonal_naive"][i] = seasonal_naive_forecast(target, at, horizon, season)[0]
+        forecasts["mean"][i] = bundle.train_mean
+        forecasts["drift"][i] = drift_forecast(first_target, target[-1], origin, horizon)
+        window = representation.model_inputs(recent[-needed:])[None, -time_steps:, :]
+        forecasts["ridge"][i] = representation.decode(bundle.linear.predict(window), target, at)[0]
+    rows = origins[:, None] + np.arange(horizon)[None, :]
+    return Backtest(series, origins, raw[rows, 0], forecasts)
+
+
+def summarise(result: Backtest, mase_scale: float, intervals=None, levels=()) -> dict:
+    """Metrics of every forecaster, overall and per step, with the skill score against seasonal
+    naive (1 - MAE / MAE of seasonal naive) and, for the model, interval coverage per level."""
+    observed = result.observed
+    models = {name: score(result.truth, forecast, observed, mase_scale)
+              for name, forecast in result.forecasts.items()}
+    reference = models["seasonal_naive"]
+    for metrics in models.values():
+        metrics["overall"]["skill"] = _skill(metrics["overall"]["mae"], reference["overall"]["mae"])
+        metrics["per_step"]["skill"] = [
+            _skill(mae, ref) for mae, ref in
+            zip(metrics["per_step"]["mae"], reference["per_step"]["mae"], strict=True)]
+    summary = {"models": models}
+    if intervals is not None and levels:
+        summary["coverage"] = {}
+        for level in levels:
+            lower, upper = intervals.bounds(result.forecasts["lstm"], level)
+            inside = np.where(observed, (result.truth >= lower) & (result.truth <= upper), np.nan)
+            with np.errstate(invalid="ignore"):
+                per_step = np.nanmean(inside, axis=0)
+            summary["coverage"][str(level)] = {
+                "nominal": level / 100, "empirical": float(np.nanmean(inside)),
+                "per_step": [float(x) for x in per_step]}
+    return summary
+
+
+def _skill(mae: float, reference: float) -> float:
+    return 1 - mae / reference if reference > 0 else float("nan")
+
+
 @dataclass
 class Evaluation:
     """Scores of the model and the baselines on held-out data, and where they were written."""
 
     report: dict  # what metrics.json holds
     metrics_path: Path
-    plot_path: Path
+    plot_path: Path  # predictions against the actual values, and MAE by step
+    figures: dict  # caption -> PNG path, every figure written
+    report_path: Path  # report.html: the tables and figures in one self-contained file
 
     def table(self) -> str:
         """The overall metrics and MAE per horizon step as aligned text."""
         return format_table(self.report)
 
 
-def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
+DEFAULT_LEVELS = (80, 95)
+
+
+def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS) -> Evaluation:
     """Score the bundle in `model_dir` on its held-out test split, or on the tail of `csv`.
 
     Without `csv`, the training file is read again and the test split is the one recorded at
     training time. With `csv`, the scored tail is the last `test_fraction` of its rows (or
     `val_fraction` if the model was trained with no test split), at least one horizon long.
-    Writes metrics.json and predictions.png to `output_dir` (default reports/<model name>).
+    Every origin is a backtest origin: the forecast and each baseline see only earlier rows.
+    Writes metrics.json, the figures and report.html to `output_dir` (default
+    reports/<model name>).
     """
     from forecaster.artifacts import check_output_dir, load_bundle, write_text_atomically
-    from forecaster.data import read_series
-    from forecaster.forecasting import format_times
-    from forecaster.models import naive_forecast, seasonal_naive_forecast
-    from forecaster.plots import plot_predictions
-    from forecaster.windows import make_windows, split_origins
+    from forecaster.data import fill_missing, read_series
+    from forecaster.report import write_report
+    from forecaster.windows import split_origins
 
+    levels = [check_level(level) for level in levels]
     output_dir = check_output_dir(output_dir or Path("reports") / Path(model_dir).name, "--output-dir")
     bundle = load_bundle(model_dir)
     settings, metadata = bundle.settings, bundle.metadata
-    time_steps, horizon, season = settings.time_steps, settings.horizon, metadata["season_length"]
+    horizon, season = settings.horizon, metadata["season_length"]
     source = csv or settings.csv
     series = read_series(source, schema=bundle.schema)
     index, rows = series.frame.index, len(series.frame)
@@ -113,69 +263,175 @@ def evaluate(model_dir, csv=None, output_dir=None) -> Evaluation:
         share = settings.test_fraction or settings.val_fraction
         test_start = rows - max(horizon, int(round(rows * share)))
         val_start = test_start
-    representation = bundle.representation
-    first_origin = max(representation.first_origin(time_steps), season)  # baselines need a season
-    origins = split_origins(rows, horizon, val_start, test_start, first_origin)["test"]
+    origins = split_origins(rows, horizon, val_start, test_start, earliest_origin(bundle))["test"]
     if len(origins) == 0:
         raise UserError(
-            f"{source} has {rows} rows, too few to score the model: it needs {time_steps} rows of "
-            f"history before a tail of at least {horizon} rows. Use a longer file.")
+            f"{source} has {rows} rows, too few to score the model: it needs "
+            f"{earliest_origin(bundle)} rows of history before a tail of at least {horizon} rows. "
+            f"Use a longer file.")
 
-    values = series.values(settings.fill, segments=(val_start, test_start))
-    inputs = make_windows(representation.model_inputs(values), time_steps, horizon)[0]
-    outputs = bundle.model.predict(inputs[origins - time_steps], batch_size=1024, verbose=0)
-    target = values[:, 0]
-    forecasts = {
-        "lstm": representation.decode(outputs, target, origins),
-        "naive": naive_forecast(target, origins, horizon),
-        "seasonal_naive": seasonal_naive_forecast(target, origins, horizon, season),
-    }
-    rows_of = origins[:, None] + np.arange(horizon)[None, :]
-    truth, observed = target[rows_of], series.observed[rows_of]
-    scale = seasonal_mae_scale(target[:val_start], season)
+    result = backtest(bundle, series, origins)
+    training = fill_missing(series.frame.to_numpy()[:val_start], settings.fill)
     report = {
-        "model_dir": str(model_dir),
-        "csv": str(source),
-        "target": bundle.schema.target,
-        "scored_range": format_times(index[[origins[0], rows - 1]], bundle.schema.time_kind,
-                                     bundle.schema.time_format),
-        "origins": int(len(origins)),
-        "horizon": horizon,
-        "season_length": season,
-        "scaling": representation.scaling,
-        "scored_values": int(observed.sum()),
-        "models": {name: score(truth, forecast, observed, scale)
-                   for name, forecast in forecasts.items()},
+        **_describe(bundle, result, source, model_dir),
+        **summarise(result, seasonal_mae_scale(training[:, 0], season), bundle.intervals, levels),
     }
     output_dir.mkdir(parents=True, exist_ok=True)
-    metrics_path = output_dir / "metrics.json"
-    plot_path = output_dir / "predictions.png"
-    plot_predictions(index[origins], truth, forecasts,
-                     {name: m["per_step"]["mae"] for name, m in report["models"].items()},
-                     bundle.schema.target, plot_path)
-    write_text_atomically(metrics_path, json.dumps(report, indent=2) + "\n")
-    return Evaluation(report, metrics_path, plot_path)
+    figures = _figures(bundle, series, result, report, output_dir, levels)
+    metrics_path = write_text_atomically(output_dir / "metrics.json", json.dumps(report, indent=2) + "\n")
+    report_path = write_report(report, figures, output_dir / "report.html")
+    return Evaluation(report, metrics_path, output_dir / "predictions.png", figures, report_path)
+
+
+def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, levels) -> dict:
+    """Write evaluate's figures; returns caption -> path."""
+    from forecaster import plots
+    from forecaster.forecasting import predict_next
+
+    target, index = bundle.schema.target, series.frame.index
+    shown = {name: result.forecasts[name] for name in ("lstm", "naive", "seasonal_naive")}
+    mae_by_step = {name: m["per_step"]["mae"] for name, m in report["models"].items()}
+    figures = {
+        "Forecasts against held-out actual values, and MAE by horizon step":
+            plots.plot_predictions(index[result.origins], result.truth, shown, mae_by_step, target,
+                                   output_dir / "predictions.png"),
+        "Errors (actual - forecast) on held-out data":
+            plots.plot_residual_histogram(
+                {name: (result.truth - result.forecasts[name]).ravel()
+                 for name in ("lstm", "seasonal_naive", "ridge")},
+                target, output_dir / "residuals.png"),
+        "Training and validation loss":
+            plots.plot_loss_curves(bundle.metadata["history"], output_dir / "loss.png",
+                                   bundle.metadata.get("best_epoch") or None),
+    }
+    values = series.values(bundle.settings.fill)
+    future = pd.date_range(index[-1], periods=bundle.settings.horizon + 1,
+                           freq=bundle.schema.frequency)[1:]
+    forecast = predict_next(bundle, values)
+    bands = {level: bundle.intervals.bounds(forecast, level) for level in levels}
+    caption = (f"Forecast after the end of the data with {' and '.join(map(str, levels))}% "
+               f"conformal intervals" if levels else "Forecast after the end of the data")
+    figures[caption] = plots.plot_fan_chart(index, values[:, 0], future, forecast, bands, target,
+                                            output_dir / "forecast.png")
+    return figures
+
+
+def earliest_origin(bundle) -> int:
+    """The first row a backtest can forecast from: the model's history and a season for the
+    seasonal-naive baseline (two rows for drift)."""
+    from forecaster.forecasting import history_needed
+
+    return max(history_needed(bundle), bundle.metadata["season_length"], 2)
+
+
+def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=()):
+    """Backtest the bundle on `csv` from many origins; returns (report, table).
+
+    Origins: from the timestamp `start`, or the `last` N possible origins, or (by default) the
+    last test_fraction of the rows (val_fraction if the model kept no test split); every
+    `stride`-th one. The table has one row per origin and step: origin, the time column, step,
+    actual, forecast (the model), each baseline, and lower_L/upper_L per interval level.
+    """
+    from forecaster.artifacts import load_bundle
+    from forecaster.data import fill_missing, read_series
+    from forecaster.forecasting import format_times
+
+    levels = [check_level(level) for level in levels]
+    if not isinstance(stride, int) or stride < 1:
+        raise UserError(f"--stride is {stride!r}; expected a whole number of at least 1.")
+    if last is not None and (not isinstance(last, int) or last < 1):
+        raise UserError(f"--last is {last!r}; expected a whole number of at least 1.")
+    bundle = load_bundle(model_dir)
+    settings, schema = bundle.settings, bundle.schema
+    series = read_series(csv, schema=schema)
+    index, rows, horizon = series.frame.index, len(series.frame), settings.horizon
+    possible = np.arange(earliest_origin(bundle), rows - horizon + 1)
+    if len(possible) == 0:
+        raise UserError(
+            f"{csv} has {rows} rows, too few to backtest: each origin needs "
+            f"{earliest_origin(bundle)} rows of history and {horizon} rows to forecast.")
+    if start is not None:
+        try:
+            stamp = pd.Timestamp(start)
+        except (ValueError, TypeError):
+            raise UserError(f"--start {start!r} is not a timestamp; use, e.g., 2010-11-01.") from None
+        if stamp.tz is None and index.tz is not None:
+            stamp = stamp.tz_localize(index.tz)
+        origins = possible[index[possible] >= stamp]
+        if len(origins) == 0:
+            raise UserError(
+                f"--start {start} leaves no origin: the last one with {horizon} steps of actual "
+                f"values after it is {index[possible[-1]]}. Choose an earlier --start.")
+    elif last is not None:
+        origins = possible[-last:]
+    else:
+        share = settings.test_fraction or settings.val_fraction
+        origins = possible[possible >= rows - max(horizon, int(round(rows * share)))]
+    origins = origins[::stride]
+
+    result = backtest(bundle, series, origins)
+    history = fill_missing(series.frame.to_numpy()[: origins[0]], settings.fill)
+    scale = seasonal_mae_scale(history[:, 0], bundle.metadata["season_length"])
+    report = {**_describe(bundle, result, csv, model_dir),
+              **summarise(result, scale, bundle.intervals, levels)}
+
+    steps = np.tile(np.arange(1, horizon + 1), len(origins))
+    rows_of = (origins[:, None] + np.arange(horizon)[None, :]).ravel()
+    columns = {
+        "origin": np.repeat(format_times(index[origins], schema.time_kind, schema.time_format), horizon),
+        schema.time_column: format_times(index[rows_of], schema.time_kind, schema.time_format),
+        "step": steps,
+        "actual": result.truth.ravel(),
+        "forecast": result.forecasts["lstm"].ravel(),
+        **{name: result.forecasts[name].ravel() for name in BASELINES},
+    }
+    for level in levels:
+        lower, upper = bundle.intervals.bounds(result.forecasts["lstm"], level)
+        columns[f"lower_{level}"], columns[f"upper_{level}"] = lower.ravel(), upper.ravel()
+    return report, pd.DataFrame(columns)
+
+
+def _describe(bundle, result: Backtest, source, model_dir) -> dict:
+    from forecaster.forecasting import format_times
+
+    schema, index = bundle.schema, result.series.frame.index
+    last_row = result.origins[-1] + bundle.settings.horizon - 1
+    return {
+        "model_dir": str(model_dir),
+        "csv": str(source),
+        "target": schema.target,
+        "scored_range": format_times(index[[result.origins[0], last_row]], schema.time_kind,
+                                     schema.time_format),
+        "origins": int(len(result.origins)),
+        "horizon": bundle.settings.horizon,
+        "season_length": bundle.metadata["season_length"],
+        "scaling": bundle.representation.scaling,
+        "scored_values": int(result.observed.sum()),
+    }
 
 
 def format_table(report: dict) -> str:
-    """Overall metrics per model, then MAE per horizon step, as plain aligned text."""
+    """Overall metrics per forecaster, interval coverage, then MAE per horizon step, as text."""
     models = report["models"]
     lines = [
-        f"{report['target']}: {report['origins']} forecasts of {report['horizon']} steps from "
-        f"{report['scored_range'][0]} to {report['scored_range'][1]} (units of "
-        f"{report['target']!r}; MASE relative to seasonal naive in training, season "
-        f"{report['season_length']})",
-        f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'sMAPE%':>10}{'MASE':>8}",
+        f"{report['target']}: {report['origins']} forecasts of {report['horizon']} steps, "
+        f"{report['scored_range'][0]} to {report['scored_range'][1]}, in units of "
+        f"{report['target']!r}. MASE: MAE over the in-sample seasonal-naive MAE (season "
+        f"{report['season_length']}); skill: 1 - MAE / seasonal-naive MAE.",
+        f"{'forecaster':<16}{'MAE':>10}{'RMSE':>10}{'sMAPE%':>9}{'MASE':>8}{'skill':>8}",
     ]
     for name, result in models.items():
         o = result["overall"]
-        lines.append(
-            f"{name:<16}{o['mae']:>10.4g}{o['rmse']:>10.4g}{o['smape']:>10.3g}{o['mase']:>8.3f}")
+        lines.append(f"{name:<16}{o['mae']:>10.4g}{o['rmse']:>10.4g}{o['smape']:>9.3g}"
+                     f"{o['mase']:>8.3f}{o['skill']:>8.3f}")
+    for level, coverage in report.get("coverage", {}).items():
+        lines.append(f"{level}% interval: covers {100 * coverage['empirical']:.1f}% of actual values "
+                     f"(nominal {level}%)")
     lines.append("")
-    lines.append(f"{'MAE by step':<12}" + "".join(f"{name:>16}" for name in models))
+    lines.append(f"{'MAE by step':<12}" + "".join(f"{name:>15}" for name in models))
     for step in range(report["horizon"]):
         lines.append(f"{step + 1:<12}" + "".join(
-            f"{result['per_step']['mae'][step]:>16.4g}" for result in models.values()))
+            f"{result['per_step']['mae'][step]:>15.4g}" for result in models.values()))
     return "\n".join(lines)
 
 

@@ -16,17 +16,22 @@ from forecaster.errors import UserError
 class Forecast:
     """A forecast and the history it was made from."""
 
-    frame: pd.DataFrame  # columns: the time column (as the input wrote it) and "forecast"
+    frame: pd.DataFrame  # the time column (as the input wrote it), "forecast", lower_L/upper_L
     times: pd.DatetimeIndex  # the forecast's timestamps
     values: np.ndarray  # (horizon,) in the target's units
     history: Series
+    intervals: dict  # level -> (lower, upper), each (horizon,)
 
 
-def forecast(bundle: Bundle, csv, horizon: int | None = None) -> Forecast:
-    """Forecast `horizon` steps (default: the trained horizon) after the end of `csv`.
+def forecast(bundle: Bundle, csv, horizon: int | None = None, levels=()) -> Forecast:
+    """Forecast `horizon` steps (default: the trained horizon) after the end of `csv`, with
+    conformal prediction intervals at each of `levels` (whole percents).
 
     The CSV must have the training columns and frequency; its last `time_steps` rows are the input.
     """
+    from forecaster.evaluation import check_level
+
+    levels = [check_level(level) for level in levels]
     settings, schema = bundle.settings, bundle.schema
     trained = settings.horizon
     horizon = trained if horizon is None else horizon
@@ -37,23 +42,40 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None) -> Forecast:
             f"--horizon {horizon} is longer than the {trained} step{'' if trained == 1 else 's'} this "
             f"model was trained to forecast; ask for at most {trained}, or retrain with --horizon {horizon}.")
     history = read_series(csv, schema=schema)
-    representation, rows = bundle.representation, len(history.frame)
-    needed = representation.first_origin(settings.time_steps)
+    rows, needed = len(history.frame), history_needed(bundle)
     if rows < needed:
         raise UserError(
             f"{csv} has {rows} rows after regularising; this model needs the last {needed} "
             f"(--time-steps {settings.time_steps} at training, plus the rows its scaling looks "
             f"back). Pass a longer history.")
-    values = history.values(settings.fill)
-    window = representation.model_inputs(values[-needed:])[None, -settings.time_steps:, :]
-    outputs = np.asarray(bundle.model(window, training=False))
-    predicted = representation.decode(outputs, values[:, 0], np.array([rows]))[0, :horizon]
+    predicted = predict_next(bundle, history.values(settings.fill))[:horizon]
     last = history.frame.index[-1]
     times = pd.date_range(last, periods=horizon + 1, freq=schema.frequency)[1:]
-    frame = pd.DataFrame({schema.time_column: format_times(times, schema.time_kind,
-                                                           schema.time_format),
-                          "forecast": predicted})
-    return Forecast(frame, times, predicted, history)
+    columns = {schema.time_column: format_times(times, schema.time_kind, schema.time_format),
+               "forecast": predicted}
+    intervals = {level: bundle.intervals.bounds(predicted, level) for level in levels}
+    for level, (lower, upper) in intervals.items():
+        columns[f"lower_{level}"], columns[f"upper_{level}"] = lower, upper
+    return Forecast(pd.DataFrame(columns), times, predicted, history, intervals)
+
+
+def history_needed(bundle: Bundle) -> int:
+    """Rows of history the model needs before the first step it forecasts."""
+    return bundle.representation.first_origin(bundle.settings.time_steps)
+
+
+def predict_next(bundle: Bundle, values: np.ndarray) -> np.ndarray:
+    """The model's forecast of the `horizon` steps after `values`: (rows, columns) in user units,
+    target first, missing values already filled, at least `history_needed` rows.
+
+    One window, one call: `forecast` and every origin of a backtest go through here, so the two
+    agree to the last digit.
+    """
+    representation, time_steps = bundle.representation, bundle.settings.time_steps
+    recent = values[-history_needed(bundle):]
+    window = representation.model_inputs(recent)[None, -time_steps:, :]
+    outputs = np.asarray(bundle.model(window, training=False))
+    return representation.decode(outputs, values[:, 0], np.array([len(values)]))[0]
 
 
 def format_times(times: pd.DatetimeIndex, kind: str, pattern: str | None = None) -> list:

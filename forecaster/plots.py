@@ -9,8 +9,10 @@ from matplotlib import dates
 from matplotlib.figure import Figure
 
 PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg")
-LABELS = {"lstm": "LSTM", "naive": "naive (last value)", "seasonal_naive": "seasonal naive"}
-COLOURS = {"lstm": "tab:blue", "naive": "tab:orange", "seasonal_naive": "tab:green"}
+LABELS = {"lstm": "LSTM", "naive": "naive (last value)", "seasonal_naive": "seasonal naive",
+          "mean": "training mean", "drift": "drift", "ridge": "ridge (linear)"}
+COLOURS = {"lstm": "tab:blue", "naive": "tab:orange", "seasonal_naive": "tab:green", "mean": "tab:gray",
+           "drift": "tab:red", "ridge": "tab:brown"}
 
 
 def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: str, path,
@@ -58,17 +60,119 @@ def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: s
 
 def plot_forecast(history_times, history, future_times, forecast, target: str, path) -> Path:
     """The end of the history (four horizons' worth, at least 24 steps) and the forecast after it."""
+    return plot_fan_chart(history_times, history, future_times, forecast, {}, target, path)
+
+
+def plot_fan_chart(history_times, history, future_times, forecast, intervals: dict, target: str,
+                   path) -> Path:
+    """`plot_forecast` with prediction intervals shaded around the forecast.
+
+    `intervals` maps a level in percent (80, 95, ...) to a (lower, upper) pair, each the length of
+    `forecast`; wider levels are drawn lighter and underneath. An empty dict draws no bands.
+    """
+    forecast = np.asarray(forecast, dtype=float)
+    bands = {}
+    for level, (lower, upper) in intervals.items():
+        lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        if lower.shape != forecast.shape or upper.shape != forecast.shape:
+            raise ValueError(
+                f"the {level}% interval has bounds of shapes {lower.shape} and {upper.shape}; "
+                f"expected {forecast.shape}, one value per forecast step.")
+        bands[level] = lower, upper
     shown = min(len(history), max(4 * len(forecast), 24))
     history_times, history = history_times[-shown:], np.asarray(history)[-shown:]
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     axes = figure.subplots()
     axes.plot(history_times, history, color="black", linewidth=1.2, label="history")
+    levels = sorted(bands, key=float, reverse=True)  # widest first, so narrower ones lie on top
+    for rank, level in enumerate(levels):
+        lower, upper = bands[level]
+        axes.fill_between(future_times, lower, upper, color="tab:blue", linewidth=0,
+                          alpha=0.35 - 0.2 * (len(levels) - 1 - rank) / max(len(levels) - 1, 1),
+                          zorder=1 + rank / 10,
+                          label=f"{level}% interval")
     axes.plot(future_times, forecast, color="tab:blue", linewidth=1.6, marker="o", markersize=3,
-              label="forecast")
+              zorder=3, label="forecast")
     axes.axvline(history_times[-1], color="tab:gray", linestyle=":", linewidth=1)
-    axes.set_title(f"{target}: forecast of the next {len(forecast)} steps")
+    shaded = f" with {' and '.join(f'{level}%' for level in reversed(levels))} intervals" if levels else ""
+    axes.set_title(f"{target}: forecast of the next {len(forecast)} steps{shaded}")
     _time_axis(axes)
     axes.set_ylabel(target)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    return _save(figure, path)
+
+
+def plot_loss_curves(history: dict, path, best_epoch: int | None = None) -> Path:
+    """Training and validation loss per epoch (numbered from 1), from Keras's History.history.
+
+    The y axis is logarithmic when every loss is positive. `best_epoch` (numbered from 1) is marked
+    with a dotted line; None or 0 (training's "no validation loss") marks nothing.
+    """
+    curves = {name: np.asarray(history[name], dtype=float) for name in ("loss", "val_loss")
+              if len(history.get(name, ())) > 0}
+    if not curves:
+        raise ValueError(
+            f"the training history has the keys {sorted(history)}; expected a non-empty 'loss' "
+            f"list (Keras's History.history).")
+    epochs = max(len(values) for values in curves.values())
+    if best_epoch is not None and not 0 <= best_epoch <= epochs:
+        raise ValueError(f"best_epoch is {best_epoch}; expected an epoch from 1 to {epochs}, or None.")
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    axes = figure.subplots()
+    styles = {"loss": ("training", "tab:blue"), "val_loss": ("validation", "tab:orange")}
+    for name, values in curves.items():
+        label, colour = styles[name]
+        axes.plot(np.arange(1, len(values) + 1), values, color=colour, linewidth=1.5,
+                  marker="o" if len(values) <= 30 else None, markersize=3, label=label)
+    if best_epoch:
+        name = "val_loss" if "val_loss" in curves else "loss"
+        best = curves[name]
+        value = f", {styles[name][0]} loss {best[best_epoch - 1]:.4g}" if best_epoch <= len(best) else ""
+        axes.axvline(best_epoch, color="tab:gray", linestyle=":", linewidth=1.5,
+                     label=f"best epoch: {best_epoch}{value}")
+    values = np.concatenate(list(curves.values()))
+    finite = values[np.isfinite(values)]
+    if finite.size and (finite > 0).all():
+        axes.set_yscale("log")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.set_title(f"training and validation loss over {epochs} epochs")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss (MSE, scaled units)")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    return _save(figure, path)
+
+
+def plot_residual_histogram(residuals: dict, target: str, path) -> Path:
+    """Overlaid histograms, on shared bins, of each forecaster's residuals (actual − forecast, in
+    the user's units; NaN dropped). A forecaster centred on 0 is unbiased; a narrow one is accurate.
+    """
+    kept = {}
+    for name, values in residuals.items():
+        values = np.ravel(np.asarray(values, dtype=float))
+        kept[name] = values[np.isfinite(values)]
+    pooled = np.concatenate([np.zeros(0), *kept.values()])
+    figure = Figure(figsize=(10, 4.5), layout="constrained")
+    axes = figure.subplots()
+    if pooled.size:
+        bins = np.histogram_bin_edges(pooled, bins="auto")
+        if len(bins) > 61:
+            bins = np.histogram_bin_edges(pooled, bins=60)
+        for name, values in kept.items():
+            lstm = name == "lstm"
+            label = LABELS.get(name, name)
+            if not values.size:
+                axes.plot([], [], color=COLOURS.get(name), label=f"{label} (no values)")
+                continue
+            axes.hist(values, bins=bins, histtype="step", color=COLOURS.get(name),
+                      linewidth=2 if lstm else 1.2, zorder=3 if lstm else 2,
+                      label=f"{label} (n={values.size}, mean {values.mean():+.3g})")
+    else:
+        axes.text(0.5, 0.5, "no finite residuals to show", transform=axes.transAxes, ha="center",
+                  va="center", color="tab:gray")
+    axes.axvline(0, color="black", linestyle="--", linewidth=1, zorder=4, label="zero error")
+    axes.set_title(f"{target}: distribution of forecast errors, all horizon steps")
+    axes.set_xlabel(f"actual − forecast ({target})")
+    axes.set_ylabel("count")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return _save(figure, path)
 

@@ -16,8 +16,8 @@ from forecaster.artifacts import check_model_dir, save_bundle
 from forecaster.config import Settings
 from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
-from forecaster.evaluation import mean_absolute_error
-from forecaster.models import build_lstm
+from forecaster.evaluation import ConformalIntervals, mean_absolute_error
+from forecaster.models import LinearBaseline, build_lstm
 from forecaster.scaling import Representation
 from forecaster.windows import choose_window, make_windows, split_origins
 
@@ -59,6 +59,8 @@ class Candidate:
     model: object  # keras.Model
     history: dict
     val_mae: float
+    val_errors: np.ndarray  # (validation windows, horizon) actual - forecast; NaN where not observed
+    linear: LinearBaseline  # ridge on the same training windows, in the same representation
 
 
 def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
@@ -93,7 +95,11 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
         time_steps=time_steps, horizon=horizon, model_dir=str(model_dir))
     selection = {c.representation.scaling: c.val_mae for c in candidates}
     metadata = _metadata(series, problem, best, selection, best_epoch)
-    save_bundle(model_dir, best.model, resolved, best.representation, series.schema, metadata)
+    baselines = {"train_mean": float(np.mean(problem.values[:val_start, 0])),
+                 "ridge": best.linear.to_dict()}
+    intervals = ConformalIntervals().fit(best.val_errors)
+    save_bundle(model_dir, best.model, resolved, best.representation, series.schema, metadata,
+                baselines, intervals)
     return TrainRun(model_dir, best.val_mae, series.schema.target, best.representation.scaling,
                     selection, len(losses), best_epoch, time_steps, horizon,
                     series.missing_values, series.missing_timestamps, notes)
@@ -155,7 +161,10 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
     predicted = representation.decode(outputs, target, val_at)
     rows_of = val_at[:, None] + np.arange(p.horizon)[None, :]
     val_mae = mean_absolute_error(target[rows_of], predicted, p.observed[rows_of])
-    return Candidate(representation, model, history.history, val_mae)
+    val_errors = np.where(p.observed[rows_of], target[rows_of] - predicted, np.nan)
+    linear = LinearBaseline().fit(inputs[train_at - p.time_steps],
+                                  representation.encode(target, train_at))
+    return Candidate(representation, model, history.history, val_mae, val_errors, linear)
 
 
 def resolve_window(settings: Settings, series: Series, val_start: int,

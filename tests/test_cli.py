@@ -68,13 +68,14 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     assert status == 0
     assert f"saved {model_dir} (val MAE" in out and "load" in out
     assert {p.name for p in model_dir.iterdir()} == {
-        "model.keras", "settings.json", "scaling.json", "schema.json", "metadata.json"}
+        "model.keras", "settings.json", "scaling.json", "schema.json", "metadata.json", "baselines.json",
+        "intervals.json"}
 
     assert main(["evaluate", "--model-dir", str(model_dir), "--output-dir", str(reports)]) == 0
     out = capsys.readouterr().out
     assert "seasonal_naive" in out and "MAE by step" in out
     metrics = json.loads((reports / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"lstm", "naive", "seasonal_naive"}
+    assert set(metrics["models"]) == {"lstm", "naive", "seasonal_naive", "mean", "drift", "ridge"}
     assert len(metrics["models"]["lstm"]["per_step"]["mae"]) == 6
     assert (reports / "predictions.png").stat().st_size > 10_000
 

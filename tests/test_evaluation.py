@@ -5,11 +5,16 @@ import math
 import numpy as np
 import pytest
 
+from forecaster.errors import UserError
 from forecaster.evaluation import (
+    Backtest,
+    ConformalIntervals,
+    check_level,
     format_table,
     mean_absolute_error,
     score,
     seasonal_mae_scale,
+    summarise,
 )
 
 TRUTH = [[1.0, 2.0], [3.0, 4.0]]
@@ -96,11 +101,54 @@ def report_of(models, horizon=2):
 def test_format_table_names_every_model_and_has_a_row_per_step():
     models = {name: score(TRUTH, FORECAST, ALL, mase_scale=0.5)
               for name in ("lstm", "naive", "seasonal_naive")}
+    for metrics in models.values():
+        metrics["overall"]["skill"] = 0.0
     lines = format_table(report_of(models)).splitlines()
-    assert lines[0].startswith("load: 2 forecasts of 2 steps from 2020-01-01T00:00:00")
+    assert lines[0].startswith("load: 2 forecasts of 2 steps, 2020-01-01T00:00:00 to")
     assert "season 24" in lines[0]
     for name in models:
         assert any(line.startswith(name + " ") for line in lines[2:5])
-    assert lines[2].split() == ["lstm", "0.75", "1.118", "26.7", "1.500"]
+    assert lines[2].split() == ["lstm", "0.75", "1.118", "26.7", "1.500", "0.000"]
     steps = lines[lines.index("") + 2:]
     assert [line.split() for line in steps] == [["1", "0.5", "0.5", "0.5"], ["2", "1", "1", "1"]]
+
+
+def test_summarise_adds_skill_against_seasonal_naive_and_interval_coverage():
+    truth = np.array([[10.0, 20.0], [30.0, 40.0]])
+    result = Backtest(series=None, origins=np.array([5, 6]), truth=truth, forecasts={
+        "lstm": truth + [[1.0, -1.0], [1.0, -1.0]],  # MAE 1
+        "seasonal_naive": truth + 4.0,  # MAE 4
+    })
+    intervals = ConformalIntervals().fit(np.array([[0.5, 2.0]] * 9))  # 80%: half-widths 0.5 and 2
+    summary = summarise(result, mase_scale=2.0, intervals=intervals, levels=[80])
+    assert summary["models"]["lstm"]["overall"]["skill"] == 0.75
+    assert summary["models"]["seasonal_naive"]["overall"]["skill"] == 0.0
+    assert summary["models"]["lstm"]["overall"]["mase"] == 0.5
+    # Step 1 misses by 1 > 0.5 (outside); step 2 misses by 1 <= 2 (inside).
+    assert summary["coverage"]["80"] == {"nominal": 0.8, "empirical": 0.5, "per_step": [0.0, 1.0]}
+
+
+def test_conformal_half_width_is_the_right_order_statistic():
+    errors = np.arange(1.0, 10.0)[:, None] * [1.0, -2.0]  # |errors|: 1..9 and 2..18
+    intervals = ConformalIntervals().fit(errors)
+    # n = 9: the 80% half-width is the ceil(10 * 0.8) = 8th smallest.
+    assert intervals.half_widths_[80] == [8.0, 16.0]
+    assert intervals.half_widths_[90] == [9.0, 18.0]  # ceil(10 * 0.9) = 9th: the largest
+    assert intervals.half_widths_[95] == [math.inf, math.inf]  # ceil(9.5) = 10 > 9: unbounded
+    lower, upper = intervals.bounds(np.array([100.0, 200.0]), 80)
+    assert lower.tolist() == [92.0, 184.0] and upper.tolist() == [108.0, 216.0]
+    assert ConformalIntervals.from_dict(intervals.to_dict()).half_widths_ == intervals.half_widths_
+
+
+def test_conformal_needs_enough_calibration_points_for_a_high_level():
+    intervals = ConformalIntervals().fit(np.arange(1.0, 5.0)[:, None])  # n = 4
+    assert intervals.half_widths_[80] == [4.0]  # ceil(5 * 0.8) = 4
+    assert intervals.half_widths_[90] == [math.inf]  # ceil(4.5) = 5 > 4: no finite bound
+
+
+def test_levels_must_be_whole_percents():
+    with pytest.raises(UserError, match="--level 99.5 is not a whole percent"):
+        check_level(99.5)
+    with pytest.raises(UserError, match="--level 100"):
+        check_level(100)
+    assert check_level(80.0) == 80
