@@ -24,7 +24,7 @@ from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals
-from forecaster.models import LinearBaseline
+from forecaster.models import LinearBaseline, register_custom_layers
 from forecaster.scaling import Representation
 
 MODEL_FILE = "model.keras"
@@ -162,6 +162,7 @@ def load_bundle(directory) -> Bundle:
         intervals = ConformalIntervals.from_dict(_read_json(directory / INTERVALS_FILE))
     except (ValueError, KeyError, TypeError) as error:
         raise UserError(f"{directory} holds a damaged bundle ({error}); retrain the model.") from None
+    register_custom_layers()  # the factory's own layers (the transformer's positional encoding)
     try:
         model = keras.saving.load_model(directory / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a bad file

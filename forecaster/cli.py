@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from forecaster.config import load_config
+from forecaster.config import MODEL_KINDS, load_config
 from forecaster.errors import UserError
 
 
@@ -54,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="most epochs to train (default 40; early "
                        "stopping on validation loss usually ends sooner)")
     train.add_argument("--batch-size", dest="batch_size", type=int, help="default 64")
-    train.add_argument("--units", type=int, help="LSTM units (default 50)")
+    train.add_argument("--model", choices=MODEL_KINDS,
+                       help="model family (default lstm: the classic LSTM(50) -> Dense)")
+    train.add_argument("--units", type=int, help="units per layer (default 50)")
+    train.add_argument("--layers", type=int, help="stacked layers (default 1)")
+    train.add_argument("--dropout", type=float, help="dropout after each layer (default 0)")
     train.add_argument("--val-fraction", dest="val_fraction", type=float,
                        help="share of rows for validation (default 0.15)")
     train.add_argument("--test-fraction", dest="test_fraction", type=float,

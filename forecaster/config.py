@@ -11,6 +11,7 @@ from forecaster.errors import UserError
 
 FILL_METHODS = ("interpolate", "ffill", "error")
 SCALINGS = ("auto", "global", "change")
+MODEL_KINDS = ("lstm", "gru", "rnn", "transformer", "dense")  # built by forecaster.models.build_model
 
 
 @dataclass
@@ -34,8 +35,13 @@ class Settings:
     # model forecasts a correction to the better of naive and seasonal naive), or "auto": train
     # both and keep the one with the lower validation error.
     scaling: str = "auto"
-    # Model and training: the classic Keras example, LSTM(units) -> Dense(horizon), Adam, MSE.
-    units: int = 50  # LSTM units
+    # Model and training: by default the classic Keras example, LSTM(units) -> Dense(horizon),
+    # Adam, MSE. `model` picks the family: lstm, gru, rnn (SimpleRNN), transformer (a small
+    # self-attention encoder), dense; `layers` stacks them; `dropout` follows each.
+    model: str = "lstm"
+    units: int = 50  # units per layer (the transformer's model width)
+    layers: int = 1
+    dropout: float = 0.0
     epochs: int = 40  # upper bound; early stopping usually ends sooner
     batch_size: int = 64
     learning_rate: float = 1e-3  # Adam
@@ -45,7 +51,7 @@ class Settings:
 
     def validate(self) -> Settings:
         """Raise UserError naming the first setting that is out of range; return self."""
-        for name in ("val_fraction", "test_fraction", "learning_rate"):
+        for name in ("val_fraction", "test_fraction", "learning_rate", "dropout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise UserError(f"--{_flag(name)} is {value!r}; expected a number, such as 0.15.")
@@ -54,7 +60,7 @@ class Settings:
             if value is not None and (_not_whole(value) or value < 1):
                 raise UserError(
                     f"--{_flag(name)} is {value!r}; expected a whole number of at least 1.")
-        for name in ("epochs", "batch_size", "units", "patience"):
+        for name in ("epochs", "batch_size", "units", "layers", "patience"):
             value = getattr(self, name)
             minimum = 0 if name == "patience" else 1
             if _not_whole(value) or value < minimum:
@@ -72,6 +78,10 @@ class Settings:
             raise UserError(
                 f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} leave "
                 f"under 10% of the rows for training; lower one of them.")
+        if self.model not in MODEL_KINDS:
+            raise UserError(f"--model is {self.model!r}; expected one of {', '.join(MODEL_KINDS)}.")
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"--dropout is {self.dropout!r}; expected a number from 0 up to 1, like 0.2.")
         if self.scaling not in SCALINGS:
             raise UserError(
                 f"--scaling is {self.scaling!r}; expected one of {', '.join(SCALINGS)}.")

@@ -134,7 +134,13 @@ class Backtest:
     series: object  # forecaster.data.Series
     origins: np.ndarray  # row of each origin's first forecast step
     truth: np.ndarray  # (origins, horizon) actual values; NaN where the file had none
-    forecasts: dict  # "lstm" and every baseline -> (origins, horizon), in the target's units
+    forecasts: dict  # the model (first, under its kind: "lstm", "gru", ...) and every baseline
+    #                  -> (origins, horizon), in the target's units
+
+    @property
+    def model(self) -> str:
+        """The key of the model's forecasts."""
+        return next(iter(self.forecasts))
 
     @property
     def observed(self) -> np.ndarray:
@@ -159,7 +165,8 @@ def backtest(bundle, series, origins) -> Backtest:
     raw = series.frame.to_numpy(dtype="float64")
     complete = ~np.isnan(raw).any(axis=1)
     first_target = float(raw[~np.isnan(raw[:, 0]), 0][0])  # the filled series' first value
-    forecasts = {name: np.empty((len(origins), horizon)) for name in ("lstm", *BASELINES)}
+    model = settings.model
+    forecasts = {name: np.empty((len(origins), horizon)) for name in (model, *BASELINES)}
     for i, origin in enumerate(origins):
         start = max(0, origin - max(needed, season))
         if complete[start:origin].all():
@@ -170,7 +177,7 @@ def backtest(bundle, series, origins) -> Backtest:
             recent = fill_missing(raw[start:origin], settings.fill, names=series.schema.columns)
         target = recent[:, 0]
         at = np.array([len(recent)])
-        forecasts["lstm"][i] = predict_next(bundle, recent)
+        forecasts[model][i] = predict_next(bundle, recent)
         forecasts["naive"][i] = target[-1]
         forecasts["seasonal_naive"][i] = seasonal_naive_forecast(target, at, horizon, season)[0]
         forecasts["mean"][i] = bundle.train_mean
@@ -197,7 +204,7 @@ def summarise(result: Backtest, mase_scale: float, intervals=None, levels=()) ->
     if intervals is not None and levels:
         summary["coverage"] = {}
         for level in levels:
-            lower, upper = intervals.bounds(result.forecasts["lstm"], level)
+            lower, upper = intervals.bounds(result.forecasts[result.model], level)
             inside = np.where(observed, (result.truth >= lower) & (result.truth <= upper), np.nan)
             with np.errstate(invalid="ignore"):
                 per_step = np.nanmean(inside, axis=0)
@@ -289,7 +296,7 @@ def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, l
     from forecaster.forecasting import predict_next
 
     target, index = bundle.schema.target, series.frame.index
-    shown = {name: result.forecasts[name] for name in ("lstm", "naive", "seasonal_naive")}
+    shown = {name: result.forecasts[name] for name in (result.model, "naive", "seasonal_naive")}
     mae_by_step = {name: m["per_step"]["mae"] for name, m in report["models"].items()}
     figures = {
         "Forecasts against held-out actual values, and MAE by horizon step":
@@ -298,7 +305,7 @@ def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, l
         "Errors (actual - forecast) on held-out data":
             plots.plot_residual_histogram(
                 {name: (result.truth - result.forecasts[name]).ravel()
-                 for name in ("lstm", "seasonal_naive", "ridge")},
+                 for name in (result.model, "seasonal_naive", "ridge")},
                 target, output_dir / "residuals.png"),
         "Training and validation loss":
             plots.plot_loss_curves(bundle.metadata["history"], output_dir / "loss.png",
@@ -382,11 +389,11 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
         schema.time_column: format_times(index[rows_of], schema.time_kind, schema.time_format),
         "step": steps,
         "actual": result.truth.ravel(),
-        "forecast": result.forecasts["lstm"].ravel(),
+        "forecast": result.forecasts[result.model].ravel(),
         **{name: result.forecasts[name].ravel() for name in BASELINES},
     }
     for level in levels:
-        lower, upper = bundle.intervals.bounds(result.forecasts["lstm"], level)
+        lower, upper = bundle.intervals.bounds(result.forecasts[result.model], level)
         columns[f"lower_{level}"], columns[f"upper_{level}"] = lower.ravel(), upper.ravel()
     return report, pd.DataFrame(columns)
 

@@ -2,11 +2,60 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from forecaster import backend
+from forecaster.config import MODEL_KINDS
+
+_RECURRENT_LAYERS = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
+
+
+def build_model(kind: str = "lstm", time_steps: int | None = None, features: int | None = None,
+                horizon: int = 1, units: int = 50, layers: int = 1, dropout: float = 0.0,
+                learning_rate: float = 1e-3):
+    """A compiled forecaster of one of MODEL_KINDS: window (batch, time_steps, features) ->
+    forecast (batch, horizon), both standardised; Adam(learning_rate), MSE loss, MAE metric.
+
+    lstm, gru, rnn  `layers` stacked LSTM / GRU / SimpleRNN(units, tanh), named "lstm" alone or
+                    "lstm_1", "lstm_2", ... when stacked; the defaults give exactly the classic Keras
+                    example, LSTM(50, tanh) -> Dense(horizon).
+    transformer     Dense(units) projection + sinusoidal PositionalEncoding, then `layers` post-norm
+                    encoder blocks (self-attention with 4 heads when units % 4 == 0, else 1; a
+                    Dense(2 * units, relu) -> Dense(units) feed-forward), then the last time step.
+    dense           Flatten -> `layers` Dense(units, relu).
+    dropout > 0 adds a Dropout layer after each recurrent or dense layer, and after the attention and
+    feed-forward outputs of each encoder block (plus attention-weight dropout).
+
+    A saved transformer holds the custom PositionalEncoding layer: a process that loads one without
+    having built one must call register_custom_layers() before keras.saving.load_model.
+    time_steps and features are required; they default to None only so that `kind` can come first.
+    """
+    if time_steps is None or features is None:
+        raise TypeError("build_model() needs time_steps and features, the shape of one input window.")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}.")
+    for name, value in (("time_steps", time_steps), ("features", features), ("horizon", horizon),
+                        ("units", units), ("layers", layers)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1; received {value!r}.")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout is a fraction in [0, 1); received {dropout!r} (0 turns it off).")
+    keras = backend.keras()
+
+    inputs = keras.Input(shape=(time_steps, features), name="window")
+    if kind in _RECURRENT_LAYERS:
+        hidden = _recurrent_stack(inputs, kind, units, layers, dropout)
+    elif kind == "transformer":
+        hidden = _transformer_encoder(inputs, units, layers, dropout)
+    else:
+        hidden = _dense_stack(inputs, units, layers, dropout)
+    outputs = keras.layers.Dense(horizon, name="forecast")(hidden)
+    model = keras.Model(inputs, outputs, name=f"{kind}_forecaster")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
+    return model
 
 
 def build_lstm(time_steps: int, features: int, horizon: int = 1, units: int = 50,
@@ -15,14 +64,108 @@ def build_lstm(time_steps: int, features: int, horizon: int = 1, units: int = 50
 
     Input (batch, time_steps, features) standardised; output (batch, horizon) standardised target.
     """
+    return build_model("lstm", time_steps, features, horizon, units, learning_rate=learning_rate)
+
+
+def register_custom_layers() -> None:
+    """Register forecaster's custom Keras layers (PositionalEncoding) with Keras's serialization.
+
+    keras.saving.load_model finds a custom layer only in Keras's registry, and importing
+    forecaster.models registers nothing (it must not import Keras), so a process that loads a saved
+    transformer without having built one must call this first. Safe to call more than once.
+    """
+    _positional_encoding_layer()
+
+
+def _recurrent_stack(hidden, kind: str, units: int, layers: int, dropout: float):
+    """(batch, time_steps, features) -> (batch, units): the state after the last step."""
+    keras = backend.keras()
+    recurrent = getattr(keras.layers, _RECURRENT_LAYERS[kind])
+    for index in range(1, layers + 1):
+        name = kind if layers == 1 else f"{kind}_{index}"
+        hidden = recurrent(units, activation="tanh", return_sequences=index < layers, name=name)(hidden)
+        if dropout > 0:
+            hidden = keras.layers.Dropout(dropout, name=f"{name}_dropout")(hidden)
+    return hidden
+
+
+def _dense_stack(hidden, units: int, layers: int, dropout: float):
+    """(batch, time_steps, features) -> (batch, units), the window flattened into one vector."""
+    keras = backend.keras()
+    hidden = keras.layers.Flatten(name="flatten")(hidden)
+    for index in range(1, layers + 1):
+        name = "dense" if layers == 1 else f"dense_{index}"
+        hidden = keras.layers.Dense(units, activation="relu", name=name)(hidden)
+        if dropout > 0:
+            hidden = keras.layers.Dropout(dropout, name=f"{name}_dropout")(hidden)
+    return hidden
+
+
+def _transformer_encoder(hidden, units: int, layers: int, dropout: float):
+    """(batch, time_steps, features) -> (batch, units): the encoding of the last time step.
+
+    The last step, not an average over steps: attention has already mixed the whole window into every
+    position, and the last one sits next to the forecast origin, so the recency that matters most for
+    a forecast is not diluted by pooling.
+    """
+    keras = backend.keras()
+    heads = 4 if units % 4 == 0 else 1
+    time_steps = hidden.shape[1]
+    hidden = keras.layers.Dense(units, name="projection")(hidden)
+    hidden = _positional_encoding_layer()(name="positional_encoding")(hidden)
+    for index in range(1, layers + 1):
+        block = f"encoder_{index}"
+        attended = keras.layers.MultiHeadAttention(
+            heads, units // heads, dropout=dropout, name=f"{block}_attention")(hidden, hidden)
+        if dropout > 0:
+            attended = keras.layers.Dropout(dropout, name=f"{block}_attention_dropout")(attended)
+        hidden = keras.layers.Add(name=f"{block}_attention_residual")([hidden, attended])
+        hidden = keras.layers.LayerNormalization(name=f"{block}_attention_norm")(hidden)
+        transformed = keras.layers.Dense(2 * units, activation="relu", name=f"{block}_expand")(hidden)
+        transformed = keras.layers.Dense(units, name=f"{block}_contract")(transformed)
+        if dropout > 0:
+            transformed = keras.layers.Dropout(dropout, name=f"{block}_feed_forward_dropout")(transformed)
+        hidden = keras.layers.Add(name=f"{block}_feed_forward_residual")([hidden, transformed])
+        hidden = keras.layers.LayerNormalization(name=f"{block}_feed_forward_norm")(hidden)
+    hidden = keras.layers.Cropping1D((time_steps - 1, 0), name="last_step")(hidden)
+    return keras.layers.Flatten(name="last_step_flat")(hidden)
+
+
+# PositionalEncoding subclasses keras.layers.Layer, so it is defined on first use rather than at
+# import (importing forecaster.models must not import Keras). Keras resolves it on load only through
+# its registry: call register_custom_layers() before loading a saved transformer in a fresh process.
+@functools.cache
+def _positional_encoding_layer():
+    """The PositionalEncoding layer class, defined and registered as "forecaster>PositionalEncoding"
+    once per process, on the first call (register_custom_layers() or building a transformer)."""
     keras = backend.keras()
 
-    inputs = keras.Input(shape=(time_steps, features), name="window")
-    hidden = keras.layers.LSTM(units, activation="tanh", name="lstm")(inputs)
-    outputs = keras.layers.Dense(horizon, name="forecast")(hidden)
-    model = keras.Model(inputs, outputs, name="lstm_forecaster")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
-    return model
+    @keras.saving.register_keras_serializable(package="forecaster")
+    class PositionalEncoding(keras.layers.Layer):
+        """Adds the sinusoidal position signal of "Attention Is All You Need" to (batch, steps, depth).
+
+        Channel 2i holds sin(position / max_wavelength ** (2i / depth)), channel 2i + 1 the cosine of
+        the same angle. No weights: the signal is recomputed from the input's shape.
+        """
+
+        def __init__(self, max_wavelength: float = 10000.0, **kwargs):
+            super().__init__(**kwargs)
+            self.max_wavelength = max_wavelength
+
+        def call(self, inputs):
+            ops = keras.ops
+            steps, depth = ops.shape(inputs)[1], inputs.shape[-1]
+            positions = ops.cast(ops.arange(steps), "float32")[:, None]
+            channels = ops.arange(depth)
+            exponents = ops.cast(2 * (channels // 2), "float32") / depth
+            angles = positions / ops.power(float(self.max_wavelength), exponents)[None, :]
+            encoding = ops.where(channels % 2 == 0, ops.sin(angles), ops.cos(angles))
+            return inputs + ops.cast(encoding, inputs.dtype)
+
+        def get_config(self):
+            return {**super().get_config(), "max_wavelength": self.max_wavelength}
+
+    return PositionalEncoding
 
 
 def naive_forecast(target, origins, horizon: int) -> np.ndarray:
@@ -52,3 +195,51 @@ def seasonal_naive_forecast(target, origins, horizon: int, season: int) -> np.nd
             f"seasonal naive needs {season} rows before each origin; the earliest "
             f"origin is row {int(origins.min())}")
     return target[rows]
+
+
+def drift_forecast(first: float, last: float, origin: int, horizon: int) -> np.ndarray:
+    """The line from the history's first value through its last, extended: (horizon,).
+
+    Step h from origin o (rows 0 .. o-1 known): last + h * (last - first) / (o - 1).
+    """
+    if origin < 2:
+        raise ValueError(f"drift needs two rows before the origin; the origin is row {origin}")
+    return last + (last - first) / (origin - 1) * np.arange(1, horizon + 1)
+
+
+class LinearBaseline:
+    """Ridge regression from the flattened input window to the model's targets: the linear model
+    that the network must beat, trained on the same windows and representation.
+
+    Its coefficients are plain arrays, saved as JSON in the bundle and applied with NumPy.
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def fit(self, inputs, targets) -> LinearBaseline:
+        """inputs (samples, time_steps, features) as the model reads them; targets (samples, horizon)."""
+        from sklearn.linear_model import Ridge
+
+        inputs = np.asarray(inputs, dtype="float64")
+        ridge = Ridge(alpha=self.alpha).fit(inputs.reshape(len(inputs), -1), np.asarray(targets))
+        self.coef_ = np.atleast_2d(ridge.coef_)
+        self.intercept_ = np.atleast_1d(ridge.intercept_)
+        return self
+
+    def predict(self, inputs) -> np.ndarray:
+        """(samples, time_steps, features) -> (samples, horizon), in the model's target units."""
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("this LinearBaseline is not fitted yet; call fit(inputs, targets) first")
+        inputs = np.asarray(inputs, dtype="float64")
+        return inputs.reshape(len(inputs), -1) @ self.coef_.T + self.intercept_
+
+    def to_dict(self) -> dict:
+        return {"alpha": self.alpha, "coef": self.coef_.tolist(), "intercept": self.intercept_.tolist()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> LinearBaseline:
+        baseline = cls(float(values["alpha"]))
+        baseline.coef_ = np.asarray(values["coef"], dtype="float64")
+        baseline.intercept_ = np.asarray(values["intercept"], dtype="float64")
+        return baseline

@@ -9,10 +9,13 @@ from matplotlib import dates
 from matplotlib.figure import Figure
 
 PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg")
-LABELS = {"lstm": "LSTM", "naive": "naive (last value)", "seasonal_naive": "seasonal naive",
+# Forecasters by name: the model (under its kind) and the baselines. The model is drawn in blue.
+LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN", "transformer": "Transformer",
+          "dense": "dense network", "naive": "naive (last value)", "seasonal_naive": "seasonal naive",
           "mean": "training mean", "drift": "drift", "ridge": "ridge (linear)"}
-COLOURS = {"lstm": "tab:blue", "naive": "tab:orange", "seasonal_naive": "tab:green", "mean": "tab:gray",
+COLOURS = {"naive": "tab:orange", "seasonal_naive": "tab:green", "mean": "tab:gray",
            "drift": "tab:red", "ridge": "tab:brown"}
+MODEL_COLOUR = "tab:blue"
 
 
 def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: str, path,
@@ -25,22 +28,23 @@ def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: s
     """
     truth = np.asarray(truth)
     origins, horizon = truth.shape
+    model = next(iter(forecasts))  # the model comes first; the rest are baselines
     tail = slice(max(0, origins - shown), origins)
     figure = Figure(figsize=(11, 7.5), layout="constrained")
     top, bottom = figure.subplots(2, 1, height_ratios=(2, 1))
     top.plot(times[tail], truth[tail, 0], color="black", linewidth=1.6, label="actual")
     for name, forecast in forecasts.items():
-        lstm = name == "lstm"
-        top.plot(times[tail], forecast[tail, 0], color=COLOURS.get(name), linewidth=1.3 if lstm else 1,
-                 alpha=1 if lstm else 0.6, zorder=3 if lstm else 2,
+        main = name == model
+        top.plot(times[tail], forecast[tail, 0], color=COLOURS.get(name, MODEL_COLOUR),
+                 linewidth=1.3 if main else 1, alpha=1 if main else 0.6, zorder=3 if main else 2,
                  label=f"{LABELS.get(name, name)}, 1 step ahead")
     if horizon > 1:
         # The forecast made horizon - 1 steps earlier for the same timestamp.
         late = slice(max(horizon - 1, tail.start), origins)
-        top.plot(times[late], forecasts["lstm"][late.start - horizon + 1: origins - horizon + 1,
-                                                 horizon - 1],
+        top.plot(times[late], forecasts[model][late.start - horizon + 1: origins - horizon + 1,
+                                               horizon - 1],
                  color="tab:purple", linewidth=1.3, linestyle="--", zorder=4,
-                 label=f"LSTM, {horizon} steps ahead")
+                 label=f"{LABELS.get(model, model)}, {horizon} steps ahead")
     top.set_title(f"{target}: forecasts against held-out actual values (last {tail.stop - tail.start} "
                   f"of {origins} forecast origins)")
     _time_axis(top)
@@ -48,9 +52,10 @@ def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: s
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     steps = np.arange(1, horizon + 1)
     for name, mae in mae_by_step.items():
-        lstm = name == "lstm"
-        bottom.plot(steps, mae, marker="o", markersize=4 if lstm else 3, color=COLOURS.get(name),
-                    linewidth=2 if lstm else 1.2, zorder=3 if lstm else 2, label=LABELS.get(name, name))
+        main = name == model
+        bottom.plot(steps, mae, marker="o", markersize=4 if main else 3,
+                    color=COLOURS.get(name, MODEL_COLOUR), linewidth=2 if main else 1.2,
+                    zorder=3 if main else 2, label=LABELS.get(name, name))
     bottom.set_title(f"mean absolute error by horizon step, all {origins} origins")
     bottom.set_xlabel("steps ahead")
     bottom.set_ylabel(f"MAE ({target})")
@@ -157,14 +162,16 @@ def plot_residual_histogram(residuals: dict, target: str, path) -> Path:
         bins = np.histogram_bin_edges(pooled, bins="auto")
         if len(bins) > 61:
             bins = np.histogram_bin_edges(pooled, bins=60)
+        model = next(iter(kept))  # the model comes first; the rest are baselines
         for name, values in kept.items():
-            lstm = name == "lstm"
+            main = name == model
             label = LABELS.get(name, name)
+            colour = COLOURS.get(name, MODEL_COLOUR)
             if not values.size:
-                axes.plot([], [], color=COLOURS.get(name), label=f"{label} (no values)")
+                axes.plot([], [], color=colour, label=f"{label} (no values)")
                 continue
-            axes.hist(values, bins=bins, histtype="step", color=COLOURS.get(name),
-                      linewidth=2 if lstm else 1.2, zorder=3 if lstm else 2,
+            axes.hist(values, bins=bins, histtype="step", color=colour,
+                      linewidth=2 if main else 1.2, zorder=3 if main else 2,
                       label=f"{label} (n={values.size}, mean {values.mean():+.3g})")
     else:
         axes.text(0.5, 0.5, "no finite residuals to show", transform=axes.transAxes, ha="center",

@@ -17,7 +17,7 @@ from forecaster.config import Settings
 from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals, mean_absolute_error
-from forecaster.models import LinearBaseline, build_lstm
+from forecaster.models import LinearBaseline, build_model
 from forecaster.scaling import Representation
 from forecaster.windows import choose_window, make_windows, split_origins
 
@@ -147,8 +147,8 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
     inputs = make_windows(representation.model_inputs(p.values), p.time_steps, p.horizon)[0]
     train_at, val_at = origins["train"], origins["validation"]
 
-    model = build_lstm(p.time_steps, inputs.shape[2], p.horizon, settings.units,
-                       settings.learning_rate)
+    model = build_model(settings.model, p.time_steps, inputs.shape[2], p.horizon, settings.units,
+                        settings.layers, settings.dropout, settings.learning_rate)
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=settings.patience, restore_best_weights=True)
     history = model.fit(

@@ -18,6 +18,8 @@ from forecaster.artifacts import (
 )
 from forecaster.errors import UserError
 
+BASELINES = {"train_mean": 1.0, "ridge": {"alpha": 1.0, "coef": [[0.0]], "intercept": [0.0]}}
+
 
 @pytest.fixture
 def bundle_copy(trained, tmp_path):
@@ -50,7 +52,8 @@ def test_a_failed_save_keeps_the_previous_bundle_and_leaves_no_debris(bundle_cop
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        save_bundle(bundle_copy, BrokenModel(), good.settings, good.representation, good.schema, {})
+        save_bundle(bundle_copy, BrokenModel(), good.settings, good.representation, good.schema, {},
+                    BASELINES, good.intervals)
     assert {name: (bundle_copy / name).read_bytes() for name in BUNDLE_FILES} == before
     assert sorted(p.name for p in bundle_copy.parent.iterdir()) == ["model"]
 
@@ -58,7 +61,8 @@ def test_a_failed_save_keeps_the_previous_bundle_and_leaves_no_debris(bundle_cop
 @pytest.mark.slow
 def test_a_new_save_replaces_the_old_bundle(bundle_copy):
     good = load_bundle(bundle_copy)
-    save_bundle(bundle_copy, good.model, good.settings, good.representation, good.schema, {"n": 2})
+    save_bundle(bundle_copy, good.model, good.settings, good.representation, good.schema, {"n": 2},
+                BASELINES, good.intervals)
     assert load_bundle(bundle_copy).metadata == {"n": 2}
     assert sorted(p.name for p in bundle_copy.parent.iterdir()) == ["model"]
 
@@ -70,7 +74,8 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_bundle(bundle_copy, tmp_pat
     precious.mkdir()
     (precious / "chapter1.txt").write_text("do not delete")
     with pytest.raises(UserError, match="is not a forecaster model folder"):
-        save_bundle(precious, good.model, good.settings, good.representation, good.schema, {})
+        save_bundle(precious, good.model, good.settings, good.representation, good.schema, {},
+                    BASELINES, good.intervals)
     assert (precious / "chapter1.txt").read_text() == "do not delete"
 
 
