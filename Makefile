@@ -19,7 +19,7 @@ TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) \
 	$(call flag,SEED,seed) $(call flag,CONFIG,config)
 
 .DEFAULT_GOAL := help
-.PHONY: help install train evaluate forecast test lint clean
+.PHONY: help install train evaluate forecast benchmark test lint clean
 
 help: ## list the targets
 	@echo "usage: make TARGET [DATA=file.csv TARGET=column HORIZON=n ...]"
@@ -46,11 +46,14 @@ forecast: $(STAMP) ## forecast past the end of DATA with MODEL_DIR into FORECAST
 		--plot $(basename $(FORECAST)).png $(call flag,HORIZON,horizon)
 	@cat $(FORECAST)
 
+benchmark: $(STAMP) ## backtest the default model against every baseline on each bundled data set (table for README)
+	$(BIN)/python -m benchmarks.backtests
+
 test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## check the code with ruff
-	$(BIN)/ruff check forecaster tests
+	$(BIN)/ruff check forecaster tests benchmarks
 
 clean: ## remove trained models, reports, forecasts and caches (keeps .venv)
 	rm -rf models reports forecasts .pytest_cache .ruff_cache build *.egg-info

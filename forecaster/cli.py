@@ -41,39 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a model on a CSV and save it to a model folder",
         description="Train LSTM(50) -> Dense(horizon) on a CSV (split by time into train, "
                     "validation and test) and save a self-describing model folder.")
-    train.add_argument("--csv", help="the CSV to train on (required, here or in --config)")
-    train.add_argument("--time-col", dest="time_col", help="time column (default: the one "
-                       "column that parses as dates, years or yyyymmdd)")
-    train.add_argument("--target", help="column to forecast (default: the one numeric column)")
-    train.add_argument("--features", help="extra input columns, comma-separated: A,B")
-    train.add_argument("--time-steps", dest="time_steps", type=int,
-                       help="rows in each input window (default: from the frequency, e.g. 72 "
-                            "for hourly data)")
-    train.add_argument("--horizon", type=int,
-                       help="steps to forecast at once (default: one season, e.g. 24 for hourly)")
-    train.add_argument("--epochs", type=int, help="most epochs to train (default 40; early "
-                       "stopping on validation loss usually ends sooner)")
-    train.add_argument("--batch-size", dest="batch_size", type=int, help="default 64")
-    train.add_argument("--model", choices=MODEL_KINDS,
-                       help="model family (default lstm: the classic LSTM(50) -> Dense)")
-    train.add_argument("--units", type=int, help="units per layer (default 50)")
-    train.add_argument("--layers", type=int, help="stacked layers (default 1)")
-    train.add_argument("--dropout", type=float, help="dropout after each layer (default 0)")
-    train.add_argument("--val-fraction", dest="val_fraction", type=float,
-                       help="share of rows for validation (default 0.15)")
-    train.add_argument("--test-fraction", dest="test_fraction", type=float,
-                       help="share of rows held out for evaluate (default 0.15; 0 allowed)")
-    train.add_argument("--scaling", choices=("auto", "global", "change"),
-                       help="how the series is shown to the model: global (the classic recipe: "
-                            "standardised levels), change (changes, forecasting a correction to "
-                            "the better naive baseline), or auto (default: train both, keep the "
-                            "lower validation error)")
-    train.add_argument("--fill", choices=("interpolate", "ffill", "error"),
-                       help="how to treat missing values (default interpolate)")
-    train.add_argument("--seed", type=int, help="random seed (default 42)")
-    train.add_argument("--model-dir", dest="model_dir",
-                       help="where to save the model (default models/<csv name>)")
-    train.add_argument("--config", help="TOML file of settings; flags override it")
+    _training_options(train)
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser(
@@ -107,13 +75,28 @@ def build_parser() -> argparse.ArgumentParser:
                           "reports/<model name>/backtest.csv; - for stdout)")
     backtest.set_defaults(handler=_backtest)
 
+    compare = commands.add_parser(
+        "compare", help="train several model families on one CSV and compare them",
+        description="Train each model family on the same split with the same seed and settings, "
+                    "score each on the test split next to the baselines, and time them: table, "
+                    "compare.json and a bar chart compare.png.")
+    compare.add_argument("--models", default="lstm,gru,rnn,transformer",
+                         help=f"comma-separated families from {','.join(MODEL_KINDS)} "
+                              f"(default lstm,gru,rnn,transformer)")
+    compare.add_argument("--output-dir", dest="output_dir",
+                         help="where results go (default reports/compare-<csv name>)")
+    _training_options(compare, comparing=True)
+    compare.set_defaults(handler=_compare)
+
     forecast = commands.add_parser(
         "forecast", help="forecast the steps after the end of a CSV",
         description="Read a history CSV with the training columns and forecast the steps after "
                     "its last timestamp. Writes CSV: the time column and 'forecast'.")
     forecast.add_argument("--model-dir", dest="model_dir", required=True)
     forecast.add_argument("--csv", required=True, help="the history to forecast from")
-    forecast.add_argument("--horizon", type=int, help="steps to forecast (default: as trained)")
+    forecast.add_argument("--horizon", type=int,
+                          help="steps to forecast (default: as trained; beyond it the model "
+                               "continues from its own forecasts)")
     forecast.add_argument("--output", default="-", help="CSV file to write (default - : stdout)")
     forecast.add_argument("--level", type=float, nargs="*", default=[],
                           help="add lower_L/upper_L conformal prediction intervals, e.g. --level 80 95")
@@ -122,12 +105,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) -> None:
+    """The settings flags shared by train and compare."""
+    parser.add_argument("--csv", help="the CSV to train on (required, here or in --config)")
+    parser.add_argument("--time-col", dest="time_col", help="time column (default: the one "
+                       "column that parses as dates, years or yyyymmdd)")
+    parser.add_argument("--target", help="column to forecast (default: the one numeric column)")
+    parser.add_argument("--features", help="extra input columns, comma-separated: A,B")
+    parser.add_argument("--time-steps", dest="time_steps", type=int,
+                       help="rows in each input window (default: from the frequency, e.g. 72 "
+                            "for hourly data)")
+    parser.add_argument("--horizon", type=int,
+                       help="steps to forecast at once (default: one season, e.g. 24 for hourly)")
+    parser.add_argument("--epochs", type=int, help="most epochs to train (default 40; early "
+                       "stopping on validation loss usually ends sooner)")
+    parser.add_argument("--batch-size", dest="batch_size", type=int, help="default 64")
+    if not comparing:
+        parser.add_argument("--model", choices=MODEL_KINDS,
+                            help="model family (default lstm: the classic LSTM(50) -> Dense)")
+    parser.add_argument("--units", type=int, help="units per layer (default 50)")
+    parser.add_argument("--layers", type=int, help="stacked layers (default 1)")
+    parser.add_argument("--dropout", type=float, help="dropout after each layer (default 0)")
+    parser.add_argument("--val-fraction", dest="val_fraction", type=float,
+                       help="share of rows for validation (default 0.15)")
+    parser.add_argument("--test-fraction", dest="test_fraction", type=float,
+                       help="share of rows held out for evaluate (default 0.15; 0 allowed)")
+    parser.add_argument("--scaling", choices=("auto", "global", "change"),
+                       help="how the series is shown to the model: global (the classic recipe: "
+                            "standardised levels), change (changes, forecasting a correction to "
+                            "the better naive baseline), or auto (default: train both, keep the "
+                            "lower validation error)")
+    parser.add_argument("--strategy", choices=("direct", "recursive"),
+                        help="multi-step forecasts: direct (default: one head forecasts every step) "
+                             "or recursive (a one-step model fed its own forecasts)")
+    parser.add_argument("--fill", choices=("interpolate", "ffill", "error"),
+                       help="how to treat missing values (default interpolate)")
+    parser.add_argument("--seed", type=int, help="random seed (default 42)")
+    if not comparing:
+        parser.add_argument("--model-dir", dest="model_dir",
+                            help="where to save the model (default models/<csv name>)")
+    parser.add_argument("--config", help="TOML file of settings; flags override it")
+
+
+def _settings(args: argparse.Namespace):
+    skip = ("config", "handler", "command", "models", "output_dir")
+    return load_config(args.config, overrides={k: v for k, v in vars(args).items() if k not in skip})
+
+
 def _train(args: argparse.Namespace) -> int:
     from forecaster.training import train
 
-    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "handler", "command")}
-    settings = load_config(args.config, overrides=overrides)
-    run = train(settings, verbose=1 if sys.stdout.isatty() else 2)
+    run = train(_settings(args), verbose=1 if sys.stdout.isatty() else 2)
     for note in run.notes:
         print(f"forecaster train: note: {note}", file=sys.stderr)
     filled = (f"; filled {_count(run.filled_values, 'missing value')} "
@@ -146,6 +174,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(result.table())
     print(f"wrote {result.report_path} (tables and {len(result.figures)} figures), "
           f"{result.metrics_path} and {', '.join(p.name for p in result.figures.values())}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from forecaster.comparison import compare, parse_models
+
+    models = parse_models(args.models)  # refuse a bad list before loading anything
+    result = compare(_settings(args), models, output_dir=args.output_dir,
+                     verbose=1 if sys.stdout.isatty() else 2)
+    print(result.table())
+    print(f"wrote {result.json_path} and {result.plot_path}")
     return 0
 
 

@@ -11,6 +11,7 @@ from forecaster.errors import UserError
 
 FILL_METHODS = ("interpolate", "ffill", "error")
 SCALINGS = ("auto", "global", "change")
+STRATEGIES = ("direct", "recursive")
 MODEL_KINDS = ("lstm", "gru", "rnn", "transformer", "dense")  # built by forecaster.models.build_model
 
 
@@ -35,6 +36,9 @@ class Settings:
     # model forecasts a correction to the better of naive and seasonal naive), or "auto": train
     # both and keep the one with the lower validation error.
     scaling: str = "auto"
+    # Multi-step forecasts: "direct" (one Dense(horizon) head forecasts every step at once) or
+    # "recursive" (a one-step model fed its own forecasts, step after step).
+    strategy: str = "direct"
     # Model and training: by default the classic Keras example, LSTM(units) -> Dense(horizon),
     # Adam, MSE. `model` picks the family: lstm, gru, rnn (SimpleRNN), transformer (a small
     # self-attention encoder), dense; `layers` stacks them; `dropout` follows each.
@@ -82,6 +86,13 @@ class Settings:
             raise UserError(f"--model is {self.model!r}; expected one of {', '.join(MODEL_KINDS)}.")
         if not 0 <= self.dropout < 1:
             raise UserError(f"--dropout is {self.dropout!r}; expected a number from 0 up to 1, like 0.2.")
+        if self.strategy not in STRATEGIES:
+            raise UserError(
+                f"--strategy is {self.strategy!r}; expected one of {', '.join(STRATEGIES)}.")
+        if self.strategy == "recursive" and self.features:
+            raise UserError(
+                "--strategy recursive feeds the model its own forecasts, but the future values of "
+                f"--features {','.join(self.features)} are unknown; use --strategy direct with them.")
         if self.scaling not in SCALINGS:
             raise UserError(
                 f"--scaling is {self.scaling!r}; expected one of {', '.join(SCALINGS)}.")

@@ -95,12 +95,15 @@ class ConformalIntervals:
         return self
 
     def bounds(self, forecast, level: int) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper) around `forecast` (..., horizon) at a whole `level` from 1 to 99."""
+        """(lower, upper) around `forecast` (..., steps) at a whole `level` from 1 to 99; NaN for
+        steps past the calibrated horizon."""
         if not hasattr(self, "half_widths_"):
             raise RuntimeError("these ConformalIntervals are not fitted yet; call fit(errors) first")
         width = np.asarray(self.half_widths_[check_level(level)])
         forecast = np.asarray(forecast, dtype="float64")
         horizon = forecast.shape[-1]
+        if horizon > len(width):  # steps past the calibrated horizon have no interval
+            width = np.concatenate([width, np.full(horizon - len(width), np.nan)])
         return forecast - width[:horizon], forecast + width[:horizon]
 
     def to_dict(self) -> dict:
@@ -158,8 +161,7 @@ def backtest(bundle, series, origins) -> Backtest:
     from forecaster.forecasting import history_needed, predict_next
     from forecaster.models import drift_forecast, seasonal_naive_forecast
 
-    settings, representation = bundle.settings, bundle.representation
-    horizon, time_steps = settings.horizon, settings.time_steps
+    settings, horizon = bundle.settings, bundle.settings.horizon
     season, needed = bundle.metadata["season_length"], history_needed(bundle)
     origins = np.asarray(origins, dtype=int)
     raw = series.frame.to_numpy(dtype="float64")
@@ -182,8 +184,7 @@ def backtest(bundle, series, origins) -> Backtest:
         forecasts["seasonal_naive"][i] = seasonal_naive_forecast(target, at, horizon, season)[0]
         forecasts["mean"][i] = bundle.train_mean
         forecasts["drift"][i] = drift_forecast(first_target, target[-1], origin, horizon)
-        window = representation.model_inputs(recent[-needed:])[None, -time_steps:, :]
-        forecasts["ridge"][i] = representation.decode(bundle.linear.predict(window), target, at)[0]
+        forecasts["ridge"][i] = predict_next(bundle, recent, predict=bundle.linear.predict)
     rows = origins[:, None] + np.arange(horizon)[None, :]
     return Backtest(series, origins, raw[rows, 0], forecasts)
 

@@ -25,7 +25,8 @@ class Forecast:
 
 def forecast(bundle: Bundle, csv, horizon: int | None = None, levels=()) -> Forecast:
     """Forecast `horizon` steps (default: the trained horizon) after the end of `csv`, with
-    conformal prediction intervals at each of `levels` (whole percents).
+    conformal prediction intervals at each of `levels` (whole percents). Beyond the trained
+    horizon the model continues from its own forecasts (see `predict_next`).
 
     The CSV must have the training columns and frequency; its last `time_steps` rows are the input.
     """
@@ -37,10 +38,6 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None, levels=()) -> Fore
     horizon = trained if horizon is None else horizon
     if not isinstance(horizon, int) or horizon < 1:
         raise UserError(f"--horizon is {horizon!r}; expected a whole number of at least 1.")
-    if horizon > trained:
-        raise UserError(
-            f"--horizon {horizon} is longer than the {trained} step{'' if trained == 1 else 's'} this "
-            f"model was trained to forecast; ask for at most {trained}, or retrain with --horizon {horizon}.")
     history = read_series(csv, schema=schema)
     rows, needed = len(history.frame), history_needed(bundle)
     if rows < needed:
@@ -48,7 +45,7 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None, levels=()) -> Fore
             f"{csv} has {rows} rows after regularising; this model needs the last {needed} "
             f"(--time-steps {settings.time_steps} at training, plus the rows its scaling looks "
             f"back). Pass a longer history.")
-    predicted = predict_next(bundle, history.values(settings.fill))[:horizon]
+    predicted = predict_next(bundle, history.values(settings.fill), steps=horizon)
     last = history.frame.index[-1]
     times = pd.date_range(last, periods=horizon + 1, freq=schema.frequency)[1:]
     columns = {schema.time_column: format_times(times, schema.time_kind, schema.time_format),
@@ -64,18 +61,53 @@ def history_needed(bundle: Bundle) -> int:
     return bundle.representation.first_origin(bundle.settings.time_steps)
 
 
-def predict_next(bundle: Bundle, values: np.ndarray) -> np.ndarray:
-    """The model's forecast of the `horizon` steps after `values`: (rows, columns) in user units,
-    target first, missing values already filled, at least `history_needed` rows.
+def predict_next(bundle: Bundle, values: np.ndarray, steps: int | None = None,
+                 predict=None) -> np.ndarray:
+    """The forecast of the `steps` (default: the trained horizon) after `values`: (rows, columns)
+    in user units, target first, missing values already filled, at least `history_needed` rows.
 
-    One window, one call: `forecast` and every origin of a backtest go through here, so the two
-    agree to the last digit.
+    `predict` maps model windows to outputs: the bundle's model by default (the backtest passes
+    the ridge baseline's). A direct model forecasts its horizon at once and, asked for more steps,
+    continues by reading its own forecasts as history; a recursive model does that one step at a
+    time. One history, one call per step: `forecast` and every origin of a backtest go through
+    here, so the two agree to the last digit.
     """
-    representation, time_steps = bundle.representation, bundle.settings.time_steps
-    recent = values[-history_needed(bundle):]
-    window = representation.model_inputs(recent)[None, -time_steps:, :]
-    outputs = bundle.model.predict_on_batch(window)  # compiled once: ~35x faster than eager here
-    return representation.decode(outputs, values[:, 0], np.array([len(values)]))[0]
+    settings = bundle.settings
+    steps = steps or settings.horizon
+    predict = predict or bundle.model.predict_on_batch  # compiled once; ~35x faster than eager
+    representation, time_steps = bundle.representation, settings.time_steps
+    recent = np.asarray(values, dtype="float64")[-history_needed(bundle):]
+    if settings.strategy == "recursive":
+        return roll_forward(predict, representation, recent[None], time_steps, steps)[0]
+    if steps > settings.horizon and recent.shape[1] > 1:
+        raise UserError(
+            f"this model forecasts {settings.horizon} steps; going further means reading its own "
+            f"forecasts as input, but its --features {','.join(settings.features)} have no future "
+            f"values. Ask for at most {settings.horizon} steps, or retrain with a longer --horizon.")
+    forecast = np.zeros(0)
+    while len(forecast) < steps:
+        window = representation.model_inputs(recent)[None, -time_steps:, :]
+        chunk = representation.decode(predict(window), recent[:, 0], np.array([len(recent)]))[0]
+        forecast = np.concatenate([forecast, chunk])
+        if len(forecast) < steps:  # read the forecasts as history, then go on
+            recent = np.concatenate([recent, chunk[:, None]])[-len(recent):]
+    return forecast[:steps]
+
+
+def roll_forward(predict, representation, histories, time_steps: int, steps: int) -> np.ndarray:
+    """Recursive forecasts from many histories at once: a one-step model reads each history's last
+    window, its forecast is appended, and so on for `steps` steps.
+
+    `histories`: (n, rows, 1) target values in user units (no other columns: their future is
+    unknown). Returns (n, steps).
+    """
+    histories = np.array(histories, dtype="float64")
+    forecasts = np.empty((len(histories), steps))
+    for step in range(steps):
+        window = representation.model_inputs(histories)[:, -time_steps:, :]
+        forecasts[:, step] = representation.decode_next(predict(window), histories[:, :, 0])
+        histories = np.concatenate([histories[:, 1:], forecasts[:, step, None, None]], axis=1)
+    return forecasts
 
 
 def format_times(times: pd.DatetimeIndex, kind: str, pattern: str | None = None) -> list:

@@ -198,3 +198,26 @@ def _save(figure: Figure, path) -> Path:
     figure.savefig(temporary, dpi=110)
     temporary.replace(path)
     return path
+
+
+def plot_comparison(rows: list, target: str, path) -> Path:
+    """Bars of test MAE for each model and baseline, and of training seconds per epoch."""
+    models = [row for row in rows if row["kind"] == "model"]
+    figure = Figure(figsize=(11, 0.9 + 0.45 * len(rows) + 0.35 * len(models)), layout="constrained")
+    accuracy, speed = figure.subplots(1, 2, width_ratios=(3, 2))
+    names = [LABELS.get(row["name"], row["name"]) for row in rows][::-1]
+    colours = [COLOURS.get(row["name"], MODEL_COLOUR) for row in rows][::-1]
+    maes = [row["mae"] for row in rows][::-1]
+    bars = accuracy.barh(names, maes, color=colours)
+    accuracy.bar_label(bars, labels=[f"{m:.4g}" for m in maes], padding=3, fontsize="small")
+    accuracy.set_title(f"{target}: mean absolute error on the test split (lower is better)")
+    accuracy.set_xlabel(f"MAE ({target})")
+    accuracy.margins(x=0.15)
+    model_names = [LABELS.get(row["name"], row["name"]) for row in models][::-1]
+    per_epoch = [row["seconds_per_epoch"] for row in models][::-1]
+    bars = speed.barh(model_names, per_epoch, color=MODEL_COLOUR)
+    speed.bar_label(bars, labels=[f"{s:.2f} s" for s in per_epoch], padding=3, fontsize="small")
+    speed.set_title("training time per epoch")
+    speed.set_xlabel("seconds per epoch (median)")
+    speed.margins(x=0.2)
+    return _save(figure, path)

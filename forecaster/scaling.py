@@ -116,6 +116,19 @@ class TargetScaler:
         """Model outputs (len(origins), horizon) -> forecasts in the user's units."""
         return self.anchor_forecast(target, origins) + np.asarray(outputs, "float64") * self.scale_
 
+    def decode_next(self, outputs, recent) -> np.ndarray:
+        """Outputs (n, 1) of a one-step model -> (n,) next values, each history `recent[i]` being
+        the target values (user units) right before its origin."""
+        recent = np.asarray(recent, dtype="float64")
+        name = self.anchors_[0]
+        if name == "naive":
+            anchor = recent[:, -1]
+        elif name == "seasonal_naive":
+            anchor = recent[:, -self.season]
+        else:
+            anchor = np.full(len(recent), self.mean_)
+        return anchor + np.asarray(outputs, "float64")[:, 0] * self.scale_
+
     def to_dict(self) -> dict:
         self._check_fitted()
         return {"anchor": self.anchor, "season": self.season, "anchors": self.anchors_,
@@ -216,12 +229,18 @@ class Representation:
         representation.target_ = TargetScaler.from_dict(values["target"])
         return representation
 
+    def decode_next(self, outputs, recent) -> np.ndarray:
+        """A one-step model's outputs (n, 1) -> the next value after each history in `recent`
+        (n, rows) target values in user units, at least `season` rows each: (n,)."""
+        return self.target_.decode_next(outputs, recent)
+
     def _differenced(self, values: np.ndarray) -> np.ndarray:
+        """Works on (rows, columns) or a stack of them, (..., rows, columns)."""
         if not self.lag_:
             return values
         changed = values.copy()
-        changed[: self.lag_, 0] = 0.0
-        changed[self.lag_:, 0] = values[self.lag_:, 0] - values[: -self.lag_, 0]
+        changed[..., : self.lag_, 0] = 0.0
+        changed[..., self.lag_:, 0] = values[..., self.lag_:, 0] - values[..., : -self.lag_, 0]
         return changed
 
     def _check_fitted(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from forecaster.config import Settings
 from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals, mean_absolute_error
+from forecaster.forecasting import roll_forward
 from forecaster.models import LinearBaseline, build_model
 from forecaster.scaling import Representation
 from forecaster.windows import choose_window, make_windows, split_origins
@@ -32,6 +34,8 @@ class TrainRun:
     scaling: str  # the representation kept: "global" or "change"
     candidates: dict  # validation MAE of each representation tried
     epochs_run: int
+    seconds: float  # wall time of the whole run, all candidates included
+    epoch_seconds: list  # wall time of each epoch of the kept model
     best_epoch: int
     time_steps: int
     horizon: int
@@ -61,6 +65,7 @@ class Candidate:
     val_mae: float
     val_errors: np.ndarray  # (validation windows, horizon) actual - forecast; NaN where not observed
     linear: LinearBaseline  # ridge on the same training windows, in the same representation
+    epoch_seconds: list  # wall time of each training epoch (with its validation pass)
 
 
 def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
@@ -69,6 +74,7 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     With `scaling="auto"` both representations are trained from the same seed and the one with
     the lower validation MAE is kept; the test split is never looked at.
     """
+    started = time.perf_counter()
     if not settings.csv:
         raise UserError("no training data given; pass --csv PATH (a CSV with a time column).")
     model_dir = check_model_dir(settings.model_dir or Path("models") / Path(settings.csv).stem)
@@ -101,8 +107,9 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     save_bundle(model_dir, best.model, resolved, best.representation, series.schema, metadata,
                 baselines, intervals)
     return TrainRun(model_dir, best.val_mae, series.schema.target, best.representation.scaling,
-                    selection, len(losses), best_epoch, time_steps, horizon,
-                    series.missing_values, series.missing_timestamps, notes)
+                    selection, len(losses), time.perf_counter() - started, best.epoch_seconds,
+                    best_epoch, time_steps, horizon, series.missing_values,
+                    series.missing_timestamps, notes)
 
 
 def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate) -> list[str]:
@@ -133,38 +140,64 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
     keras.utils.set_random_seed(settings.seed)  # every candidate starts from the same state
     p = problem
     rows, target = len(p.values), p.values[:, 0]
-    representation = Representation(scaling, p.season).fit(
-        p.values, p.val_start, p.time_steps, p.horizon)
-    origins = split_origins(rows, p.horizon, p.val_start, p.test_start,
-                            representation.first_origin(p.time_steps))
+    # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
+    steps = 1 if settings.strategy == "recursive" else p.horizon
+    representation = Representation(scaling, p.season).fit(p.values, p.val_start, p.time_steps, steps)
+    first = representation.first_origin(p.time_steps)
+    origins = split_origins(rows, steps, p.val_start, p.test_start, first)
+    scored_at = split_origins(rows, p.horizon, p.val_start, p.test_start, first)["validation"]
     for name, flag in (("train", "--val-fraction/--test-fraction"), ("validation", "--val-fraction")):
-        if len(origins[name]) == 0:
+        if len(origins[name]) == 0 or len(scored_at) == 0:
             raise UserError(
                 f"the {name} split of {source} holds no complete window with --scaling {scaling} "
-                f"(each needs {representation.first_origin(p.time_steps)} rows of history and "
-                f"{p.horizon} rows to forecast). Use a smaller --time-steps/--horizon, adjust "
-                f"{flag}, or use a longer file.")
-    inputs = make_windows(representation.model_inputs(p.values), p.time_steps, p.horizon)[0]
+                f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
+                f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
+    inputs = make_windows(representation.model_inputs(p.values), p.time_steps, steps)[0]
     train_at, val_at = origins["train"], origins["validation"]
 
-    model = build_model(settings.model, p.time_steps, inputs.shape[2], p.horizon, settings.units,
+    model = build_model(settings.model, p.time_steps, inputs.shape[2], steps, settings.units,
                         settings.layers, settings.dropout, settings.learning_rate)
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=settings.patience, restore_best_weights=True)
+    timer = _EpochTimer(keras)
     history = model.fit(
         inputs[train_at - p.time_steps], representation.encode(target, train_at),
         validation_data=(inputs[val_at - p.time_steps], representation.encode(target, val_at)),
-        epochs=settings.epochs, batch_size=settings.batch_size, callbacks=[stopper],
+        epochs=settings.epochs, batch_size=settings.batch_size, callbacks=[stopper, timer.callback],
         verbose=verbose)
-
-    outputs = model.predict(inputs[val_at - p.time_steps], verbose=0)
-    predicted = representation.decode(outputs, target, val_at)
-    rows_of = val_at[:, None] + np.arange(p.horizon)[None, :]
-    val_mae = mean_absolute_error(target[rows_of], predicted, p.observed[rows_of])
-    val_errors = np.where(p.observed[rows_of], target[rows_of] - predicted, np.nan)
     linear = LinearBaseline().fit(inputs[train_at - p.time_steps],
                                   representation.encode(target, train_at))
-    return Candidate(representation, model, history.history, val_mae, val_errors, linear)
+
+    def predict(windows):
+        return model.predict(windows, batch_size=1024, verbose=0)
+
+    if settings.strategy == "recursive":
+        histories = np.stack([p.values[o - first:o, :1] for o in scored_at])
+        predicted = roll_forward(predict, representation, histories, p.time_steps, p.horizon)
+    else:
+        predicted = representation.decode(predict(inputs[scored_at - p.time_steps]), target, scored_at)
+    rows_of = scored_at[:, None] + np.arange(p.horizon)[None, :]
+    val_mae = mean_absolute_error(target[rows_of], predicted, p.observed[rows_of])
+    val_errors = np.where(p.observed[rows_of], target[rows_of] - predicted, np.nan)
+    return Candidate(representation, model, history.history, val_mae, val_errors, linear,
+                     timer.seconds)
+
+
+class _EpochTimer:
+    """Wall time per epoch, as a Keras callback."""
+
+    def __init__(self, keras):
+        self.seconds: list[float] = []
+        timer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                timer.started = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                timer.seconds.append(time.perf_counter() - timer.started)
+
+        self.callback = Callback()
 
 
 def resolve_window(settings: Settings, series: Series, val_start: int,
@@ -226,6 +259,7 @@ def _metadata(series: Series, problem: Problem, best: Candidate, selection: dict
         "val_mae_by_scaling": selection,
         "history": {key: [float(v) for v in values] for key, values in best.history.items()},
         "best_epoch": best_epoch,
+        "epoch_seconds": best.epoch_seconds,
         "val_mae": best.val_mae,
         "versions": {
             "forecaster": forecaster.__version__,

@@ -94,8 +94,11 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history), "--horizon", "3"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "time,forecast"
 
-    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history), "--horizon", "7"]) == 2
-    assert "trained to forecast" in capsys.readouterr().err
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history), "--horizon", "9",
+                 "--level", "80"]) == 0
+    longer = capsys.readouterr().out.splitlines()
+    assert longer[0] == "time,forecast,lower_80,upper_80" and len(longer) == 10
+    assert longer[-1].endswith(",,")  # no calibrated interval past the trained 6 steps
 
     # Bad output paths are refused before any work, and nothing is written.
     assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history),

@@ -108,3 +108,10 @@ def test_quoted_number_in_toml_is_a_user_error(tmp_path):
     path = write_toml(tmp_path, 'val_fraction = "0.2"\n')
     with pytest.raises(UserError, match="--val-fraction is '0.2'"):
         load_config(path)
+
+
+def test_recursive_strategy_refuses_features():
+    with pytest.raises(UserError, match="future values of --features temp are unknown"):
+        load_config(overrides={"strategy": "recursive", "features": "temp"})
+    with pytest.raises(UserError, match="--strategy is 'sideways'"):
+        load_config(overrides={"strategy": "sideways"})

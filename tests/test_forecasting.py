@@ -66,3 +66,54 @@ def test_history_errors(trained, tmp_path):
                   "load": np.arange(80.0)}).to_csv(daily, index=False)
     with pytest.raises(UserError, match="has one row per 'D' step, but the model was trained on 'h' data"):
         forecast(bundle, daily)
+
+
+@pytest.mark.slow
+def test_a_longer_horizon_continues_from_the_models_own_forecasts(trained, tmp_path):
+    bundle = load_bundle(trained[0].model_dir)
+    history = tmp_path / "history.csv"
+    frame = write_hourly_csv(history, rows=80, seed=3, start="2023-06-01")
+    first = forecast(bundle, history)
+    longer = forecast(bundle, history, horizon=9)
+    np.testing.assert_array_equal(longer.values[:6], first.values)
+    extended = tmp_path / "extended.csv"
+    pd.concat([frame, pd.DataFrame({"time": first.frame["time"], "load": first.values})]).to_csv(
+        extended, index=False)
+    np.testing.assert_allclose(longer.values[6:], forecast(bundle, extended).values[:3], rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_recursive_model_backtest_equals_its_forecast(tmp_path, hourly_csv):
+    from forecaster.config import load_config
+    from forecaster.evaluation import backtest
+    from forecaster.training import train
+
+    settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 4,
+                                      "epochs": 1, "strategy": "recursive", "scaling": "change",
+                                      "model_dir": str(tmp_path / "rec")})
+    bundle = load_bundle(train(settings, verbose=0).model_dir)
+    assert bundle.model.output_shape == (None, 1) and bundle.settings.horizon == 4
+    series = read_series(hourly_csv, schema=bundle.schema)
+    result = backtest(bundle, series, [300])
+    cut = tmp_path / "cut.csv"
+    pd.read_csv(hourly_csv).iloc[:300].to_csv(cut, index=False)
+    assert np.array_equal(result.forecasts["lstm"][0], forecast(bundle, cut).values)
+    assert len(forecast(bundle, cut, horizon=10).values) == 10
+
+
+@pytest.mark.slow
+def test_features_stop_a_forecast_at_the_trained_horizon(tmp_path):
+    from forecaster.config import load_config
+    from forecaster.training import train
+
+    csv = tmp_path / "two.csv"
+    frame = write_hourly_csv(csv, rows=200)
+    frame["temp"] = np.linspace(0, 1, 200)
+    frame.to_csv(csv, index=False)
+    settings = load_config(overrides={"csv": str(csv), "target": "load", "features": "temp",
+                                      "time_steps": 12, "horizon": 3, "epochs": 1,
+                                      "scaling": "global", "model_dir": str(tmp_path / "m")})
+    bundle = load_bundle(train(settings, verbose=0).model_dir)
+    assert len(forecast(bundle, csv, horizon=3).values) == 3
+    with pytest.raises(UserError, match="its --features temp have no future values"):
+        forecast(bundle, csv, horizon=4)
