@@ -112,6 +112,9 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                        "column that parses as dates, years or yyyymmdd)")
     parser.add_argument("--target", help="column to forecast (default: the one numeric column)")
     parser.add_argument("--features", help="extra input columns, comma-separated: A,B")
+    parser.add_argument("--calendar", action="store_true", default=None,
+                        help="add calendar inputs from the timestamps (hour of day, day of week, "
+                             "month, as sine and cosine: those that vary at the data's frequency)")
     parser.add_argument("--time-steps", dest="time_steps", type=int,
                        help="rows in each input window (default: from the frequency, e.g. 72 "
                             "for hourly data)")

@@ -24,6 +24,7 @@ class Settings:
     time_col: str | None = None  # time column; found automatically when only one parses as dates
     target: str | None = None  # column to forecast; found automatically when only one is numeric
     features: tuple[str, ...] = ()  # extra input columns (their past values), besides the target
+    calendar: bool = False  # add hour/weekday/month inputs (sine and cosine) from the timestamps
     fill: str = "interpolate"  # missing values and missing timestamps: interpolate | ffill | error
     # Windows: None means "chosen from the data's frequency" (an hourly series looks back 3 days
     # and forecasts the next day; a monthly one looks back 3 years and forecasts the next year).

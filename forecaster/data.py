@@ -44,21 +44,24 @@ class Schema:
     time_kind: str  # how the file writes time: "datetime", "year" or "yyyymmdd"
     frequency: str  # pandas offset alias, e.g. "h", "D", "MS"
     time_format: str | None = None  # strftime pattern of text times ("%Y-%m"), to write them back
+    calendar: tuple[str, ...] = ()  # calendar inputs derived from the timestamps (see `calendar`)
     id_column: str | None = None  # long format (many series): reserved, always None today
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The model's input columns, target first."""
+        """The file's columns the model reads, target first."""
         return (self.target, *self.features)
 
     def to_dict(self) -> dict:
         values = asdict(self)
         values["features"] = list(self.features)
+        values["calendar"] = list(self.calendar)
         return values
 
     @classmethod
     def from_dict(cls, values: dict) -> Schema:
-        return cls(**{**values, "features": tuple(values["features"])})
+        return cls(**{**values, "features": tuple(values["features"]),
+                      "calendar": tuple(values.get("calendar", ()))})
 
 
 @dataclass
@@ -82,9 +85,10 @@ class Series:
         return int((~self.observed).sum())
 
     def values(self, fill: str, segments=()) -> np.ndarray:
-        """(rows, columns) float64 in the user's units, target first, missing values filled
-        within each segment (see `fill_missing`)."""
-        return fill_missing(self.frame.to_numpy(), fill, segments, names=self.schema.columns)
+        """(rows, columns) float64 in the user's units, target first, then the features, missing
+        values filled within each segment (see `fill_missing`), then the calendar inputs."""
+        filled = fill_missing(self.frame.to_numpy(), fill, segments, names=self.schema.columns)
+        return np.hstack([filled, calendar(self.frame.index, self.schema.calendar)])
 
 
 def read_series(
@@ -93,11 +97,13 @@ def read_series(
     target: str | None = None,
     features: tuple[str, ...] = (),
     schema: Schema | None = None,
+    with_calendar: bool = False,
 ) -> Series:
     """Read `path` into a regular Series.
 
     Columns are found automatically where unambiguous; pass `schema` (from a trained bundle) to
-    require the same columns and frequency as at training time.
+    require the same columns and frequency as at training time. `with_calendar` adds the calendar
+    inputs that vary at the data's frequency (a schema brings its own).
     """
     raw = read_table(path)
     if schema is not None:
@@ -136,8 +142,48 @@ def read_series(
         frequency = schema.frequency
     regular = regularise(frame.drop(columns="_line"), frequency, path)
     time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
-    schema = Schema(time_column, target, tuple(features), time_kind, frequency, time_format)
+    if schema is not None:
+        names = schema.calendar
+    elif with_calendar:
+        names = calendar_names(frequency)
+        if not names:
+            raise UserError(
+                f"--calendar adds inputs that repeat within a year (hour, weekday, month), but "
+                f"{path} has one row per {frequency!r} step, where none of them varies; drop "
+                f"--calendar.")
+    else:
+        names = ()
+    schema = Schema(time_column, target, tuple(features), time_kind, frequency, time_format, names)
     return Series(regular, schema, str(path), len(regular) - len(frame))
+
+
+CALENDAR_CYCLES = {"hour": 24, "weekday": 7, "month": 12}
+
+
+def calendar_names(frequency: str) -> tuple[str, ...]:
+    """The calendar inputs that vary at this frequency: hour of day for sub-daily data, day of week
+    for daily and finer, month of year for monthly and finer; each as a sine and a cosine."""
+    season = season_length(frequency)
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    sub_daily = isinstance(offset, offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta("1D")
+    daily = isinstance(offset, offsets.Day | offsets.BusinessDay)
+    cycles = [*(["hour"] if sub_daily else []), *(["weekday"] if sub_daily or daily else []),
+              *(["month"] if season > 1 or sub_daily else [])]
+    return tuple(f"{cycle}_{wave}" for cycle in cycles for wave in ("sin", "cos"))
+
+
+def calendar(times: pd.DatetimeIndex, names) -> np.ndarray:
+    """(len(times), len(names)) calendar inputs: e.g. "hour_sin" = sin(2 pi hour / 24). Known for
+    any timestamp, so also for the steps being forecast."""
+    times = pd.DatetimeIndex(times)
+    position = {"hour": times.hour + times.minute / 60, "weekday": times.dayofweek,
+                "month": times.month - 1 + (times.day - 1) / times.days_in_month}
+    columns = []
+    for name in names:
+        cycle, wave = name.rsplit("_", 1)
+        angle = 2 * np.pi * np.asarray(position[cycle], dtype="float64") / CALENDAR_CYCLES[cycle]
+        columns.append(np.sin(angle) if wave == "sin" else np.cos(angle))
+    return np.stack(columns, axis=1) if columns else np.zeros((len(times), 0))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

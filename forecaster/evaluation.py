@@ -157,14 +157,15 @@ def backtest(bundle, series, origins) -> Backtest:
     `forecaster forecast` on the file cut at o would, and the model's forecast is computed by the
     same function, so the two agree to the last digit.
     """
-    from forecaster.data import fill_missing
+    from forecaster.data import calendar, fill_missing
     from forecaster.forecasting import history_needed, predict_next
     from forecaster.models import drift_forecast, seasonal_naive_forecast
 
     settings, horizon = bundle.settings, bundle.settings.horizon
     season, needed = bundle.metadata["season_length"], history_needed(bundle)
     origins = np.asarray(origins, dtype=int)
-    raw = series.frame.to_numpy(dtype="float64")
+    index = series.frame.index
+    raw = np.hstack([series.frame.to_numpy(dtype="float64"), calendar(index, series.schema.calendar)])
     complete = ~np.isnan(raw).any(axis=1)
     first_target = float(raw[~np.isnan(raw[:, 0]), 0][0])  # the filled series' first value
     model = settings.model
@@ -179,12 +180,12 @@ def backtest(bundle, series, origins) -> Backtest:
             recent = fill_missing(raw[start:origin], settings.fill, names=series.schema.columns)
         target = recent[:, 0]
         at = np.array([len(recent)])
-        forecasts[model][i] = predict_next(bundle, recent)
+        forecasts[model][i] = predict_next(bundle, recent, index[origin])
         forecasts["naive"][i] = target[-1]
         forecasts["seasonal_naive"][i] = seasonal_naive_forecast(target, at, horizon, season)[0]
         forecasts["mean"][i] = bundle.train_mean
         forecasts["drift"][i] = drift_forecast(first_target, target[-1], origin, horizon)
-        forecasts["ridge"][i] = predict_next(bundle, recent, predict=bundle.linear.predict)
+        forecasts["ridge"][i] = predict_next(bundle, recent, index[origin], predict=bundle.linear.predict)
     rows = origins[:, None] + np.arange(horizon)[None, :]
     return Backtest(series, origins, raw[rows, 0], forecasts)
 
@@ -315,7 +316,7 @@ def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, l
     values = series.values(bundle.settings.fill)
     future = pd.date_range(index[-1], periods=bundle.settings.horizon + 1,
                            freq=bundle.schema.frequency)[1:]
-    forecast = predict_next(bundle, values)
+    forecast = predict_next(bundle, values, future[0])
     bands = {level: bundle.intervals.bounds(forecast, level) for level in levels}
     caption = (f"Forecast after the end of the data with {' and '.join(map(str, levels))}% "
                f"conformal intervals" if levels else "Forecast after the end of the data")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.artifacts import Bundle
-from forecaster.data import Series, read_series
+from forecaster.data import Series, calendar, read_series
 from forecaster.errors import UserError
 
 
@@ -45,9 +45,9 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None, levels=()) -> Fore
             f"{csv} has {rows} rows after regularising; this model needs the last {needed} "
             f"(--time-steps {settings.time_steps} at training, plus the rows its scaling looks "
             f"back). Pass a longer history.")
-    predicted = predict_next(bundle, history.values(settings.fill), steps=horizon)
     last = history.frame.index[-1]
     times = pd.date_range(last, periods=horizon + 1, freq=schema.frequency)[1:]
+    predicted = predict_next(bundle, history.values(settings.fill), times[0], steps=horizon)
     columns = {schema.time_column: format_times(times, schema.time_kind, schema.time_format),
                "forecast": predicted}
     intervals = {level: bundle.intervals.bounds(predicted, level) for level in levels}
@@ -61,52 +61,63 @@ def history_needed(bundle: Bundle) -> int:
     return bundle.representation.first_origin(bundle.settings.time_steps)
 
 
-def predict_next(bundle: Bundle, values: np.ndarray, steps: int | None = None,
+def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = None,
                  predict=None) -> np.ndarray:
     """The forecast of the `steps` (default: the trained horizon) after `values`: (rows, columns)
-    in user units, target first, missing values already filled, at least `history_needed` rows.
+    in user units as `Series.values` gives them (target, features, calendar inputs), missing values
+    filled, at least `history_needed` rows. `start` is the timestamp of the first step forecast.
 
     `predict` maps model windows to outputs: the bundle's model by default (the backtest passes
     the ridge baseline's). A direct model forecasts its horizon at once and, asked for more steps,
     continues by reading its own forecasts as history; a recursive model does that one step at a
-    time. One history, one call per step: `forecast` and every origin of a backtest go through
-    here, so the two agree to the last digit.
+    time. Calendar inputs of the steps ahead are known; other features are not, so a model with
+    --features stops at its horizon. One history, one call per step: `forecast` and every origin
+    of a backtest go through here, so the two agree to the last digit.
     """
-    settings = bundle.settings
+    settings, schema = bundle.settings, bundle.schema
     steps = steps or settings.horizon
     predict = predict or bundle.model.predict_on_batch  # compiled once; ~35x faster than eager
     representation, time_steps = bundle.representation, settings.time_steps
     recent = np.asarray(values, dtype="float64")[-history_needed(bundle):]
-    if settings.strategy == "recursive":
-        return roll_forward(predict, representation, recent[None], time_steps, steps)[0]
-    if steps > settings.horizon and recent.shape[1] > 1:
+    if steps > settings.horizon and schema.features:
         raise UserError(
             f"this model forecasts {settings.horizon} steps; going further means reading its own "
-            f"forecasts as input, but its --features {','.join(settings.features)} have no future "
+            f"forecasts as input, but its --features {','.join(schema.features)} have no future "
             f"values. Ask for at most {settings.horizon} steps, or retrain with a longer --horizon.")
+    ahead = calendar(pd.date_range(start, periods=steps + settings.horizon, freq=schema.frequency),
+                     schema.calendar)
+    if settings.strategy == "recursive":
+        return roll_forward(predict, representation, recent[None], time_steps, steps,
+                            ahead[None, :steps])[0]
     forecast = np.zeros(0)
     while len(forecast) < steps:
         window = representation.model_inputs(recent)[None, -time_steps:, :]
         chunk = representation.decode(predict(window), recent[:, 0], np.array([len(recent)]))[0]
+        known = ahead[len(forecast): len(forecast) + len(chunk)]
         forecast = np.concatenate([forecast, chunk])
         if len(forecast) < steps:  # read the forecasts as history, then go on
-            recent = np.concatenate([recent, chunk[:, None]])[-len(recent):]
+            recent = np.concatenate([recent, np.column_stack([chunk, known])])[-len(recent):]
     return forecast[:steps]
 
 
-def roll_forward(predict, representation, histories, time_steps: int, steps: int) -> np.ndarray:
+def roll_forward(predict, representation, histories, time_steps: int, steps: int,
+                 ahead=None) -> np.ndarray:
     """Recursive forecasts from many histories at once: a one-step model reads each history's last
     window, its forecast is appended, and so on for `steps` steps.
 
-    `histories`: (n, rows, 1) target values in user units (no other columns: their future is
-    unknown). Returns (n, steps).
+    `histories`: (n, rows, columns) in user units, the target first and then only inputs known
+    ahead of time; `ahead`: (n, steps, columns - 1) those inputs for the steps forecast (None when
+    the target is the only column). Returns (n, steps).
     """
     histories = np.array(histories, dtype="float64")
+    if ahead is None:
+        ahead = np.zeros((len(histories), steps, histories.shape[2] - 1))
     forecasts = np.empty((len(histories), steps))
     for step in range(steps):
         window = representation.model_inputs(histories)[:, -time_steps:, :]
         forecasts[:, step] = representation.decode_next(predict(window), histories[:, :, 0])
-        histories = np.concatenate([histories[:, 1:], forecasts[:, step, None, None]], axis=1)
+        row = np.concatenate([forecasts[:, step, None], ahead[:, step]], axis=1)[:, None, :]
+        histories = np.concatenate([histories[:, 1:], row], axis=1)
     return forecasts
 
 

@@ -78,7 +78,8 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     if not settings.csv:
         raise UserError("no training data given; pass --csv PATH (a CSV with a time column).")
     model_dir = check_model_dir(settings.model_dir or Path("models") / Path(settings.csv).stem)
-    series = read_series(settings.csv, settings.time_col, settings.target, settings.features)
+    series = read_series(settings.csv, settings.time_col, settings.target, settings.features,
+                         with_calendar=settings.calendar)
     rows = len(series.frame)
     val_start, test_start = split_points(rows, settings.val_fraction, settings.test_fraction)
     time_steps, horizon = resolve_window(settings, series, val_start, test_start)
@@ -172,8 +173,9 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
         return model.predict(windows, batch_size=1024, verbose=0)
 
     if settings.strategy == "recursive":
-        histories = np.stack([p.values[o - first:o, :1] for o in scored_at])
-        predicted = roll_forward(predict, representation, histories, p.time_steps, p.horizon)
+        histories = np.stack([p.values[o - first:o] for o in scored_at])  # target + calendar
+        ahead = np.stack([p.values[o:o + p.horizon, 1:] for o in scored_at])  # known in advance
+        predicted = roll_forward(predict, representation, histories, p.time_steps, p.horizon, ahead)
     else:
         predicted = representation.decode(predict(inputs[scored_at - p.time_steps]), target, scored_at)
     rows_of = scored_at[:, None] + np.arange(p.horizon)[None, :]

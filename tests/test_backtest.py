@@ -88,3 +88,21 @@ def test_backtest_start_must_leave_an_origin(trained, hourly_csv, capsys):
     assert main(["backtest", "--model-dir", str(trained[0].model_dir), "--csv", str(hourly_csv),
                  "--start", "2030-01-01"]) == 2
     assert "leaves no origin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_calendar_models_backtest_equals_forecast(tmp_path, hourly_csv, strategy):
+    from forecaster.config import load_config
+    from forecaster.training import train
+
+    settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 4,
+                                      "epochs": 1, "calendar": True, "strategy": strategy,
+                                      "scaling": "global", "model_dir": str(tmp_path / "m")})
+    bundle = load_bundle(train(settings, verbose=0).model_dir)
+    assert bundle.model.input_shape == (None, 24, 7)  # the target and six calendar inputs
+    series = read_series(hourly_csv, schema=bundle.schema)
+    result = backtest(bundle, series, [300])
+    cut = tmp_path / "cut.csv"
+    pd.read_csv(hourly_csv).iloc[:300].to_csv(cut, index=False)
+    assert np.array_equal(result.forecasts["lstm"][0], forecast(bundle, cut).values)
+    assert len(forecast(bundle, cut, horizon=9).values) == 9  # calendar inputs are known ahead

@@ -4,7 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster.data import fill_missing, read_series, season_length, split_points, text_time_format
+from forecaster.data import (
+    calendar,
+    calendar_names,
+    fill_missing,
+    read_series,
+    season_length,
+    split_points,
+    text_time_format,
+)
 from forecaster.errors import UserError
 
 NAN = np.nan
@@ -404,3 +412,33 @@ def test_every_text_cell_is_counted(tmp_path):
 def test_the_time_style_of_the_file_is_remembered(tmp_path, first, second, pattern):
     path = write_csv(tmp_path, f"date,load\n{first},1\n{second},2\n")
     assert text_time_format(pd.read_csv(path)["date"]) == pattern
+
+
+def test_calendar_inputs_are_sines_and_cosines_of_the_clock():
+    times = pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 06:00", "2024-01-04 12:00"])
+    values = calendar(times, ("hour_sin", "hour_cos", "weekday_sin"))
+    np.testing.assert_allclose(values[:, 0], [0.0, 1.0, 0.0], atol=1e-12)  # 0h, 6h, 12h
+    np.testing.assert_allclose(values[:, 1], [1.0, 0.0, -1.0], atol=1e-12)
+    # 2024-01-01 is a Monday (0); 2024-01-04 a Thursday (3).
+    np.testing.assert_allclose(values[:, 2], [0.0, 0.0, np.sin(2 * np.pi * 3 / 7)], atol=1e-12)
+
+
+@pytest.mark.parametrize(("frequency", "cycles"), [
+    ("h", ["hour", "weekday", "month"]), ("D", ["weekday", "month"]), ("B", ["weekday", "month"]),
+    ("W-SUN", ["month"]), ("MS", ["month"]), ("YS-JAN", [])])
+def test_calendar_inputs_are_those_that_vary_at_the_frequency(frequency, cycles):
+    assert calendar_names(frequency) == tuple(f"{c}_{w}" for c in cycles for w in ("sin", "cos"))
+
+
+def test_calendar_on_yearly_data_is_refused(tmp_path):
+    path = write_csv(tmp_path, "year,load\n2001,1\n2002,2\n2003,3\n2004,4\n")
+    with pytest.raises(UserError, match="where none of them varies; drop --calendar"):
+        read_series(path, with_calendar=True)
+
+
+def test_calendar_columns_follow_the_target_and_features(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n")
+    series = read_series(path, with_calendar=True)
+    assert series.schema.calendar == ("weekday_sin", "weekday_cos", "month_sin", "month_cos")
+    values = series.values("interpolate")
+    assert values.shape == (3, 5) and values[:, 0].tolist() == [1.0, 2.0, 3.0]
