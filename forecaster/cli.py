@@ -45,14 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser(
-        "evaluate", help="score a model on held-out data next to naive baselines",
-        description="Score the model on its held-out test split (or the tail of --csv) with "
-                    "MAE, RMSE, sMAPE and MASE, next to the naive and seasonal-naive "
-                    "baselines; write metrics.json and predictions.png.")
+        "evaluate", help="backtest a model on held-out data next to five baselines",
+        description="Backtest the model over its held-out test split (or the tail of --csv): MAE, "
+                    "RMSE, sMAPE, MASE and skill, overall and per step, next to the naive, "
+                    "seasonal-naive, mean, drift and ridge baselines, and the coverage of its "
+                    "prediction intervals. Writes metrics.json, figures and report.html.")
     evaluate.add_argument("--model-dir", dest="model_dir", required=True)
     evaluate.add_argument("--csv", help="score the tail of this CSV instead of the test split")
     evaluate.add_argument("--output-dir", dest="output_dir",
-                          help="where to write metrics.json and predictions.png "
+                          help="where to write metrics.json, the figures and report.html "
                                "(default reports/<model name>)")
     evaluate.add_argument("--level", type=float, nargs="+", default=[80, 95],
                           help="prediction-interval levels whose coverage to report (default 80 95)")
@@ -120,6 +121,9 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                             "for hourly data)")
     parser.add_argument("--horizon", type=int,
                        help="steps to forecast at once (default: one season, e.g. 24 for hourly)")
+    parser.add_argument("--season-length", dest="season_length", type=int,
+                        help="steps per season for seasonal naive, --scaling change and MASE "
+                             "(default from the frequency: 24 hourly, 7 daily, 12 monthly)")
     parser.add_argument("--epochs", type=int, help="most epochs to train (default 40; early "
                        "stopping on validation loss usually ends sooner)")
     parser.add_argument("--batch-size", dest="batch_size", type=int, help="default 64")

@@ -30,6 +30,8 @@ class Settings:
     # and forecasts the next day; a monthly one looks back 3 years and forecasts the next year).
     time_steps: int | None = None  # length of each input window, in rows
     horizon: int | None = None  # steps forecast at once
+    season_length: int | None = None  # steps per season (seasonal naive, "change", MASE); None =
+    #                                   from the frequency: 24 hourly, 7 daily, 12 monthly
     val_fraction: float = 0.15  # share of rows (the middle) for validation and early stopping
     test_fraction: float = 0.15  # share of rows (the end) held out for `evaluate`; 0 allowed
     # How the series is shown to the model: "global" (the classic recipe: levels standardised
@@ -60,7 +62,7 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise UserError(f"--{_flag(name)} is {value!r}; expected a number, such as 0.15.")
-        for name in ("time_steps", "horizon"):
+        for name in ("time_steps", "horizon", "season_length"):
             value = getattr(self, name)
             if value is not None and (_not_whole(value) or value < 1):
                 raise UserError(

@@ -85,7 +85,7 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     time_steps, horizon = resolve_window(settings, series, val_start, test_start)
     problem = Problem(series.values(settings.fill, segments=(val_start, test_start)),
                       series.observed, val_start, test_start, time_steps, horizon,
-                      season_length(series.schema.frequency))
+                      settings.season_length or season_length(series.schema.frequency))
     scalings = ("global", "change") if settings.scaling == "auto" else (settings.scaling,)
     candidates = []
     for number, scaling in enumerate(scalings, 1):

@@ -106,3 +106,18 @@ def test_calendar_models_backtest_equals_forecast(tmp_path, hourly_csv, strategy
     pd.read_csv(hourly_csv).iloc[:300].to_csv(cut, index=False)
     assert np.array_equal(result.forecasts["lstm"][0], forecast(bundle, cut).values)
     assert len(forecast(bundle, cut, horizon=9).values) == 9  # calendar inputs are known ahead
+
+
+def test_season_length_overrides_the_frequency(tmp_path, hourly_csv):
+    from forecaster.config import load_config
+    from forecaster.training import train
+
+    settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 6,
+                                      "epochs": 1, "scaling": "global", "season_length": 12,
+                                      "model_dir": str(tmp_path / "m")})
+    bundle = load_bundle(train(settings, verbose=0).model_dir)
+    assert bundle.metadata["season_length"] == 12
+    series = read_series(hourly_csv, schema=bundle.schema)
+    target = series.frame["load"].to_numpy()
+    result = backtest(bundle, series, [100])
+    assert result.forecasts["seasonal_naive"][0].tolist() == target[88:94].tolist()

@@ -115,3 +115,9 @@ def test_recursive_strategy_refuses_features():
         load_config(overrides={"strategy": "recursive", "features": "temp"})
     with pytest.raises(UserError, match="--strategy is 'sideways'"):
         load_config(overrides={"strategy": "sideways"})
+
+
+def test_season_length_must_be_a_whole_number():
+    with pytest.raises(UserError, match="--season-length is 0"):
+        load_config(overrides={"season_length": 0})
+    assert load_config(overrides={"season_length": 52}).season_length == 52
