@@ -137,11 +137,14 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                        help="share of rows for validation (default 0.15)")
     parser.add_argument("--test-fraction", dest="test_fraction", type=float,
                        help="share of rows held out for evaluate (default 0.15; 0 allowed)")
-    parser.add_argument("--scaling", choices=("auto", "global", "change"),
+    parser.add_argument("--scaling", choices=("auto", "global", "change", "window"),
                        help="how the series is shown to the model: global (the classic recipe: "
                             "standardised levels), change (changes, forecasting a correction to "
-                            "the better naive baseline), or auto (default: train both, keep the "
-                            "lower validation error)")
+                            "the better naive baseline), window (each window relative to its last "
+                            "value and spread), or auto (default: train global and change, keep "
+                            "the lower validation error)")
+    parser.add_argument("--loss", choices=("mse", "mae", "huber"),
+                        help="training loss (default mse, the classic recipe's)")
     parser.add_argument("--strategy", choices=("direct", "recursive"),
                         help="multi-step forecasts: direct (default: one head forecasts every step) "
                              "or recursive (a one-step model fed its own forecasts)")

@@ -10,8 +10,9 @@ from pathlib import Path
 from forecaster.errors import UserError
 
 FILL_METHODS = ("interpolate", "ffill", "error")
-SCALINGS = ("auto", "global", "change")
+SCALINGS = ("auto", "global", "change", "window")
 STRATEGIES = ("direct", "recursive")
+LOSSES = ("mse", "mae", "huber")
 MODEL_KINDS = ("lstm", "gru", "rnn", "transformer", "dense")  # built by forecaster.models.build_model
 
 
@@ -52,6 +53,7 @@ class Settings:
     epochs: int = 40  # upper bound; early stopping usually ends sooner
     batch_size: int = 64
     learning_rate: float = 1e-3  # Adam
+    loss: str = "mse"  # training loss: mse (the classic recipe), mae, or huber
     patience: int = 5  # epochs without validation improvement before stopping
     seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
     model_dir: str | None = None  # where the bundle goes; None = models/<csv name>
@@ -89,6 +91,8 @@ class Settings:
             raise UserError(f"--model is {self.model!r}; expected one of {', '.join(MODEL_KINDS)}.")
         if not 0 <= self.dropout < 1:
             raise UserError(f"--dropout is {self.dropout!r}; expected a number from 0 up to 1, like 0.2.")
+        if self.loss not in LOSSES:
+            raise UserError(f"--loss is {self.loss!r}; expected one of {', '.join(LOSSES)}.")
         if self.strategy not in STRATEGIES:
             raise UserError(
                 f"--strategy is {self.strategy!r}; expected one of {', '.join(STRATEGIES)}.")

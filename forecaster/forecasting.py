@@ -77,7 +77,7 @@ def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = 
     settings, schema = bundle.settings, bundle.schema
     steps = steps or settings.horizon
     predict = predict or bundle.model.predict_on_batch  # compiled once; ~35x faster than eager
-    representation, time_steps = bundle.representation, settings.time_steps
+    representation = bundle.representation
     recent = np.asarray(values, dtype="float64")[-history_needed(bundle):]
     if steps > settings.horizon and schema.features:
         raise UserError(
@@ -87,11 +87,10 @@ def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = 
     ahead = calendar(pd.date_range(start, periods=steps + settings.horizon, freq=schema.frequency),
                      schema.calendar)
     if settings.strategy == "recursive":
-        return roll_forward(predict, representation, recent[None], time_steps, steps,
-                            ahead[None, :steps])[0]
+        return roll_forward(predict, representation, recent[None], steps, ahead[None, :steps])[0]
     forecast = np.zeros(0)
     while len(forecast) < steps:
-        window = representation.model_inputs(recent)[None, -time_steps:, :]
+        window = representation.windows(recent[None])
         chunk = representation.decode(predict(window), recent[:, 0], np.array([len(recent)]))[0]
         known = ahead[len(forecast): len(forecast) + len(chunk)]
         forecast = np.concatenate([forecast, chunk])
@@ -100,8 +99,7 @@ def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = 
     return forecast[:steps]
 
 
-def roll_forward(predict, representation, histories, time_steps: int, steps: int,
-                 ahead=None) -> np.ndarray:
+def roll_forward(predict, representation, histories, steps: int, ahead=None) -> np.ndarray:
     """Recursive forecasts from many histories at once: a one-step model reads each history's last
     window, its forecast is appended, and so on for `steps` steps.
 
@@ -114,7 +112,7 @@ def roll_forward(predict, representation, histories, time_steps: int, steps: int
         ahead = np.zeros((len(histories), steps, histories.shape[2] - 1))
     forecasts = np.empty((len(histories), steps))
     for step in range(steps):
-        window = representation.model_inputs(histories)[:, -time_steps:, :]
+        window = representation.windows(histories)
         forecasts[:, step] = representation.decode_next(predict(window), histories[:, :, 0])
         row = np.concatenate([forecasts[:, step, None], ahead[:, step]], axis=1)[:, None, :]
         histories = np.concatenate([histories[:, 1:], row], axis=1)

@@ -15,7 +15,7 @@ _RECURRENT_LAYERS = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 
 def build_model(kind: str = "lstm", time_steps: int | None = None, features: int | None = None,
                 horizon: int = 1, units: int = 50, layers: int = 1, dropout: float = 0.0,
-                learning_rate: float = 1e-3):
+                learning_rate: float = 1e-3, loss: str = "mse"):
     """A compiled forecaster of one of MODEL_KINDS: window (batch, time_steps, features) ->
     forecast (batch, horizon), both standardised; Adam(learning_rate), MSE loss, MAE metric.
 
@@ -54,7 +54,8 @@ def build_model(kind: str = "lstm", time_steps: int | None = None, features: int
         hidden = _dense_stack(inputs, units, layers, dropout)
     outputs = keras.layers.Dense(horizon, name="forecast")(hidden)
     model = keras.Model(inputs, outputs, name=f"{kind}_forecaster")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
+    losses = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[loss], metrics=["mae"])
     return model
 
 

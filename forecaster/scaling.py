@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from forecaster.errors import UserError
+from forecaster.windows import make_windows
 
 
 class Scaler:
@@ -166,28 +167,35 @@ class Representation:
               naive is the better anchor for most horizon steps, else one step), standardised; the
               model forecasts a correction to the better of naive and seasonal naive for each step.
               Small, smooth movements that a global scale drowns stay visible to the model.
-    Both are fitted on the training rows only. ("auto" is a choice made by training, not a
-    representation: it fits both and keeps the one with the lower validation error.)
+    "window"  each window on its own terms: the target relative to the window's last value and
+              divided by the window's standard deviation (the training target's, where a window is
+              flat); the model forecasts the change from the last value in those units, so levels
+              never seen in training (a trend) look like any other window.
+    All are fitted on the training rows only. ("auto" is a choice made by training, not a
+    representation: it fits several and keeps the one with the lower validation error.)
     """
 
+    KINDS = ("global", "change", "window")
+
     def __init__(self, scaling: str, season: int):
-        if scaling not in ("global", "change"):
-            raise ValueError(f"scaling must be 'global' or 'change', got {scaling!r}")
+        if scaling not in self.KINDS:
+            raise ValueError(f"scaling must be one of {self.KINDS}, got {scaling!r}")
         self.scaling = scaling
         self.season = season
 
     def fit(self, values, train_rows: int, time_steps: int, horizon: int) -> Representation:
         """`values`: (rows, columns) in user units, target first; rows [0, train_rows) are training."""
         values = np.asarray(values, dtype="float64")
-        anchor = "mean" if self.scaling == "global" else "auto"
+        anchor = {"global": "mean", "change": "auto", "window": "naive"}[self.scaling]
         start = max(time_steps, self.season)
         origins = np.arange(start, train_rows - horizon + 1)
         if len(origins) == 0:
             raise ValueError(f"no training window: {train_rows} rows, time_steps {time_steps}, "
                              f"horizon {horizon}, season {self.season}")
+        self.time_steps_ = time_steps
         self.target_ = TargetScaler(anchor, self.season).fit(values[:, 0], origins, horizon)
         seasonal = self.target_.anchors_.count("seasonal_naive")
-        self.lag_ = 0 if anchor == "mean" else (self.season if 2 * seasonal > horizon else 1)
+        self.lag_ = 0 if anchor != "auto" else (self.season if 2 * seasonal > horizon else 1)
         self.inputs_ = Scaler().fit(self._differenced(values)[self.lag_:train_rows])
         return self
 
@@ -204,35 +212,79 @@ class Representation:
         self._check_fitted()
         return self.inputs_.transform(self._differenced(np.asarray(values, dtype="float64")))
 
+    def windows(self, histories) -> np.ndarray:
+        """What the model reads: histories (..., rows, columns) in user units, each ending right
+        before its origin and at least `first_origin` rows long -> (..., time_steps, columns)."""
+        histories = np.asarray(histories, dtype="float64")
+        if self.scaling != "window":
+            return self.model_inputs(histories)[..., -self.time_steps_:, :]
+        recent = histories[..., -self.time_steps_:, :]
+        scaled = self.inputs_.transform(recent)
+        target = recent[..., 0]
+        scaled[..., 0] = (target - target[..., -1:]) / self._spread(target)[..., None]
+        return scaled
+
+    def windows_at(self, values, origins) -> np.ndarray:
+        """What the model reads for the windows of a series `values` (rows, columns) whose first
+        forecast step is at each of `origins`: (len(origins), time_steps, columns)."""
+        origins = np.asarray(origins)
+        steps = self.time_steps_
+        if self.scaling != "window":
+            return make_windows(self.model_inputs(values), steps, 1)[0][origins - steps]
+        return self.windows(make_windows(np.asarray(values, dtype="float64"), steps, 1)[0][origins - steps])
+
     def encode(self, target, origins) -> np.ndarray:
         """Training targets for windows whose first forecast step is at `origins`."""
-        return self.target_.encode(target, origins)
+        if self.scaling != "window":
+            return self.target_.encode(target, origins)
+        target, origins = np.asarray(target, dtype="float64"), np.asarray(origins)
+        truth = target[origins[:, None] + np.arange(len(self.target_.anchors_))[None, :]]
+        last, spread = self._last_and_spread(target, origins)
+        return ((truth - last[:, None]) / spread[:, None]).astype("float32")
 
     def decode(self, outputs, target, origins) -> np.ndarray:
         """Model outputs -> forecasts in the target's units, (len(origins), horizon)."""
-        return self.target_.decode(outputs, target, origins)
+        if self.scaling != "window":
+            return self.target_.decode(outputs, target, origins)
+        last, spread = self._last_and_spread(np.asarray(target, dtype="float64"), np.asarray(origins))
+        return last[:, None] + np.asarray(outputs, "float64") * spread[:, None]
+
+    def decode_next(self, outputs, recent) -> np.ndarray:
+        """A one-step model's outputs (n, 1) -> the next value after each history in `recent`
+        (n, rows) target values in user units, at least `season` rows each: (n,)."""
+        if self.scaling != "window":
+            return self.target_.decode_next(outputs, recent)
+        recent = np.asarray(recent, dtype="float64")[:, -self.time_steps_:]
+        return recent[:, -1] + np.asarray(outputs, "float64")[:, 0] * self._spread(recent)
+
+    def _last_and_spread(self, target: np.ndarray, origins: np.ndarray):
+        windows = target[origins[:, None] + np.arange(-self.time_steps_, 0)[None, :]]
+        return windows[:, -1], self._spread(windows)
+
+    def _spread(self, windows: np.ndarray) -> np.ndarray:
+        """Each window's standard deviation; the training target's where a window is flat."""
+        spread = np.std(windows, axis=-1)
+        floor = 1e-6 * self.inputs_.scale_[0]
+        return np.where(spread > floor, spread, self.inputs_.scale_[0])
 
     def to_dict(self) -> dict:
         self._check_fitted()
         return {"scaling": self.scaling, "season": self.season, "lag": self.lag_,
+                "time_steps": self.time_steps_,
                 "inputs": self.inputs_.to_dict(), "target": self.target_.to_dict()}
 
     @classmethod
     def from_dict(cls, values: dict) -> Representation:
-        if values.get("scaling") not in ("global", "change"):
+        if values.get("scaling") not in cls.KINDS:
             raise UserError(
                 f"scaling {values.get('scaling')!r} is unknown to this version of forecaster; "
                 f"retrain the model with it.")
         representation = cls(values["scaling"], int(values["season"]))
         representation.lag_ = int(values["lag"])
+        representation.time_steps_ = int(values["time_steps"])
         representation.inputs_ = Scaler.from_dict(values["inputs"])
         representation.target_ = TargetScaler.from_dict(values["target"])
         return representation
-
-    def decode_next(self, outputs, recent) -> np.ndarray:
-        """A one-step model's outputs (n, 1) -> the next value after each history in `recent`
-        (n, rows) target values in user units, at least `season` rows each: (n,)."""
-        return self.target_.decode_next(outputs, recent)
 
     def _differenced(self, values: np.ndarray) -> np.ndarray:
         """Works on (rows, columns) or a stack of them, (..., rows, columns)."""

@@ -21,7 +21,7 @@ from forecaster.evaluation import ConformalIntervals, mean_absolute_error
 from forecaster.forecasting import roll_forward
 from forecaster.models import LinearBaseline, build_model
 from forecaster.scaling import Representation
-from forecaster.windows import choose_window, make_windows, split_origins
+from forecaster.windows import choose_window, split_origins
 
 
 @dataclass
@@ -153,21 +153,21 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
                 f"the {name} split of {source} holds no complete window with --scaling {scaling} "
                 f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
                 f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
-    inputs = make_windows(representation.model_inputs(p.values), p.time_steps, steps)[0]
     train_at, val_at = origins["train"], origins["validation"]
+    train_inputs = representation.windows_at(p.values, train_at)
 
-    model = build_model(settings.model, p.time_steps, inputs.shape[2], steps, settings.units,
-                        settings.layers, settings.dropout, settings.learning_rate)
+    model = build_model(settings.model, p.time_steps, p.values.shape[1], steps, settings.units,
+                        settings.layers, settings.dropout, settings.learning_rate, settings.loss)
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=settings.patience, restore_best_weights=True)
     timer = _EpochTimer(keras)
     history = model.fit(
-        inputs[train_at - p.time_steps], representation.encode(target, train_at),
-        validation_data=(inputs[val_at - p.time_steps], representation.encode(target, val_at)),
+        train_inputs, representation.encode(target, train_at),
+        validation_data=(representation.windows_at(p.values, val_at),
+                         representation.encode(target, val_at)),
         epochs=settings.epochs, batch_size=settings.batch_size, callbacks=[stopper, timer.callback],
         verbose=verbose)
-    linear = LinearBaseline().fit(inputs[train_at - p.time_steps],
-                                  representation.encode(target, train_at))
+    linear = LinearBaseline().fit(train_inputs, representation.encode(target, train_at))
 
     def predict(windows):
         return model.predict(windows, batch_size=1024, verbose=0)
@@ -175,9 +175,10 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
     if settings.strategy == "recursive":
         histories = np.stack([p.values[o - first:o] for o in scored_at])  # target + calendar
         ahead = np.stack([p.values[o:o + p.horizon, 1:] for o in scored_at])  # known in advance
-        predicted = roll_forward(predict, representation, histories, p.time_steps, p.horizon, ahead)
+        predicted = roll_forward(predict, representation, histories, p.horizon, ahead)
     else:
-        predicted = representation.decode(predict(inputs[scored_at - p.time_steps]), target, scored_at)
+        predicted = representation.decode(predict(representation.windows_at(p.values, scored_at)),
+                                          target, scored_at)
     rows_of = scored_at[:, None] + np.arange(p.horizon)[None, :]
     val_mae = mean_absolute_error(target[rows_of], predicted, p.observed[rows_of])
     val_errors = np.where(p.observed[rows_of], target[rows_of] - predicted, np.nan)

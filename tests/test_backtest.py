@@ -121,3 +121,20 @@ def test_season_length_overrides_the_frequency(tmp_path, hourly_csv):
     target = series.frame["load"].to_numpy()
     result = backtest(bundle, series, [100])
     assert result.forecasts["seasonal_naive"][0].tolist() == target[88:94].tolist()
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_window_scaling_backtest_equals_forecast(tmp_path, hourly_csv, strategy):
+    from forecaster.config import load_config
+    from forecaster.training import train
+
+    settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 4,
+                                      "epochs": 1, "scaling": "window", "loss": "huber",
+                                      "strategy": strategy, "model_dir": str(tmp_path / "m")})
+    bundle = load_bundle(train(settings, verbose=0).model_dir)
+    assert bundle.representation.scaling == "window"
+    series = read_series(hourly_csv, schema=bundle.schema)
+    result = backtest(bundle, series, [300])
+    cut = tmp_path / "cut.csv"
+    pd.read_csv(hourly_csv).iloc[:300].to_csv(cut, index=False)
+    assert np.array_equal(result.forecasts["lstm"][0], forecast(bundle, cut).values)

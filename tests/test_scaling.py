@@ -157,3 +157,33 @@ def test_representation_round_trips_through_json():
     origins = np.array([16, 18])
     np.testing.assert_array_equal(loaded.decode(np.ones((2, 2)), values[:, 0], origins),
                                   fitted.decode(np.ones((2, 2)), values[:, 0], origins))
+
+
+def test_window_representation_is_relative_to_each_windows_last_value_and_spread():
+    values = np.array([1.0, 3.0, 1.0, 3.0, 101.0, 103.0, 101.0, 103.0, 50.0, 50.0, 50.0])[:, None]
+    representation = Representation("window", season=1).fit(values, train_rows=8, time_steps=2, horizon=1)
+    windows = representation.windows_at(values, origins=np.array([2, 6]))
+    # Window [1, 3] and window [101, 103]: both become [-2, 0] / std 1 -> the same shape.
+    assert windows[:, :, 0].tolist() == [[-2.0, 0.0], [-2.0, 0.0]]
+    assert representation.encode(values[:, 0], np.array([2, 6])).tolist() == [[-2.0], [-2.0]]
+    outputs = np.array([[0.5], [-1.0]])
+    # Last values 3 and 103, spread 1 each: 3 + 0.5 and 103 - 1.
+    np.testing.assert_allclose(representation.decode(outputs, values[:, 0], np.array([2, 6])),
+                               [[3.5], [102.0]])
+    histories = np.array([[1.0, 3.0], [101.0, 103.0]])
+    np.testing.assert_allclose(representation.decode_next(outputs, histories), [3.5, 102.0])
+
+
+def test_a_flat_window_is_scaled_by_the_training_spread():
+    values = np.array([1.0, 3.0, 1.0, 3.0, 1.0, 3.0, 5.0, 5.0, 5.0])[:, None]
+    representation = Representation("window", season=1).fit(values, train_rows=6, time_steps=2, horizon=1)
+    assert representation.inputs_.scale_[0] == 1.0  # the training rows' standard deviation
+    assert representation.encode(values[:, 0], np.array([8])).tolist() == [[0.0]]
+    assert np.isfinite(representation.windows_at(values, np.array([8]))).all()
+
+
+def test_window_representation_round_trips_through_json():
+    values = np.arange(20.0)[:, None] ** 1.5
+    fitted = Representation("window", season=1).fit(values, train_rows=14, time_steps=4, horizon=2)
+    loaded = Representation.from_dict(json.loads(json.dumps(fitted.to_dict())))
+    np.testing.assert_array_equal(loaded.windows_at(values, [10, 12]), fitted.windows_at(values, [10, 12]))
