@@ -160,7 +160,11 @@ def load_bundle(directory) -> Bundle:
         baselines = _read_json(directory / BASELINES_FILE)
         train_mean, linear = float(baselines["train_mean"]), LinearBaseline.from_dict(baselines["ridge"])
         intervals = ConformalIntervals.from_dict(_read_json(directory / INTERVALS_FILE))
-    except (ValueError, KeyError, TypeError) as error:
+    except KeyError as error:
+        raise UserError(
+            f"{directory} lacks the field {error} that this version of forecaster reads: it was "
+            f"written by another version, or edited. Retrain the model.") from None
+    except (ValueError, TypeError) as error:
         raise UserError(f"{directory} holds a damaged bundle ({error}); retrain the model.") from None
     register_custom_layers()  # the factory's own layers (the transformer's positional encoding)
     try:

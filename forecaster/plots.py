@@ -56,6 +56,10 @@ def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: s
         bottom.plot(steps, mae, marker="o", markersize=4 if main else 3,
                     color=COLOURS.get(name, MODEL_COLOUR), linewidth=2 if main else 1.2,
                     zorder=3 if main else 2, label=LABELS.get(name, name))
+    every = np.concatenate([np.asarray(mae, dtype=float) for mae in mae_by_step.values()])
+    every = every[np.isfinite(every) & (every > 0)]
+    if every.size and every.max() > 20 * every.min():  # keep close forecasters apart
+        bottom.set_yscale("log")
     bottom.set_title(f"mean absolute error by horizon step, all {origins} origins")
     bottom.set_xlabel("steps ahead")
     bottom.set_ylabel(f"MAE ({target})")
