@@ -46,7 +46,7 @@ forecast: $(STAMP) ## forecast past the end of DATA with MODEL_DIR into FORECAST
 		--plot $(basename $(FORECAST)).png $(call flag,HORIZON,horizon)
 	@cat $(FORECAST)
 
-benchmark: $(STAMP) ## backtest the default model against every baseline on each bundled data set (table for README)
+benchmark: $(STAMP) ## backtest the default and the classic recipe against every baseline, bundled and generated series
 	$(BIN)/python -m benchmarks.backtests
 
 test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook)
