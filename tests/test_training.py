@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 def test_auto_keeps_the_representation_with_the_lower_validation_error(trained):
     run, _ = trained
-    assert set(run.candidates) == {"global", "change"}
+    assert set(run.candidates) == {"change", "window"}
     assert run.val_mae == min(run.candidates.values())
     assert run.scaling == min(run.candidates, key=run.candidates.get)
     assert load_bundle(run.model_dir).representation.scaling == run.scaling
