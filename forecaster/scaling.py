@@ -29,11 +29,6 @@ class Scaler:
         self._check_fitted()
         return ((np.asarray(values, dtype="float64") - self.mean_) / self.scale_).astype("float32")
 
-    def inverse_target(self, scaled) -> np.ndarray:
-        """Standardised target values (any shape) -> the target's own units, as float64."""
-        self._check_fitted()
-        return np.asarray(scaled, dtype="float64") * self.scale_[0] + self.mean_[0]
-
     def to_dict(self) -> dict:
         self._check_fitted()
         return {"kind": "standard", "mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
