@@ -221,7 +221,7 @@ def _backtest(args: argparse.Namespace) -> int:
 def _forecast(args: argparse.Namespace) -> int:
     from forecaster.artifacts import check_output_file, load_bundle, write_text_atomically
     from forecaster.forecasting import forecast
-    from forecaster.plots import PICTURE_SUFFIXES, plot_forecast
+    from forecaster.plots import PICTURE_SUFFIXES, plot_fan_chart
 
     if args.output not in (None, "-"):
         check_output_file(args.output, "--output")
@@ -235,8 +235,8 @@ def _forecast(args: argparse.Namespace) -> int:
     text = result.frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     if args.plot:
         history = result.history.frame[bundle.schema.target]
-        plot_forecast(history.index, history, result.times, result.values, bundle.schema.target,
-                      args.plot)
+        plot_fan_chart(history.index, history, result.times, result.values, result.intervals,
+                       bundle.schema.target, args.plot)
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:

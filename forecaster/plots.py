@@ -67,14 +67,10 @@ def plot_predictions(times, truth, forecasts: dict, mae_by_step: dict, target: s
     return _save(figure, path)
 
 
-def plot_forecast(history_times, history, future_times, forecast, target: str, path) -> Path:
-    """The end of the history (four horizons' worth, at least 24 steps) and the forecast after it."""
-    return plot_fan_chart(history_times, history, future_times, forecast, {}, target, path)
-
-
 def plot_fan_chart(history_times, history, future_times, forecast, intervals: dict, target: str,
                    path) -> Path:
-    """`plot_forecast` with prediction intervals shaded around the forecast.
+    """The end of the history (four horizons' worth, at least 24 steps), the forecast after it, and
+    its prediction intervals shaded around it (none when `intervals` is empty).
 
     `intervals` maps a level in percent (80, 95, ...) to a (lower, upper) pair, each the length of
     `forecast`; wider levels are drawn lighter and underneath. An empty dict draws no bands.
@@ -104,7 +100,8 @@ def plot_fan_chart(history_times, history, future_times, forecast, intervals: di
               zorder=3, label="forecast")
     axes.axvline(history_times[-1], color="tab:gray", linestyle=":", linewidth=1)
     shaded = f" with {' and '.join(f'{level}%' for level in reversed(levels))} intervals" if levels else ""
-    axes.set_title(f"{target}: forecast of the next {len(forecast)} steps{shaded}")
+    steps = f"{len(forecast)} step{'' if len(forecast) == 1 else 's'}"
+    axes.set_title(f"{target}: forecast of the next {steps}{shaded}")
     _time_axis(axes)
     axes.set_ylabel(target)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")

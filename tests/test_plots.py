@@ -150,9 +150,9 @@ def test_fan_chart_rejects_bounds_of_the_wrong_length(tmp_path):
                              np.ones(6), {80: (np.zeros(5), np.ones(6))}, "load", tmp_path / "fan.png")
 
 
-def test_plot_forecast_is_the_fan_chart_without_bands(tmp_path, figures):
-    path = plots.plot_forecast(hourly("2021-03-01", 50), pd.Series(np.arange(50.0)),
-                               hourly("2021-03-03 02:00", 12), np.ones(12), "load", tmp_path / "f.png")
+def test_fan_chart_without_bands_is_the_plain_forecast(tmp_path, figures):
+    path = plots.plot_fan_chart(hourly("2021-03-01", 50), pd.Series(np.arange(50.0)),
+                                hourly("2021-03-03 02:00", 12), np.ones(12), {}, "load", tmp_path / "f.png")
     assert_png(path)
     (axes,) = figures[0].axes
     assert legend_texts(axes) == ["history", "forecast"]
