@@ -249,7 +249,7 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS) -> Eva
     reports/<model name>).
     """
     from forecaster.artifacts import check_output_dir, load_bundle, write_text_atomically
-    from forecaster.data import fill_missing, read_series
+    from forecaster.data import read_series
     from forecaster.report import write_report
     from forecaster.windows import split_origins
 
@@ -257,7 +257,7 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS) -> Eva
     output_dir = check_output_dir(output_dir or Path("reports") / Path(model_dir).name, "--output-dir")
     bundle = load_bundle(model_dir)
     settings, metadata = bundle.settings, bundle.metadata
-    horizon, season = settings.horizon, metadata["season_length"]
+    horizon = settings.horizon
     source = csv or settings.csv
     series = read_series(source, schema=bundle.schema)
     index, rows = series.frame.index, len(series.frame)
@@ -269,9 +269,7 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS) -> Eva
         val_start = _row_of(index, metadata["splits"]["validation"][0], source)
         test_start = _row_of(index, metadata["splits"]["test"][0], source)
     else:
-        share = settings.test_fraction or settings.val_fraction
-        test_start = rows - max(horizon, int(round(rows * share)))
-        val_start = test_start
+        test_start = val_start = tail_start(settings, rows)
     origins = split_origins(rows, horizon, val_start, test_start, earliest_origin(bundle))["test"]
     if len(origins) == 0:
         raise UserError(
@@ -280,11 +278,7 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS) -> Eva
             f"Use a longer file.")
 
     result = backtest(bundle, series, origins)
-    training = fill_missing(series.frame.to_numpy()[:val_start], settings.fill)
-    report = {
-        **_describe(bundle, result, source, model_dir),
-        **summarise(result, seasonal_mae_scale(training[:, 0], season), bundle.intervals, levels),
-    }
+    report = _report(bundle, result, source, model_dir, history_end=val_start, levels=levels)
     output_dir.mkdir(parents=True, exist_ok=True)
     figures = _figures(bundle, series, result, report, output_dir, levels)
     metrics_path = write_text_atomically(output_dir / "metrics.json", json.dumps(report, indent=2) + "\n")
@@ -342,7 +336,7 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
     actual, forecast (the model), each baseline, and lower_L/upper_L per interval level.
     """
     from forecaster.artifacts import load_bundle
-    from forecaster.data import fill_missing, read_series
+    from forecaster.data import read_series
     from forecaster.forecasting import format_times
 
     levels = [check_level(level) for level in levels]
@@ -374,15 +368,11 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
     elif last is not None:
         origins = possible[-last:]
     else:
-        share = settings.test_fraction or settings.val_fraction
-        origins = possible[possible >= rows - max(horizon, int(round(rows * share)))]
+        origins = possible[possible >= tail_start(settings, rows)]
     origins = origins[::stride]
 
     result = backtest(bundle, series, origins)
-    history = fill_missing(series.frame.to_numpy()[: origins[0]], settings.fill)
-    scale = seasonal_mae_scale(history[:, 0], bundle.metadata["season_length"])
-    report = {**_describe(bundle, result, csv, model_dir),
-              **summarise(result, scale, bundle.intervals, levels)}
+    report = _report(bundle, result, csv, model_dir, history_end=origins[0], levels=levels)
 
     steps = np.tile(np.arange(1, horizon + 1), len(origins))
     rows_of = (origins[:, None] + np.arange(horizon)[None, :]).ravel()
@@ -398,6 +388,25 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
         lower, upper = bundle.intervals.bounds(result.forecasts[result.model], level)
         columns[f"lower_{level}"], columns[f"upper_{level}"] = lower.ravel(), upper.ravel()
     return report, pd.DataFrame(columns)
+
+
+def tail_start(settings, rows: int) -> int:
+    """Where the scored tail of a file begins when it has no recorded test split: the last
+    test_fraction of its rows (val_fraction if the model kept no test split), at least one horizon."""
+    share = settings.test_fraction or settings.val_fraction
+    return rows - max(settings.horizon, int(round(rows * share)))
+
+
+def _report(bundle, result: Backtest, source, model_dir, history_end: int, levels) -> dict:
+    """What metrics.json holds: the run described, then every forecaster's scores. MASE is scaled
+    by seasonal naive's in-sample MAE on the rows before `history_end` (the training split for
+    evaluate, everything before the first origin for a backtest)."""
+    from forecaster.data import fill_missing
+
+    history = fill_missing(result.series.frame.to_numpy()[:history_end], bundle.settings.fill)
+    scale = seasonal_mae_scale(history[:, 0], bundle.metadata["season_length"])
+    return {**_describe(bundle, result, source, model_dir),
+            **summarise(result, scale, bundle.intervals, levels)}
 
 
 def _describe(bundle, result: Backtest, source, model_dir) -> dict:
@@ -445,8 +454,6 @@ def format_table(report: dict) -> str:
 
 
 def _row_of(index, stamp: str, source) -> int:
-    import pandas as pd
-
     position = index.get_indexer([pd.Timestamp(stamp)])[0]
     if position < 0:
         raise UserError(
