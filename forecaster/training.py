@@ -152,8 +152,9 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
     first = representation.first_origin(p.time_steps)
     origins = split_origins(rows, steps, p.val_start, p.test_start, first)
     scored_at = split_origins(rows, p.horizon, p.val_start, p.test_start, first)["validation"]
-    for name, flag in (("train", "--val-fraction/--test-fraction"), ("validation", "--val-fraction")):
-        if len(origins[name]) == 0 or len(scored_at) == 0:
+    for name, flag, found in (("train", "--val-fraction/--test-fraction", origins["train"]),
+                              ("validation", "--val-fraction", scored_at)):
+        if len(found) == 0:
             raise UserError(
                 f"the {name} split of {source} holds no complete window with --scaling {scaling} "
                 f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
