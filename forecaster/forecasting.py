@@ -84,8 +84,9 @@ def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = 
             f"this model forecasts {settings.horizon} steps; going further means reading its own "
             f"forecasts as input, but its --features {','.join(schema.features)} have no future "
             f"values. Ask for at most {settings.horizon} steps, or retrain with a longer --horizon.")
-    ahead = calendar(pd.date_range(start, periods=steps + settings.horizon, freq=schema.frequency),
-                     schema.calendar)
+    ahead = (calendar(pd.date_range(start, periods=steps + settings.horizon, freq=schema.frequency),
+                      schema.calendar)
+             if schema.calendar else np.zeros((steps + settings.horizon, 0)))  # the usual case: skip
     if settings.strategy == "recursive":
         return roll_forward(predict, representation, recent[None], steps, ahead[None, :steps])[0]
     forecast = np.zeros(0)
