@@ -16,7 +16,7 @@ flag = $(if $($(1)),--$(2) $($(1)))
 TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) \
 	$(call flag,FEATURES,features) $(call flag,TIME_STEPS,time-steps) $(call flag,HORIZON,horizon) \
 	$(call flag,EPOCHS,epochs) $(call flag,BATCH_SIZE,batch-size) $(call flag,UNITS,units) \
-	$(call flag,SEED,seed) $(call flag,CONFIG,config)
+	$(call flag,SEED,seed) $(call flag,ENSEMBLE,ensemble) $(call flag,CONFIG,config)
 
 .DEFAULT_GOAL := help
 .PHONY: help install train evaluate forecast benchmark test lint clean

@@ -151,6 +151,9 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
     parser.add_argument("--fill", choices=("interpolate", "ffill", "error"),
                        help="how to treat missing values (default interpolate)")
     parser.add_argument("--seed", type=int, help="random seed (default 42)")
+    parser.add_argument("--ensemble", type=int,
+                        help="train N models from seeds seed, seed+1, ... and forecast their "
+                             "median (default 1; each member is one more training run)")
     if not comparing:
         parser.add_argument("--model-dir", dest="model_dir",
                             help="where to save the model (default models/<csv name>)")
@@ -174,6 +177,9 @@ def _train(args: argparse.Namespace) -> int:
     print(f"saved {run.model_dir} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
           f"horizon {run.horizon}; best epoch {run.best_epoch} of {run.epochs_run}{filled})")
+    if len(run.members) > 1:
+        print(f"median of {len(run.members)} models; their own val MAE: "
+              f"{', '.join(f'{mae:.4g}' for mae in run.members)}")
     return 0
 
 

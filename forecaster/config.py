@@ -58,6 +58,9 @@ class Settings:
     #                      recipe's), or mae
     patience: int = 5  # epochs without validation improvement before stopping
     seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
+    # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
+    # The representation is chosen once, on the first; each further member costs one more training.
+    ensemble: int = 1
     model_dir: str | None = None  # where the bundle goes; None = models/<csv name>
 
     def validate(self) -> Settings:
@@ -71,7 +74,7 @@ class Settings:
             if value is not None and (_not_whole(value) or value < 1):
                 raise UserError(
                     f"--{_flag(name)} is {value!r}; expected a whole number of at least 1.")
-        for name in ("epochs", "batch_size", "units", "layers", "patience"):
+        for name in ("epochs", "batch_size", "units", "layers", "patience", "ensemble"):
             value = getattr(self, name)
             minimum = 0 if name == "patience" else 1
             if _not_whole(value) or value < minimum:

@@ -76,6 +76,35 @@ def register_custom_layers() -> None:
     transformer without having built one must call this first. Safe to call more than once.
     """
     _positional_encoding_layer()
+    _median_layer()
+
+
+def combine_members(members, name: str = "ensemble"):
+    """One Keras model whose output is the element-wise median of `members`' outputs: each member
+    (a model of the same input and output shapes, trained from its own seed) is a nested model.
+
+    The median is taken in the model's own output space; every representation decodes with an
+    increasing affine map per window, so it is also the median of the members' forecasts in the
+    target's units. The result loads with safe_mode like any factory model (register_custom_layers).
+    """
+    keras = backend.keras()
+    members = list(members)
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least two members; got {len(members)}")
+    inputs = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="window")
+    outputs = []
+    for number, member in enumerate(members, 1):
+        copy = keras.models.clone_model(member)  # uncompiled: no optimizer state is saved with it
+        copy.set_weights(member.get_weights())
+        copy.name = f"member_{number}"
+        outputs.append(copy(inputs))
+    median = _median_layer()(name="median")(outputs)
+    return keras.Model(inputs, median, name=name)
+
+
+def ensemble_members(model) -> list:
+    """The member models of an ensemble built by `combine_members`; [model] for a single model."""
+    return [layer for layer in model.layers if hasattr(layer, "layers")] or [model]
 
 
 def _recurrent_stack(hidden, kind: str, units: int, layers: int, dropout: float):
@@ -167,6 +196,23 @@ def _positional_encoding_layer():
             return {**super().get_config(), "max_wavelength": self.max_wavelength}
 
     return PositionalEncoding
+
+
+@functools.cache
+def _median_layer():
+    """The Median layer, registered as "forecaster>Median": a list of equal-shape tensors -> their
+    element-wise median (the mean of the two middle values for an even count)."""
+    keras = backend.keras()
+
+    @keras.saving.register_keras_serializable(package="forecaster")
+    class Median(keras.layers.Layer):
+        def call(self, inputs):
+            return keras.ops.median(keras.ops.stack(inputs, axis=0), axis=0)
+
+        def compute_output_shape(self, input_shape):
+            return input_shape[0]
+
+    return Median
 
 
 def naive_forecast(target, origins, horizon: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals, mean_absolute_error
 from forecaster.forecasting import roll_forward
-from forecaster.models import LinearBaseline, build_model
+from forecaster.models import LinearBaseline, build_model, combine_members
 from forecaster.scaling import Representation
 from forecaster.windows import choose_window, split_origins
 
@@ -47,6 +47,7 @@ class TrainRun:
     filled_values: int  # missing target values that were filled (including missing timestamps)
     missing_timestamps: int
     notes: list  # things the user should know: defaults cut for a short file, few windows to score
+    members: list  # validation MAE of each model whose median is the forecast (one without --ensemble)
 
 
 @dataclass
@@ -98,6 +99,9 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
             print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
         candidates.append(_fit(scaling, problem, settings, series.source, verbose))
     best = min(candidates, key=lambda c: c.val_mae)
+    members = [best.val_mae]
+    if settings.ensemble > 1:
+        best, members = _ensemble(best, problem, settings, series.source, verbose)
     notes = _notes(settings, series, problem, best)
 
     losses = best.history.get("val_loss", [])
@@ -107,6 +111,7 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
         time_steps=time_steps, horizon=horizon, model_dir=str(model_dir))
     selection = {c.representation.scaling: c.val_mae for c in candidates}
     metadata = _metadata(series, problem, best, selection, best_epoch)
+    metadata["member_val_mae"] = members
     baselines = {"train_mean": float(np.mean(problem.values[:val_start, 0])),
                  "ridge": best.linear.to_dict()}
     intervals = ConformalIntervals().fit(best.val_errors)
@@ -115,7 +120,7 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     return TrainRun(model_dir, best.val_mae, series.schema.target, best.representation.scaling,
                     selection, len(losses), time.perf_counter() - started, best.epoch_seconds,
                     best_epoch, time_steps, horizon, series.missing_values,
-                    series.missing_timestamps, notes)
+                    series.missing_timestamps, notes, members)
 
 
 def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate) -> list[str]:
@@ -140,10 +145,29 @@ def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate
     return notes
 
 
-def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbose) -> Candidate:
+def _ensemble(first: Candidate, problem: Problem, settings: Settings, source: str,
+              verbose) -> tuple[Candidate, list[float]]:
+    """`settings.ensemble` models of the kept representation, `first` (from --seed) and one from
+    each of the next seeds, combined into one model that forecasts their median; scored again on
+    validation. Returns it and each member's validation MAE."""
+    scaling = first.representation.scaling
+    members = [first]
+    for offset in range(1, settings.ensemble):
+        if verbose:
+            print(f"[ensemble {offset + 1}/{settings.ensemble}] --seed {settings.seed + offset}",
+                  flush=True)
+        members.append(_fit(scaling, problem, settings, source, verbose, settings.seed + offset))
+    model = combine_members([member.model for member in members])
+    val_mae, val_errors = _score(model.predict_on_batch, first.representation, problem, settings)
+    combined = dataclasses.replace(first, model=model, val_mae=val_mae, val_errors=val_errors)
+    return combined, [member.val_mae for member in members]
+
+
+def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbose,
+         seed: int | None = None) -> Candidate:
     """Fit one representation and one LSTM on the training windows; score it on validation."""
     keras = backend.keras()
-    keras.utils.set_random_seed(settings.seed)  # every candidate starts from the same state
+    keras.utils.set_random_seed(settings.seed if seed is None else seed)  # each candidate: same state
     p = problem
     rows, target = len(p.values), p.values[:, 0]
     # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
@@ -178,6 +202,18 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
     def predict(windows):
         return model.predict(windows, batch_size=1024, verbose=0)
 
+    val_mae, val_errors = _score(predict, representation, p, settings)
+    return Candidate(representation, model, history.history, val_mae, val_errors, linear,
+                     timer.seconds)
+
+
+def _score(predict, representation: Representation, p: Problem,
+           settings: Settings) -> tuple[float, np.ndarray]:
+    """Validation MAE of a model (`predict`: windows -> outputs) over whole horizons, and its errors
+    (validation origins, horizon): actual - forecast, NaN where the file had no value."""
+    target = p.values[:, 0]
+    first = representation.first_origin(p.time_steps)
+    scored_at = split_origins(len(p.values), p.horizon, p.val_start, p.test_start, first)["validation"]
     if settings.strategy == "recursive":
         histories = np.stack([p.values[o - first:o] for o in scored_at])  # target + calendar
         ahead = np.stack([p.values[o:o + p.horizon, 1:] for o in scored_at])  # known in advance
@@ -188,8 +224,7 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
     rows_of = scored_at[:, None] + np.arange(p.horizon)[None, :]
     val_mae = mean_absolute_error(target[rows_of], predicted, p.observed[rows_of])
     val_errors = np.where(p.observed[rows_of], target[rows_of] - predicted, np.nan)
-    return Candidate(representation, model, history.history, val_mae, val_errors, linear,
-                     timer.seconds)
+    return val_mae, val_errors
 
 
 class _EpochTimer:

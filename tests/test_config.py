@@ -23,6 +23,7 @@ def test_defaults():
     assert (settings.units, settings.epochs, settings.batch_size) == (50, 40, 64)
     assert (settings.learning_rate, settings.patience, settings.seed) == (1e-3, 5, 42)
     assert settings.model_dir is None
+    assert settings.ensemble == 1
 
 
 def test_toml_overrides_defaults_and_overrides_beat_toml(tmp_path):
@@ -81,6 +82,7 @@ def test_to_dict_from_dict_round_trip():
         ({"time_steps": 0}, "--time-steps", "is 0"),
         ({"horizon": -1}, "--horizon", "is -1"),
         ({"epochs": 0}, "--epochs", "is 0"),
+        ({"ensemble": 0}, "--ensemble", "is 0"),
         ({"val_fraction": 0.0}, "--val-fraction", "is 0.0"),
         ({"val_fraction": 1.0}, "--val-fraction", "is 1.0"),
         ({"test_fraction": 1.0}, "--test-fraction", "is 1.0"),

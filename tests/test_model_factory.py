@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from forecaster import backend
-from forecaster.models import MODEL_KINDS, build_lstm, build_model, register_custom_layers
+from forecaster.models import (
+    MODEL_KINDS,
+    build_lstm,
+    build_model,
+    combine_members,
+    ensemble_members,
+    register_custom_layers,
+)
 
 pytestmark = pytest.mark.slow  # imports Keras
 
@@ -133,6 +140,29 @@ def test_saved_model_reloads_safely_with_identical_predictions(keras, kind, tmp_
     loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
     assert _layers(loaded) == _layers(model)
     np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_ensemble_forecasts_the_median_of_its_members_and_reloads(keras, count, tmp_path):
+    members = []
+    for seed in range(count):
+        keras.utils.set_random_seed(seed)
+        members.append(build_model("lstm", **SHAPE))
+    inputs, _ = _samples(8)
+    outputs = np.stack([member.predict_on_batch(inputs) for member in members])
+    ensemble = combine_members(members)
+    np.testing.assert_allclose(ensemble.predict_on_batch(inputs), np.median(outputs, axis=0), rtol=0,
+                               atol=1e-6)
+    assert [m.name for m in ensemble_members(ensemble)] == [f"member_{i}" for i in range(1, count + 1)]
+    ensemble.save(tmp_path / "e.keras")
+    register_custom_layers()
+    loaded = keras.saving.load_model(tmp_path / "e.keras", compile=False, safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict_on_batch(inputs), ensemble.predict_on_batch(inputs))
+
+
+def test_an_ensemble_of_one_is_refused(keras):
+    with pytest.raises(ValueError, match="at least two members; got 1"):
+        combine_members([build_model("lstm", **SHAPE)])
 
 
 FRESH_PROCESS_LOAD = """

@@ -76,3 +76,24 @@ def test_same_seed_same_model(tmp_path, hourly_csv):
 
     assert forecast_after_training("a") == forecast_after_training("b")
     assert np.isfinite(forecast_after_training("a"))
+
+
+def test_ensemble_forecasts_the_median_of_models_from_consecutive_seeds(tmp_path, hourly_csv):
+    from forecaster.forecasting import forecast
+    from forecaster.models import ensemble_members
+
+    def settings(name, **more):
+        return load_config(overrides={"csv": str(hourly_csv), "time_steps": 12, "horizon": 3,
+                                      "epochs": 1, "scaling": "change", "model_dir": str(tmp_path / name),
+                                      **more})
+
+    runs = {seed: train(settings(f"seed{seed}", seed=seed), verbose=0) for seed in (42, 43, 44)}
+    run = train(settings("ensemble", ensemble=3), verbose=0)
+    assert run.members == [runs[seed].val_mae for seed in (42, 43, 44)]
+    bundle = load_bundle(run.model_dir)
+    assert len(ensemble_members(bundle.model)) == 3
+    assert bundle.metadata["member_val_mae"] == run.members
+    singles = np.stack([forecast(load_bundle(runs[seed].model_dir), hourly_csv).values
+                        for seed in (42, 43, 44)])
+    np.testing.assert_allclose(forecast(bundle, hourly_csv).values, np.median(singles, axis=0),
+                               rtol=0, atol=1e-4)
