@@ -41,3 +41,12 @@ def _muted_stderr():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def deterministic(seed: int) -> None:
+    """Seed Python, NumPy and Keras, and make TensorFlow's ops deterministic, so that the same data,
+    settings and seed train the same model on the same machine."""
+    keras().utils.set_random_seed(seed)
+    import tensorflow
+
+    tensorflow.config.experimental.enable_op_determinism()

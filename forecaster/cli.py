@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"forecaster {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"forecaster {args.command}: interrupted", file=sys.stderr)
+        hint = "; run the same command with --resume to continue" if args.command == "train" else ""
+        print(f"forecaster {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train LSTM(50) -> Dense(horizon) on a CSV (split by time into train, "
                     "validation and test) and save a self-describing model folder.")
     _training_options(train)
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted train (Ctrl-C or a killed process) of the same "
+                            "command from its last completed epoch")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser(
@@ -161,14 +165,14 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
 
 
 def _settings(args: argparse.Namespace):
-    skip = ("config", "handler", "command", "models", "output_dir")
+    skip = ("config", "handler", "command", "models", "output_dir", "resume")
     return load_config(args.config, overrides={k: v for k, v in vars(args).items() if k not in skip})
 
 
 def _train(args: argparse.Namespace) -> int:
     from forecaster.training import train
 
-    run = train(_settings(args), verbose=1 if sys.stdout.isatty() else 2)
+    run = train(_settings(args), verbose=1 if sys.stdout.isatty() else 2, resume=args.resume)
     for note in run.notes:
         print(f"forecaster train: note: {note}", file=sys.stderr)
     filled = (f"; filled {_count(run.filled_values, 'missing value')} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import platform
 import sys
 import time
@@ -14,12 +15,13 @@ import numpy as np
 
 from forecaster import backend
 from forecaster.artifacts import check_model_dir, save_bundle
+from forecaster.checkpoints import Checkpoints, fingerprint
 from forecaster.config import Settings
 from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals, mean_absolute_error
 from forecaster.forecasting import roll_forward
-from forecaster.models import LinearBaseline, build_model, combine_members
+from forecaster.models import LinearBaseline, build_model, combine_members, register_custom_layers
 from forecaster.scaling import Representation
 from forecaster.windows import choose_window, split_origins
 
@@ -61,6 +63,7 @@ class Problem:
     time_steps: int
     horizon: int
     season: int
+    source: str  # the file's name, for messages
 
 
 @dataclass
@@ -74,16 +77,32 @@ class Candidate:
     epoch_seconds: list  # wall time of each training epoch (with its validation pass)
 
 
-def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
+def train(settings: Settings, verbose: int | str = "auto", resume: bool = False) -> TrainRun:
     """Train on `settings.csv` and save a bundle to `settings.model_dir` (default models/<csv>).
 
     With `scaling="auto"` each of AUTO_SCALINGS is trained from the same seed and the one with the
-    lower validation MAE is kept; the test split is never looked at.
+    lower validation MAE is kept; the test split is never looked at. Progress is saved after every
+    epoch (`forecaster.checkpoints`); `resume=True` continues an interrupted run of the same
+    command from its last completed epoch.
     """
     started = time.perf_counter()
     if not settings.csv:
         raise UserError("no training data given; pass --csv PATH (a CSV with a time column).")
     model_dir = check_model_dir(settings.model_dir or Path("models") / Path(settings.csv).stem)
+    if not Path(settings.csv).is_file():
+        read_series(settings.csv)  # the data layer's own message for a missing file or a folder
+    checkpoints = Checkpoints(model_dir, fingerprint(settings.csv, settings.to_dict()), resume)
+    try:
+        run = _train(settings, model_dir, checkpoints, verbose, started)
+    except UserError:
+        checkpoints.discard()  # the same run would fail the same way: nothing to resume
+        raise
+    checkpoints.discard()
+    return run
+
+
+def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbose,
+           started: float) -> TrainRun:
     series = read_series(settings.csv, settings.time_col, settings.target, settings.features,
                          with_calendar=settings.calendar)
     rows = len(series.frame)
@@ -91,17 +110,18 @@ def train(settings: Settings, verbose: int | str = "auto") -> TrainRun:
     time_steps, horizon = resolve_window(settings, series, val_start, test_start)
     problem = Problem(series.values(settings.fill, segments=(val_start, test_start)),
                       series.observed, val_start, test_start, time_steps, horizon,
-                      settings.season_length or season_length(series.schema.frequency))
+                      settings.season_length or season_length(series.schema.frequency),
+                      series.source)
     scalings = AUTO_SCALINGS if settings.scaling == "auto" else (settings.scaling,)
     candidates = []
     for number, scaling in enumerate(scalings, 1):
         if verbose and len(scalings) > 1:
             print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
-        candidates.append(_fit(scaling, problem, settings, series.source, verbose))
+        candidates.append(_fit(scaling, problem, settings, verbose, checkpoints))
     best = min(candidates, key=lambda c: c.val_mae)
     members = [best.val_mae]
     if settings.ensemble > 1:
-        best, members = _ensemble(best, problem, settings, series.source, verbose)
+        best, members = _ensemble(best, problem, settings, verbose, checkpoints)
     notes = _notes(settings, series, problem, best)
 
     losses = best.history.get("val_loss", [])
@@ -145,8 +165,8 @@ def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate
     return notes
 
 
-def _ensemble(first: Candidate, problem: Problem, settings: Settings, source: str,
-              verbose) -> tuple[Candidate, list[float]]:
+def _ensemble(first: Candidate, problem: Problem, settings: Settings, verbose,
+              checkpoints: Checkpoints | None = None) -> tuple[Candidate, list[float]]:
     """`settings.ensemble` models of the kept representation, `first` (from --seed) and one from
     each of the next seeds, combined into one model that forecasts their median; scored again on
     validation. Returns it and each member's validation MAE."""
@@ -156,18 +176,22 @@ def _ensemble(first: Candidate, problem: Problem, settings: Settings, source: st
         if verbose:
             print(f"[ensemble {offset + 1}/{settings.ensemble}] --seed {settings.seed + offset}",
                   flush=True)
-        members.append(_fit(scaling, problem, settings, source, verbose, settings.seed + offset))
+        members.append(_fit(scaling, problem, settings, verbose, checkpoints, settings.seed + offset))
     model = combine_members([member.model for member in members])
     val_mae, val_errors = _score(model.predict_on_batch, first.representation, problem, settings)
     combined = dataclasses.replace(first, model=model, val_mae=val_mae, val_errors=val_errors)
     return combined, [member.val_mae for member in members]
 
 
-def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbose,
-         seed: int | None = None) -> Candidate:
-    """Fit one representation and one LSTM on the training windows; score it on validation."""
-    keras = backend.keras()
-    keras.utils.set_random_seed(settings.seed if seed is None else seed)  # each candidate: same state
+def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
+         checkpoints: Checkpoints | None = None, seed: int | None = None) -> Candidate:
+    """Fit one representation and one LSTM on the training windows; score it on validation.
+
+    The model is trained from `seed` (default settings.seed) with deterministic ops; a model that
+    `checkpoints` holds as finished is loaded instead, an unfinished one continues where it stopped.
+    """
+    seed = settings.seed if seed is None else seed
+    backend.deterministic(seed)  # every candidate starts from the same state
     p = problem
     rows, target = len(p.values), p.values[:, 0]
     # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
@@ -180,31 +204,57 @@ def _fit(scaling: str, problem: Problem, settings: Settings, source: str, verbos
                               ("validation", "--val-fraction", scored_at)):
         if len(found) == 0:
             raise UserError(
-                f"the {name} split of {source} holds no complete window with --scaling {scaling} "
+                f"the {name} split of {p.source} holds no complete window with --scaling {scaling} "
                 f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
                 f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
     train_at, val_at = origins["train"], origins["validation"]
     train_inputs = representation.windows_at(p.values, train_at)
 
-    model = build_model(settings.model, p.time_steps, p.values.shape[1], steps, settings.units,
-                        settings.layers, settings.dropout, settings.learning_rate, settings.loss)
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=settings.patience, restore_best_weights=True)
-    timer = _EpochTimer(keras)
-    history = model.fit(
-        train_inputs, representation.encode(target, train_at),
-        validation_data=(representation.windows_at(p.values, val_at),
-                         representation.encode(target, val_at)),
-        epochs=settings.epochs, batch_size=settings.batch_size, callbacks=[stopper, timer.callback],
-        verbose=verbose)
+    key = f"{scaling}.seed{seed}"
+    finished = checkpoints.finished(key) if checkpoints else None
+    if finished:
+        model, history, epoch_seconds = _load(finished["model"]), finished["history"], \
+            finished["epoch_seconds"]
+    else:
+        progress = checkpoints.progress(key) if checkpoints else None
+        model = _load(progress["model"]) if progress else build_model(
+            settings.model, p.time_steps, p.values.shape[1], steps, settings.units, settings.layers,
+            settings.dropout, settings.learning_rate, settings.loss)
+        monitor = _Monitor(key, settings.patience, checkpoints, progress)
+        if not (progress and progress["stopper"]["stopped"]):
+            model.fit(
+                train_inputs, representation.encode(target, train_at),
+                validation_data=(representation.windows_at(p.values, val_at),
+                                 representation.encode(target, val_at)),
+                epochs=settings.epochs, batch_size=settings.batch_size,
+                callbacks=[monitor.stopper, monitor.callback], verbose=verbose,
+                initial_epoch=progress["epoch"] if progress else 0)
+        elif progress["best_weights"] is not None:  # killed after early stopping, before saving
+            model.set_weights(progress["best_weights"])
+        if monitor.failed:
+            epoch, name, value = monitor.failed
+            raise UserError(
+                f"training diverged: the {name} was {value} after epoch {epoch} ({scaling} scaling, "
+                f"seed {seed}, --learning-rate {settings.learning_rate}), so no model was saved. "
+                f"Look for extreme values in {p.source}, or retry with a smaller --learning-rate "
+                f"or --loss huber.")
+        history, epoch_seconds = monitor.history, monitor.seconds
+        if checkpoints:
+            checkpoints.save_finished(key, model, history, epoch_seconds)
     linear = LinearBaseline().fit(train_inputs, representation.encode(target, train_at))
 
     def predict(windows):
         return model.predict(windows, batch_size=1024, verbose=0)
 
     val_mae, val_errors = _score(predict, representation, p, settings)
-    return Candidate(representation, model, history.history, val_mae, val_errors, linear,
-                     timer.seconds)
+    return Candidate(representation, model, history, val_mae, val_errors, linear, epoch_seconds)
+
+
+def _load(path):
+    """A model saved during this run (optimizer state included, to continue training)."""
+    keras = backend.keras()
+    register_custom_layers()
+    return keras.saving.load_model(path, safe_mode=True)
 
 
 def _score(predict, representation: Representation, p: Problem,
@@ -227,20 +277,51 @@ def _score(predict, representation: Representation, p: Problem,
     return val_mae, val_errors
 
 
-class _EpochTimer:
-    """Wall time per epoch, as a Keras callback."""
+class _Monitor:
+    """The callbacks of one fit: early stopping (restored from a checkpoint when resuming), a stop
+    on a non-finite loss, the loss history and wall time of each epoch, and a checkpoint after each
+    completed epoch."""
 
-    def __init__(self, keras):
-        self.seconds: list[float] = []
-        timer = self
+    def __init__(self, key: str, patience: int, checkpoints: Checkpoints | None,
+                 progress: dict | None):
+        keras = backend.keras()
+        self.history: dict = {k: list(v) for k, v in (progress or {}).get("history", {}).items()}
+        self.seconds: list[float] = list((progress or {}).get("epoch_seconds", []))
+        self.failed = None  # (epoch, "loss" or "val_loss", value) once a loss is not finite
+        monitor = self
+
+        class Stopper(keras.callbacks.EarlyStopping):
+            def on_train_begin(self, logs=None):
+                super().on_train_begin(logs)
+                if progress:  # carry on counting patience where the interrupted run was
+                    state = progress["stopper"]
+                    self.wait, self.best, self.best_epoch = (state["wait"], state["best"],
+                                                             state["best_epoch"])
+                    self.best_weights = progress["best_weights"]
 
         class Callback(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
-                timer.started = time.perf_counter()
+                monitor.started = time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
-                timer.seconds.append(time.perf_counter() - timer.started)
+                monitor.seconds.append(time.perf_counter() - monitor.started)
+                logs = {name: float(value) for name, value in (logs or {}).items()}
+                for name in ("loss", "val_loss"):
+                    if name in logs and not math.isfinite(logs[name]):
+                        monitor.failed = (epoch + 1, name, logs[name])
+                        self.model.stop_training = True
+                        return
+                for name, value in logs.items():
+                    monitor.history.setdefault(name, []).append(value)
+                if checkpoints:
+                    stopper = monitor.stopper
+                    checkpoints.save_epoch(
+                        key, epoch + 1, self.model, stopper.best_weights, monitor.history,
+                        monitor.seconds, {"wait": stopper.wait, "best": stopper.best,
+                                          "best_epoch": stopper.best_epoch,
+                                          "stopped": bool(self.model.stop_training)})
 
+        self.stopper = Stopper(monitor="val_loss", patience=patience, restore_best_weights=True)
         self.callback = Callback()
 
 
