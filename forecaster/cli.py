@@ -131,6 +131,10 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
     parser.add_argument("--epochs", type=int, help="most epochs to train (default 40; early "
                        "stopping on validation loss usually ends sooner)")
     parser.add_argument("--batch-size", dest="batch_size", type=int, help="default 64")
+    parser.add_argument("--learning-rate", dest="learning_rate", type=float,
+                        help="Adam's learning rate (default 0.001)")
+    parser.add_argument("--patience", type=int,
+                        help="epochs without a better validation loss before stopping (default 5)")
     if not comparing:
         parser.add_argument("--model", choices=MODEL_KINDS,
                             help="model family (default lstm: the classic LSTM(50) -> Dense)")
