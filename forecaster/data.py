@@ -11,6 +11,9 @@ model); today every file is one series and it is always None.
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -114,7 +117,7 @@ def read_series(
                 f"{path} lacks column(s) {', '.join(map(repr, missing))} that the model was trained "
                 f"on; it has {_listing(raw.columns)}. Pass a CSV with the training columns.")
     time_column = time_column or find_time_column(raw, path)
-    _require_columns(raw, path, [time_column, *([target] if target else []), *features])
+    require_columns(raw, path, [time_column, *([target] if target else []), *features])
     times, time_kind = parse_times(raw[time_column], time_column, path)
     target = target or find_target(raw, path, exclude=(time_column,))
     if target == time_column or target in features:
@@ -122,10 +125,12 @@ def read_series(
             f"--target {target!r} is also used as the time column or a feature; pick a different "
             f"column for each role.")
     values = {name: to_numbers(raw[name], name, path).to_numpy() for name in (target, *features)}
+    if schema is None:
+        check_target_varies(values[target], target, path)
     frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name=time_column))
-    frame["_line"] = np.arange(len(raw)) + 2  # the file's line number, header on line 1
+    frame["_line"] = raw.index.to_numpy()  # the file's line numbers (see `read_table`)
     frame = frame.sort_index(kind="stable")
-    _refuse_duplicates(frame, path)
+    refuse_duplicates(frame.index, frame["_line"].to_numpy(), path)
     if schema is None:
         frequency = infer_frequency(frame.index, path)
     else:
@@ -187,38 +192,152 @@ def calendar(times: pd.DatetimeIndex, names) -> np.ndarray:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """The CSV as pandas reads it, or a UserError saying why it cannot be read."""
+    """The CSV as pandas reads it, indexed by each row's line number in the file (the header is
+    line 1 of a plain file), or a UserError saying why it cannot be read.
+
+    UTF-8 with or without a byte-order mark; Windows or Unix line endings; fields separated by
+    commas, or by ';', tabs or '|' when the header has no comma. Lines starting with '#' and blank
+    lines are skipped, and so are rows whose cells are all empty. Every other row must have as many
+    fields as the header (one trailing separator is allowed).
+    """
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path} does not exist; pass the path of a CSV file.")
     if not path.is_file():
         raise UserError(f"{path} is a directory, not a file; pass the path of a CSV file.")
     try:
-        separator = _separator(path)
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(
+            f"{path} cannot be read ({error.strerror}); expected a readable CSV file. Check its "
+            f"permissions.") from None
+    lines, numbers = _content_lines(_decode(data, path))
+    if not lines:
+        what = "holds only comment or blank lines" if data.strip() else "is empty"
+        raise UserError(f"{path} {what}; expected a header line and rows of data.")
+    separator = _separator(lines[0])
+    text = "\n".join(lines) + "\n"
+    starts = _record_lines(text, separator, numbers, path)
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            raw = pd.read_csv(path, sep=separator, encoding="utf-8-sig", skipinitialspace=True,
-                              index_col=False)
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"{path} is not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8 "
-            f"CSV.") from None
+            raw = pd.read_csv(io.StringIO(text), sep=separator, skipinitialspace=True, index_col=False,
+                              skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise UserError(f"{path} is empty; expected a header line and rows of data.") from None
-    except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, OverflowError) as error:
+        reason = " ".join(str(error).split())
         raise UserError(
-            f"{path} is not a well-formed CSV ({str(error).strip()}); every row needs as many "
-            f"comma-separated fields as the header.") from None
+            f"{path} is not a well-formed CSV ({reason}); expected as many "
+            f"{_SEPARATOR_NAMES[separator]}-separated fields on every row as in the header. Fix "
+            f"that row.") from None
     raw.columns = [str(c).strip() for c in raw.columns]
+    raw.index = pd.Index(starts if len(starts) == len(raw) else np.arange(len(raw)) + 2, name="line")
+    raw = raw.dropna(how="all")
     if raw.empty:
         raise UserError(f"{path} has a header but no rows; expected rows of data under it.")
+    if len(raw.columns) < 2:
+        spaced = len(lines[0].split()) > 1
+        hint = " (it looks separated by spaces)" if spaced else ""
+        raise UserError(
+            f"{path} has one column, {raw.columns[0]!r}{hint}; expected a time column and a value "
+            f"column separated by commas (';', tabs and '|' are recognised too). Save it as a "
+            f"comma-separated CSV.")
     return raw
 
 
-def _separator(path: Path) -> str:
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "'|'"}
+
+# The opening bytes of files that are often passed by mistake, and what to do instead.
+_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?)", "export it as CSV (in Excel: Save As, "
+                                                                 "CSV UTF-8)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "export it as CSV (in Excel: Save As, CSV UTF-8)"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
+    (b"PAR1", "a Parquet file", "write it as CSV (pandas: read_parquet, then to_csv)"),
+    (b"%PDF", "a PDF document", "pass the CSV itself"),
+    (b"\x89PNG", "a PNG image", "pass the CSV itself"),
+)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """The file's text, or a UserError for bytes that are not UTF-8 text."""
+    for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+                      (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
+        if data.startswith(bom):
+            raise UserError(
+                f"{path} is {name} text; expected UTF-8. Save it as UTF-8 (in Excel: CSV UTF-8; "
+                f"or iconv -f {name} -t UTF-8).")
+    for signature, what, fix in _SIGNATURES:
+        if data.startswith(signature):
+            raise UserError(f"{path} is {what}, not CSV text; expected a CSV file. Pass it as CSV: {fix}.")
+    head = data[:4096]
+    if b"\x00" in data:
+        odd, even = head[1::2].count(0) / max(1, len(head) // 2), head[0::2].count(0) / max(1, len(head) // 2)
+        if max(odd, even) > 0.4 and min(odd, even) < 0.05:
+            raise UserError(
+                f"{path} looks like UTF-16 text (every other byte is zero); expected UTF-8. Save it "
+                f"as UTF-8 (in Excel: CSV UTF-8; or iconv -f UTF-16 -t UTF-8).")
+        raise UserError(
+            f"{path} holds binary data (NUL bytes), not text; expected a CSV text file. Pass the CSV "
+            f"itself, or export the data as CSV.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        byte = data[error.start]
+        raise UserError(
+            f"{path} is not UTF-8 text: line {line} holds the byte 0x{byte:02x}, which UTF-8 cannot "
+            f"decode (Latin-1 or Windows-1252 text?); expected UTF-8. Save it as UTF-8 CSV (or "
+            f"iconv -f latin1 -t UTF-8).") from None
+
+
+def _content_lines(text: str) -> tuple[list[str], list[int]]:
+    """The lines that hold the header and rows, and their line numbers in the file (from 1):
+    comment lines (starting with '#') and blank lines are dropped; CRLF and CR end lines too."""
+    lines, numbers = [], []
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            lines.append(line)
+            numbers.append(number)
+    return lines, numbers
+
+
+def _record_lines(text: str, separator: str, numbers: list[int], path) -> list[int]:
+    """The line number in the file where each row after the header starts; a UserError for a row
+    whose number of fields differs from the header's."""
+    reader = csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True)
+    starts, ragged = [], []
+    try:
+        header = next(reader)
+        previous = reader.line_num  # lines read so far: a record starts on the next one
+        for record in reader:
+            line = numbers[min(previous, len(numbers) - 1)]
+            previous = reader.line_num
+            starts.append(line)
+            trailing = len(record) == len(header) + 1 and not record[-1].strip()
+            if len(record) != len(header) and not trailing:
+                ragged.append((line, len(record)))
+    except csv.Error as error:
+        line = numbers[min(max(reader.line_num, 1), len(numbers)) - 1]
+        raise UserError(
+            f"{path} is not a well-formed CSV: line {line} cannot be split into fields ({error}); "
+            f"expected {_SEPARATOR_NAMES[separator]}-separated fields, with quotes around values "
+            f"that contain one. Fix that line.") from None
+    if ragged:
+        (line, count), more = ragged[0], len(ragged) - 1
+        others = f" ({more} more row{'s' if more != 1 else ''} too)" if more else ""
+        raise UserError(
+            f"{path} is not a well-formed CSV: line {line} has {count} field{'s' if count != 1 else ''} "
+            f"but the header has {len(header)}{others}; expected the same number of "
+            f"{_SEPARATOR_NAMES[separator]}-separated fields on every row. Fix that row (put quotes "
+            f"around a value that contains a {_SEPARATOR_NAMES[separator]}).")
+    return starts
+
+
+def _separator(header: str) -> str:
     """The comma, unless the header line has none and is split by ';', a tab or '|' instead."""
-    with open(path, encoding="utf-8-sig") as file:
-        header = file.readline()
     if "," in header:
         return ","
     counts = {sep: header.count(sep) for sep in (";", "\t", "|")}
@@ -239,6 +358,10 @@ def find_time_column(raw: pd.DataFrame, path) -> str:
             f"{path} has several columns that parse as times: {_listing(candidates)}; choose one "
             f"with --time-col.")
     if not candidates:
+        for name in raw.columns:  # a time column with a flaw: say what the flaw is
+            if name.lower() in TIME_NAMES or _mostly_times(raw[name]):
+                parse_times(raw[name], name, path)
+                return name  # a time column all the same (integer years that repeat)
         raise UserError(
             f"{path} has no column that parses as dates or years (columns: "
             f"{_listing(raw.columns)}); expected ISO dates like 2010-01-01 or 2010-01-01 13:00, "
@@ -249,7 +372,7 @@ def find_time_column(raw: pd.DataFrame, path) -> str:
 def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, str]:
     """Timestamps of a time column and how it writes them: "datetime", "year" or "yyyymmdd"."""
     if column.isna().any():
-        line = int(np.argmax(column.isna().to_numpy())) + 2
+        line = column.index[int(np.argmax(column.isna().to_numpy()))]
         raise UserError(
             f"time column {name!r} of {path} is empty on line {line}; every row needs a time. "
             f"Fill or delete that row.")
@@ -262,21 +385,58 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
         bad = column[parsed.isna()] if parsed.isna().any() else column
         raise UserError(
             f"time column {name!r} of {path} holds integers that are neither years nor yyyymmdd "
-            f"dates (line {bad.index[0] + 2}: {bad.iloc[0].item()!r}); use dates like 2010-01-01, or "
+            f"dates (line {bad.index[0]}: {bad.iloc[0].item()!r}); use dates like 2010-01-01, or "
             f"choose another column with --time-col.")
     if types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column), "datetime"
     parsed = _to_datetime(column)
     if parsed is None:
+        offsets_ = _two_offsets(column)
+        if offsets_ is not None:
+            (first, first_offset), (second, second_offset) = offsets_
+            raise UserError(
+                f"time column {name!r} of {path} mixes UTC offsets: line {first} is at "
+                f"{first_offset} and line {second} at {second_offset}; expected one offset "
+                f"throughout (or none). Convert the times to UTC (e.g. 2010-01-01T13:00Z) or to one "
+                f"offset.")
         coerced = _to_datetime(column, errors="coerce")
         failed = coerced.isna() if coerced is not None else pd.Series(True, index=column.index)
-        line = int(np.argmax(failed.to_numpy())) + 2
+        position = int(np.argmax(failed.to_numpy()))
         raise UserError(
-            f"time column {name!r} of {path} does not parse as dates: line {line} holds "
-            f"{column.iloc[line - 2]!r}. Expected one format throughout, such as 2010-01-01 or "
-            f"2010-01-01 13:00 (all with the same UTC offset, if any); fix that cell or choose "
-            f"another column with --time-col.")
+            f"time column {name!r} of {path} does not parse as dates: line "
+            f"{column.index[position]} holds {column.iloc[position]!r}. Expected one format "
+            f"throughout, such as 2010-01-01 or 2010-01-01 13:00 (all with the same UTC offset, if "
+            f"any); fix that cell or choose another column with --time-col.")
     return pd.DatetimeIndex(parsed), "datetime"
+
+
+def _two_offsets(column: pd.Series):
+    """((line, offset), (line, offset)) of the first two different UTC offsets of a text time
+    column that parses only when converted to UTC; None otherwise."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pd.to_datetime(column, format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    seen = {}
+    for line, value in column.items():
+        try:
+            offset = pd.Timestamp(str(value).strip()).utcoffset()
+        except (ValueError, TypeError, OverflowError):
+            return None
+        seen.setdefault(offset, line)
+        if len(seen) == 2:
+            return tuple((line_, _offset_text(offset_)) for offset_, line_ in seen.items())
+    return None
+
+
+def _offset_text(offset) -> str:
+    if offset is None:
+        return "no offset"
+    sign = "-" if offset < pd.Timedelta(0) else "+"
+    minutes = int(abs(offset).total_seconds()) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def text_time_format(column: pd.Series) -> str | None:
@@ -300,13 +460,15 @@ def text_time_format(column: pd.Series) -> str | None:
 
 
 def find_target(raw: pd.DataFrame, path, exclude=()) -> str:
-    """The one numeric column besides the time column."""
-    candidates = [c for c in raw.columns if c not in exclude and _is_numeric_like(raw[c])]
+    """The one numeric column besides the time column (columns with no value at all are skipped)."""
+    candidates = [c for c in raw.columns
+                  if c not in exclude and raw[c].notna().any() and _is_numeric_like(raw[c])]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
         for name in raw.columns:
-            if name not in exclude and pd.to_numeric(raw[name], errors="coerce").notna().any():
+            if name not in exclude and (pd.to_numeric(raw[name], errors="coerce").notna().any()
+                                        or _decimal_commas(raw[name])):
                 to_numbers(raw[name], name, path)  # partly numbers: say which cells are not
         raise UserError(
             f"{path} has no numeric column to forecast besides {_listing(exclude)} (columns: "
@@ -316,36 +478,57 @@ def find_target(raw: pd.DataFrame, path, exclude=()) -> str:
         f"with --target (and add others as inputs with --features).")
 
 
+def text_cells(column: pd.Series) -> np.ndarray:
+    """(rows,) bool: True where a cell holds something other than a number or nothing (empty
+    cells, and the markers pandas reads as missing such as NA and n/a, are not text)."""
+    if types.is_bool_dtype(column):
+        return column.notna().to_numpy()
+    if types.is_numeric_dtype(column):
+        return np.zeros(len(column), dtype=bool)
+    return (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
+
+
 def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
-    """A float copy of a numeric column; text or infinity in it is a UserError naming the row."""
+    """A float copy of a numeric column; text or infinity in it is a UserError naming the line."""
     if types.is_bool_dtype(column):
         raise UserError(
             f"column {name!r} of {path} holds true/false values; expected numbers. Choose a "
             f"numeric column.")
-    if types.is_numeric_dtype(column):
-        numbers = column.astype("float64")
-    else:
-        numbers = pd.to_numeric(column, errors="coerce").astype("float64")
-        text = (numbers.isna() & column.notna()).to_numpy()
-        if text.any():
-            position = int(np.argmax(text))
-            value = column.iloc[position]
-            hint = " (a decimal comma? write 12.5, not 12,5)" if "," in str(value) else ""
-            more = int(text.sum()) - 1
-            others = f", and {more} more cell{'s' if more != 1 else ''} hold text" if more else ""
-            raise UserError(
-                f"column {name!r} of {path} has text where numbers are expected: line "
-                f"{position + 2} holds {value!r}{hint}{others}. Fix or empty those cells (empty "
-                f"cells count as missing), or choose another column.")
+    text = text_cells(column)
+    if text.any():
+        position = int(np.argmax(text))
+        value = column.iloc[position]
+        hint = " (a decimal comma? write 12.5, not 12,5)" if "," in str(value) else ""
+        more = int(text.sum()) - 1
+        others = f", and {more} more {'cells hold' if more != 1 else 'cell holds'} text" if more else ""
+        raise UserError(
+            f"column {name!r} of {path} has text where numbers are expected: line "
+            f"{column.index[position]} holds {value!r}{hint}{others}. Fix or empty those cells "
+            f"(empty cells count as missing), or choose another column.")
+    numbers = pd.to_numeric(column, errors="coerce").astype("float64")
     infinite = np.isinf(numbers.to_numpy())
     if infinite.any():
         position = int(np.argmax(infinite))
+        more = int(infinite.sum()) - 1
+        others = f" (and {more} more line{'s' if more != 1 else ''})" if more else ""
         raise UserError(
-            f"column {name!r} of {path} is infinite on line {position + 2}; expected finite "
-            f"numbers. Fix or empty that cell.")
+            f"column {name!r} of {path} is infinite on line {column.index[position]}{others}; "
+            f"expected finite numbers. Fix or empty those cells.")
     if numbers.isna().all():
-        raise UserError(f"column {name!r} of {path} is empty; expected numbers in it.")
+        raise UserError(
+            f"column {name!r} of {path} is empty; expected numbers in it. Fill it, or choose "
+            f"another column.")
     return numbers.reset_index(drop=True)
+
+
+def check_target_varies(values: np.ndarray, name: str, path) -> None:
+    """Refuse a target whose values (NaN aside) are all equal: there is nothing to learn."""
+    present = values[~np.isnan(values)]
+    if len(present) > 1 and (present == present[0]).all():
+        raise UserError(
+            f"column {name!r} of {path} is constant: all {len(present)} values are "
+            f"{present[0]:g}; expected a target that varies, since a constant has nothing to "
+            f"learn. Choose another column with --target, or check the file.")
 
 
 def infer_frequency(index: pd.DatetimeIndex, path) -> str:
@@ -484,6 +667,26 @@ def _is_numeric_like(column: pd.Series) -> bool:
     return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.8
 
 
+def _decimal_commas(column: pd.Series) -> bool:
+    """Text whose non-empty cells are mostly numbers written with a decimal comma (12,5)."""
+    if not (types.is_string_dtype(column) or types.is_object_dtype(column)):
+        return False
+    present = column.dropna().astype(str)
+    if len(present) == 0 or not present.str.contains(",", regex=False).any():
+        return False
+    return pd.to_numeric(present.str.replace(",", ".", regex=False), errors="coerce").notna().mean() >= 0.8
+
+
+def _mostly_times(column: pd.Series) -> bool:
+    """Text (not numbers) of which at least half the non-empty cells parse as dates."""
+    present = column.dropna()
+    if (len(present) == 0 or _is_numeric_like(column)
+            or not (types.is_string_dtype(column) or types.is_object_dtype(column))):
+        return False
+    parsed = _to_datetime(present, errors="coerce")
+    return parsed is not None and parsed.notna().mean() >= 0.5
+
+
 def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta) -> list[str]:
     days = step / pd.Timedelta("1D")
     if 28 <= days <= 31:
@@ -519,18 +722,29 @@ def _infer_freq(index: pd.DatetimeIndex) -> str | None:
     return getattr(frequency, "freqstr", frequency)
 
 
-def _refuse_duplicates(frame: pd.DataFrame, path) -> None:
-    duplicated = frame.index.duplicated(keep=False)
-    if duplicated.any():
-        stamp = frame.index[int(np.argmax(duplicated))]
-        lines = frame.loc[frame.index == stamp, "_line"].tolist()
+def duplicate_timestamps(index: pd.DatetimeIndex, lines) -> list[tuple[pd.Timestamp, list[int]]]:
+    """Each timestamp that appears more than once, in time order, with the lines it is on."""
+    duplicated = index.duplicated(keep=False)
+    if not duplicated.any():
+        return []
+    found = pd.Series(np.asarray(lines)[duplicated], index=index[duplicated])
+    return [(stamp, sorted(group.tolist())) for stamp, group in found.groupby(level=0, sort=True)]
+
+
+def refuse_duplicates(index: pd.DatetimeIndex, lines, path) -> None:
+    """A UserError naming the first repeated timestamp and its lines, if any timestamp repeats."""
+    found = duplicate_timestamps(index, lines)
+    if found:
+        (stamp, lines), more = found[0], len(found) - 1
+        others = f" (and {more} more repeated timestamp{'s' if more != 1 else ''})" if more else ""
         raise UserError(
             f"{path} has duplicate timestamps: {stamp} appears on lines "
-            f"{', '.join(map(str, lines))}. Expected one row per time step; remove or aggregate "
-            f"the duplicates.")
+            f"{', '.join(map(str, lines))}{others}. Expected one row per time step; remove or "
+            f"aggregate the duplicates.")
 
 
-def _require_columns(raw: pd.DataFrame, path, names) -> None:
+def require_columns(raw: pd.DataFrame, path, names) -> None:
+    """A UserError naming the first of `names` that is not a column of `raw`."""
     for name in names:
         if name not in raw.columns:
             raise UserError(

@@ -442,3 +442,150 @@ def test_calendar_columns_follow_the_target_and_features(tmp_path):
     assert series.schema.calendar == ("weekday_sin", "weekday_cos", "month_sin", "month_cos")
     values = series.values("interpolate")
     assert values.shape == (3, 5) and values[:, 0].tolist() == [1.0, 2.0, 3.0]
+
+
+# Messy but valid files read the same series as a clean one
+
+
+HOURS = [f"2021-01-01 {hour:02d}:00" for hour in range(12)]
+LOADS = [f"{10 + hour % 5}.5" for hour in range(12)]
+PAIRS = list(zip(HOURS, LOADS, strict=True))
+ROWS = [f"{time},{load}" for time, load in PAIRS]
+CLEAN = "time,load\n" + "".join(f"{row}\n" for row in ROWS)
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("unsorted rows", "time,load\n" + "\n".join(ROWS[6:] + ROWS[:6]) + "\n"),
+    ("newest first", "time,load\n" + "\n".join(reversed(ROWS)) + "\n"),
+    ("byte-order mark", "\ufeff" + CLEAN),
+    ("CRLF line endings", CLEAN.replace("\n", "\r\n")),
+    ("quoted fields", '"time","load"\n' + "".join(f'"{t}","{v}"\n' for t, v in PAIRS)),
+    ("comment lines", "# exported 2021-02-01\n# load in MW\ntime,load\n" + "\n".join(ROWS[:5])
+     + "\n# a note between rows\n\n" + "\n".join(ROWS[5:]) + "\n"),
+    ("extra unused columns", "time,load,note,blank\n" + "".join(f"{row},ok,\n" for row in ROWS)),
+    ("a trailing comma on every line", "time,load,\n" + "".join(f"{row},\n" for row in ROWS)),
+    ("rows of empty cells at the end", CLEAN + ",\n,\n"),
+    ("spaces after the commas", "time, load\n" + "".join(f"{t}, {v}\n" for t, v in PAIRS)),
+    ("BOM, CRLF and a comment together", "\ufeff# c\r\ntime,load\r\n" + "\r\n".join(ROWS) + "\r\n"),
+    ("no newline at the end", CLEAN.rstrip("\n")),
+    ("semicolons", CLEAN.replace(",", ";")),
+    ("tabs", CLEAN.replace(",", "\t")),
+])
+def test_messy_but_valid_files_read_the_same_series(tmp_path, name, content):
+    clean = read_series(write_csv(tmp_path, CLEAN, name="clean.csv"))
+    messy = read_series(write_csv(tmp_path, content, name="messy.csv"))
+    assert messy.schema == clean.schema
+    pd.testing.assert_frame_equal(messy.frame, clean.frame)
+
+
+def test_weekday_only_daily_series_is_business_days(tmp_path):
+    days = pd.bdate_range("2024-01-01", periods=40).delete([5, 17])  # two holidays
+    text = "date,v\n" + "".join(f"{day:%Y-%m-%d},{i}\n" for i, day in enumerate(days[::-1]))
+    series = read_series(write_csv(tmp_path, text))
+    assert series.schema.frequency == "B" and season_length(series.schema.frequency) == 5
+    assert series.missing_timestamps == 2 and len(series.frame) == 40
+
+
+def test_missing_markers_count_as_missing_values(tmp_path):
+    path = write_csv(tmp_path, DAILY.replace("2020-01-02,2", "2020-01-02,n/a").replace(
+        "2020-01-04,4", "2020-01-04,NA"))
+    assert read_series(path).missing_values == 2
+
+
+def test_line_numbers_count_comment_and_blank_lines(tmp_path):
+    path = write_csv(tmp_path, "# a comment\n\ndate,load\n2020-01-01,1\n# another\n2020-01-02,--\n")
+    with pytest.raises(UserError, match="line 6 holds '--'"):
+        read_series(path)
+
+
+# More UserErrors of reading
+
+
+def test_utf16_text(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_bytes(DAILY.encode("utf-16"))
+    with pytest.raises(UserError, match="is UTF-16 text; expected UTF-8"):
+        read_series(path)
+
+
+def test_utf16_text_without_a_byte_order_mark(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_bytes(DAILY.encode("utf-16-le"))
+    with pytest.raises(UserError, match="looks like UTF-16 text"):
+        read_series(path)
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(UserError, match="holds binary data"):
+        read_series(path)
+
+
+def test_spreadsheet_instead_of_csv(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"PK\x03\x04" + bytes(200))
+    with pytest.raises(UserError, match=r"is a ZIP archive \(an Excel .xlsx workbook\?\)"):
+        read_series(path)
+
+
+def test_not_utf8_names_the_line_and_byte(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("date,load\n2020-01-01,1\n2020-01-02,2 \xb0C\n".encode("latin-1"))
+    with pytest.raises(UserError, match="line 3 holds the byte 0xb0"):
+        read_series(path)
+
+
+def test_only_comments(tmp_path):
+    with pytest.raises(UserError, match="holds only comment or blank lines"):
+        read_series(write_csv(tmp_path, "# nothing here\n\n"))
+
+
+def test_short_row(tmp_path):
+    path = write_csv(tmp_path, "date,load,temp\n2020-01-01,1,5\n2020-01-02,2\n2020-01-03,3,7\n")
+    with pytest.raises(UserError, match="line 3 has 2 fields but the header has 3"):
+        read_series(path)
+
+
+def test_space_separated_file(tmp_path):
+    path = write_csv(tmp_path, "date load\n2020-01-01 1\n2020-01-02 2\n2020-01-03 3\n")
+    with pytest.raises(UserError, match=r"has one column, 'date load' \(it looks separated by spaces\)"):
+        read_series(path)
+
+
+def test_decimal_commas_with_semicolons(tmp_path):
+    path = write_csv(tmp_path, "date;load\n2020-01-01;1,5\n2020-01-02;2,5\n2020-01-03;3,5\n")
+    with pytest.raises(UserError, match="line 2 holds '1,5' \\(a decimal comma\\?"):
+        read_series(path)
+
+
+def test_mixed_utc_offsets(tmp_path):
+    path = write_csv(tmp_path, "time,load\n2021-03-28 00:00+01:00,1\n2021-03-28 01:00+01:00,2\n"
+                               "2021-03-28 03:00+02:00,3\n")
+    with pytest.raises(UserError, match="mixes UTC offsets: line 2 is at \\+01:00 and line 4 at \\+02:00"):
+        read_series(path)
+
+
+def test_unparseable_date_found_without_time_col(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\nyesterday,2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="does not parse as dates: line 3 holds 'yesterday'"):
+        read_series(path)
+
+
+def test_constant_target(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,4.5\n2020-01-02,\n2020-01-03,4.5\n2020-01-04,4.5\n")
+    with pytest.raises(UserError, match="column 'load' of .* is constant: all 3 values are 4.5"):
+        read_series(path)
+
+
+def test_constant_history_is_fine_for_a_trained_model(tmp_path):
+    first = read_series(write_csv(tmp_path, DAILY, name="train.csv"))
+    flat = write_csv(tmp_path, "date,load\n2021-01-01,3\n2021-01-02,3\n2021-01-03,3\n", name="flat.csv")
+    assert read_series(flat, schema=first.schema).frame["load"].tolist() == [3, 3, 3]
+
+
+def test_every_repeated_timestamp_is_counted(tmp_path):
+    path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-01,2\n2020-01-02,3\n2020-01-02,4\n"
+                               "2020-01-03,5\n")
+    with pytest.raises(UserError, match="lines 2, 3 \\(and 1 more repeated timestamp\\)"):
+        read_series(path)
