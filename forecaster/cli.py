@@ -38,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "and forecast the steps after the end of a history.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    inspect = commands.add_parser(
+        "inspect", help="show what forecaster reads in a CSV and what would stop train",
+        description="Report what forecaster sees in a CSV: rows, columns and their types, the time "
+                    "column and target it would use, the time range and frequency, gaps, duplicate "
+                    "timestamps, missing values, non-numeric cells and constant columns; then each "
+                    "problem that would stop train, with its fix. Reads nothing but the CSV.")
+    inspect.add_argument("--csv", required=True, help="the CSV to inspect")
+    inspect.add_argument("--time-col", dest="time_col", help="time column (default: as train finds it)")
+    inspect.add_argument("--target", help="column to forecast (default: as train finds it)")
+    inspect.add_argument("--features", help="extra input columns, comma-separated: A,B")
+    inspect.set_defaults(handler=_inspect)
+
     train = commands.add_parser(
         "train", help="train a model on a CSV and save it to a model folder",
         description="Train LSTM(50) -> Dense(horizon) on a CSV (split by time into train, "
@@ -171,6 +183,14 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
 def _settings(args: argparse.Namespace):
     skip = ("config", "handler", "command", "models", "output_dir", "resume")
     return load_config(args.config, overrides={k: v for k, v in vars(args).items() if k not in skip})
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from forecaster.config import parse_features
+    from forecaster.inspection import inspect
+
+    print(inspect(args.csv, args.time_col, args.target, parse_features(args.features)).text())
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -1,0 +1,252 @@
+"""What forecaster sees in a CSV, problems included: the report behind `forecaster inspect`.
+
+`inspect` runs the checks of `forecaster.data` one by one and collects what each finds instead of
+stopping at the first: the columns and their types, the time column, target and features it
+would choose, the time range and frequency, gaps, duplicate timestamps, missing values,
+non-numeric cells and constant columns. `problems` are the messages `train` would stop with (each
+says how to fix it); `notes` are findings that `train` handles by itself (gaps and missing values
+are filled). Only a file that cannot be read as a table at all is a UserError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.api import types
+
+from forecaster import data
+from forecaster.errors import UserError
+
+EXAMPLES = 3  # non-numeric cells quoted per column
+LARGEST = 5  # gaps and duplicate timestamps listed
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the file as forecaster reads it."""
+
+    name: str
+    kind: str  # "number", "text", "numbers and text", "true/false", "empty", or for the time
+    #            column how it writes time: "datetime", "year", "yyyymmdd"
+    role: str  # "time", "target", "feature" or "" (not read)
+    missing: int  # empty cells, and cells pandas reads as missing (NA, n/a, null, ...)
+    text_cells: int  # non-numeric cells listed: in the target, a feature, or a mostly numeric column
+    examples: tuple[tuple[int, str], ...]  # (line, cell) of the first few of those
+    constant: str | None  # the one value of a column whose non-missing cells are all equal
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A run of missing timestamps between two rows of the file."""
+
+    first: pd.Timestamp  # the first missing timestamp
+    last: pd.Timestamp  # the last missing timestamp
+    missing: int  # timestamps missing, first to last
+
+
+@dataclass
+class Inspection:
+    """What `read_series` would see in a file, and every problem found on the way."""
+
+    path: str
+    rows: int  # data rows (comment and blank lines not counted)
+    columns: tuple[Column, ...]
+    time_column: str | None
+    time_kind: str | None  # "datetime", "year" or "yyyymmdd"; None if the times do not parse
+    target: str | None
+    features: tuple[str, ...]
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    frequency: str | None  # pandas alias, e.g. "h"
+    missing_timestamps: int  # steps of the regular grid with no row
+    gaps: tuple[Gap, ...]  # the largest (at most LARGEST), largest first
+    gap_count: int
+    duplicates: tuple[tuple[pd.Timestamp, tuple[int, ...]], ...]  # (timestamp, its lines), the first few
+    duplicate_count: int  # timestamps that appear more than once
+    problems: tuple[str, ...]  # what would stop `train`, each saying how to fix it
+    notes: tuple[str, ...]  # findings `train` handles by itself
+
+    @property
+    def ready(self) -> bool:
+        """True when `train` would read the file without an error."""
+        return not self.problems
+
+    def text(self) -> str:
+        """The report as the CLI prints it."""
+        return format_inspection(self)
+
+
+def inspect(path, time_column: str | None = None, target: str | None = None,
+            features: tuple[str, ...] = ()) -> Inspection:
+    """Inspect the CSV at `path` with the same column choices as `train` (None: found automatically).
+
+    Raises UserError only when the file cannot be read as a table (missing, a folder, empty, binary,
+    not UTF-8, ragged rows); every other problem is listed in the report.
+    """
+    raw = data.read_table(path)
+    problems: list[str] = []
+
+    def attempt(check, *arguments):
+        try:
+            return check(*arguments)
+        except UserError as error:
+            problems.append(str(error))
+            return None
+
+    given = (time_column, target, tuple(features))
+    for name in (time_column, target, *features):
+        if name is not None and name not in raw.columns:
+            attempt(data.require_columns, raw, path, [name])
+    time_column = time_column if time_column in raw.columns else None
+    target = target if target in raw.columns else None
+    features = tuple(f for f in features if f in raw.columns)
+
+    time_column = time_column or attempt(data.find_time_column, raw, path)
+    parsed = attempt(data.parse_times, raw[time_column], time_column, path) if time_column else None
+    times, time_kind = parsed if parsed is not None else (None, None)
+    target = target or attempt(data.find_target, raw, path, (time_column,) if time_column else ())
+    for name in (target, *features):
+        if name is not None and name != time_column:
+            values = attempt(data.to_numbers, raw[name], name, path)
+            if name == target and values is not None:
+                attempt(data.check_target_varies, values.to_numpy(), name, path)
+    roles = {**{f: "feature" for f in features}, target: "target", time_column: "time"}
+    columns = tuple(_column(raw[name], name, roles.get(name, ""), time_kind) for name in raw.columns)
+
+    start = end = frequency = None
+    missing_timestamps, gaps, gap_count, duplicates = 0, (), 0, []
+    if times is not None:
+        index, lines = pd.DatetimeIndex(times), raw.index.to_numpy()
+        duplicates = data.duplicate_timestamps(index, lines)
+        attempt(data.refuse_duplicates, index, lines, path)
+        unique = index.unique().sort_values()
+        start, end = unique[0], unique[-1]
+        frequency = attempt(data.infer_frequency, unique, path)
+        if frequency is not None:
+            grid = pd.date_range(start, end, freq=frequency)
+            on_grid = grid.get_indexer(unique)
+            if (on_grid >= 0).all():
+                missing_timestamps = len(grid) - len(unique)
+                gap_count, gaps = _gaps(grid, on_grid)
+    try:
+        data.read_series(path, *given)  # what train would say: its first problem, or none
+    except UserError as error:
+        if str(error) not in problems:
+            problems.append(str(error))
+    return Inspection(
+        str(path), len(raw), columns, time_column, time_kind, target, features, start, end,
+        frequency, missing_timestamps, gaps, gap_count,
+        tuple((stamp, tuple(lines)) for stamp, lines in duplicates[:LARGEST]), len(duplicates),
+        tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)))
+
+
+def _column(column: pd.Series, name: str, role: str, time_kind: str | None) -> Column:
+    missing = int(column.isna().sum())
+    if role == "time":
+        return Column(name, time_kind or "text", role, missing, 0, (), None)
+    present = column.dropna()
+    text = data.text_cells(column)
+    if types.is_bool_dtype(column):
+        kind = "true/false"
+    elif len(present) == 0:
+        kind = "empty"
+    elif not text.any():
+        kind = "number"
+    elif text.sum() == len(present):
+        kind = "text"
+    else:
+        kind = "numbers and text"
+    listed = np.flatnonzero(text) if kind == "numbers and text" or role else np.zeros(0, dtype=int)
+    examples = tuple((int(column.index[p]), str(column.iloc[p])) for p in listed[:EXAMPLES])
+    values = pd.to_numeric(present) if kind == "number" else present.astype(str).str.strip()
+    constant = str(present.iloc[0]).strip() if len(present) > 1 and values.nunique() == 1 else None
+    return Column(name, kind, role, missing, len(listed), examples, constant)
+
+
+def _gaps(grid: pd.DatetimeIndex, on_grid: np.ndarray) -> tuple[int, tuple[Gap, ...]]:
+    """The number of gaps, and the largest (at most LARGEST: largest first, then earliest).
+    `on_grid`: the grid positions of the file's sorted, unique timestamps."""
+    steps = np.diff(on_grid)
+    at = np.flatnonzero(steps > 1)
+    largest = sorted(at, key=lambda i: (-steps[i], i))[:LARGEST]
+    return len(at), tuple(Gap(grid[on_grid[i] + 1], grid[on_grid[i + 1] - 1], int(steps[i] - 1))
+                          for i in largest)
+
+
+def _notes(columns, missing_timestamps: int, gap_count: int) -> list[str]:
+    notes = []
+    if missing_timestamps:
+        notes.append(f"{_count(missing_timestamps, 'missing timestamp')} in "
+                     f"{_count(gap_count, 'gap')}: train inserts them and fills their values "
+                     f"(--fill, default interpolate)")
+    for column in columns:
+        if column.role in ("target", "feature") and column.missing:
+            notes.append(f"{column.name!r} has {_count(column.missing, 'missing value')}: train "
+                         f"fills them (--fill, default interpolate; --fill error refuses them)")
+        if column.role == "feature" and column.constant is not None:
+            notes.append(f"feature {column.name!r} is constant ({column.constant}): it adds nothing "
+                         f"to the model; drop it from --features")
+    return notes
+
+
+def format_inspection(report: Inspection) -> str:
+    """The report as lines of text: the columns, the facts, then what would stop `train`."""
+    width = max(len(c.name) for c in report.columns)
+    stamps = [report.start, report.end, *(t for g in report.gaps for t in (g.first, g.last)),
+              *(t for t, _ in report.duplicates)]
+    dates = all(t == t.normalize() for t in stamps if t is not None)
+
+    def when(stamp: pd.Timestamp) -> str:
+        return stamp.strftime("%Y-%m-%d") if dates and stamp.tz is None else str(stamp)
+
+    lines = [f"{report.path}: {_count(report.rows, 'row')}, {_count(len(report.columns), 'column')}"]
+    for column in report.columns:
+        role = f" ({column.role})" if column.role else ""
+        missing = f", {column.missing} missing" if column.missing else ""
+        lines.append(f"  {column.name:<{width}}  {column.kind}{role}{missing}")
+
+    def fact(label: str, value) -> None:
+        lines.append(f"{label:<15}{value}")
+
+    time = f" ({report.time_kind})" if report.time_kind else ""
+    fact("time column", f"{report.time_column!r}{time}" if report.time_column else "none found")
+    fact("target", repr(report.target) if report.target else "none chosen")
+    fact("features", ", ".join(map(repr, report.features)) or "none")
+    if report.time_kind:
+        fact("time range", f"{when(report.start)} to {when(report.end)}")
+        if report.frequency is None:
+            fact("frequency", "none inferred")
+        else:
+            fact("frequency", f"{report.frequency!r} (season: "
+                              f"{_count(data.season_length(report.frequency), 'step')})")
+            largest = "; ".join(f"{when(g.first)} to {when(g.last)} ({g.missing})" if g.missing > 1
+                                else f"{when(g.first)} (1)" for g in report.gaps)
+            fact("gaps", f"{_count(report.missing_timestamps, 'missing timestamp')} in "
+                         f"{_count(report.gap_count, 'gap')}; largest: {largest}" if report.gaps else "none")
+        listed = "; ".join(f"{when(stamp)} on lines {', '.join(map(str, found))}"
+                           for stamp, found in report.duplicates)
+        more = report.duplicate_count - len(report.duplicates)
+        fact("duplicates", f"{_count(report.duplicate_count, 'timestamp')}: {listed}"
+                           f"{f'; and {more} more' if more else ''}" if report.duplicates else "none")
+    fact("missing values", ", ".join(f"{c.name} {c.missing}" for c in report.columns if c.missing)
+         or "none")
+    fact("non-numeric", "; ".join(
+        f"{c.name}: {_count(c.text_cells, 'cell')} ("
+        + ", ".join(f"line {line} {cell!r}" for line, cell in c.examples)
+        + (", ..." if c.text_cells > len(c.examples) else "") + ")"
+        for c in report.columns if c.text_cells) or "none")
+    fact("constant", ", ".join(f"{c.name} (all {c.constant})" for c in report.columns
+                               if c.constant is not None) or "none")
+    lines += [f"note: {note}" for note in report.notes]
+    if report.problems:
+        lines.append(f"train would stop on {_count(len(report.problems), 'problem')}:")
+        lines += [f"  - {problem}" for problem in report.problems]
+    else:
+        lines.append("train can read this file.")
+    return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
