@@ -1,4 +1,4 @@
-"""One self-describing bundle per trained model: written atomically, loaded without running code.
+"""One self-describing bundle per trained model: written atomically, checked, loaded without running code.
 
 A bundle is a folder:
     model.keras     the Keras model (loaded with safe_mode, so no arbitrary code runs)
@@ -8,14 +8,25 @@ A bundle is a folder:
     metadata.json   training time range, split boundaries, history, validation MAE, versions
     baselines.json  what the baselines need from training: the training mean, the ridge model
     intervals.json  conformal interval half-widths per level and horizon step, from validation
+    manifest.json   written last: {"format": 1, "files": {name: {"sha256": ..., "bytes": ...}}} for
+                    each file above. load_bundle checks every file against it before parsing any,
+                    then refuses a model.keras whose config holds a Lambda layer or any class that
+                    is neither built into Keras nor registered by forecaster (register_custom_layers).
+
+Files in the folder that the manifest does not name are ignored: nothing reads them, so they cannot
+change what is loaded, and a note or an editor's backup beside the model is no reason to refuse it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +47,12 @@ BASELINES_FILE = "baselines.json"
 INTERVALS_FILE = "intervals.json"
 BUNDLE_FILES = (MODEL_FILE, SETTINGS_FILE, SCALING_FILE, SCHEMA_FILE, METADATA_FILE, BASELINES_FILE,
                 INTERVALS_FILE)
+MANIFEST_FILE = "manifest.json"  # the SHA-256 and size of each of BUNDLE_FILES
+MANIFEST_FORMAT = 1
+KERAS_ARCHIVE_FILES = ("config.json", "metadata.json", "model.weights.h5")  # inside a .keras zip
+# Serialized values that Keras rebuilds from data alone, without looking up a class or a function.
+_KERAS_DATA = {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__"}
+_BAD_ARCHIVE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
 
 
 @dataclass
@@ -57,7 +74,8 @@ def save_bundle(directory, model, settings: Settings, representation: Representa
                 metadata: dict, baselines: dict, intervals: ConformalIntervals) -> Path:
     """Write the bundle to a temporary folder beside `directory`, then swap it into place.
 
-    An interrupted save leaves the previous bundle (if any) untouched.
+    The manifest is written last, from the files as they lie in the temporary folder. An exception
+    anywhere leaves the previous bundle (if any) untouched and no temporary folder behind.
     """
     directory = check_model_dir(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -71,13 +89,8 @@ def save_bundle(directory, model, settings: Settings, representation: Representa
         _write_json(staging / METADATA_FILE, metadata)
         _write_json(staging / BASELINES_FILE, baselines)
         _write_json(staging / INTERVALS_FILE, intervals.to_dict())
-        if directory.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, retired / directory.name)
-            os.replace(staging, directory)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, directory)
+        _write_json(staging / MANIFEST_FILE, _manifest(staging))
+        _swap_into_place(staging, directory)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -135,9 +148,11 @@ def write_text_atomically(path, text: str) -> Path:
 
 
 def load_bundle(directory) -> Bundle:
-    """Read a bundle written by `save_bundle`; a missing or damaged one is a UserError."""
-    keras = backend.keras()
+    """Read a bundle written by `save_bundle`; a missing, damaged or unsafe one is a UserError.
 
+    In order: every file's size and SHA-256 against the manifest, the JSON files, the model archive
+    and the classes its config names; only then Keras, with safe_mode, on the bytes just checked.
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise UserError(
@@ -147,34 +162,220 @@ def load_bundle(directory) -> Bundle:
         raise UserError(
             f"model folder {directory} does not exist; train one first with "
             f"`forecaster train --csv FILE --model-dir {directory}`.")
-    missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
-    if missing:
-        raise UserError(
-            f"{directory} is not a complete forecaster model: {', '.join(missing)} missing. "
-            f"Retrain with `forecaster train --model-dir {directory}`.")
+    files = _verified_files(directory)  # every file read once, here, and checked against the manifest
+    documents = {}
+    for name in BUNDLE_FILES:
+        if name != MODEL_FILE:
+            try:
+                documents[name] = json.loads(files[name].decode("utf-8"))
+            except (ValueError, RecursionError) as error:
+                raise UserError(
+                    f"{directory} holds a damaged bundle: {name} is not JSON ({error}). "
+                    f"{_retrain(directory)}") from None
     try:
-        settings = Settings.from_dict(_read_json(directory / SETTINGS_FILE))
-        representation = Representation.from_dict(_read_json(directory / SCALING_FILE))
-        schema = Schema.from_dict(_read_json(directory / SCHEMA_FILE))
-        metadata = _read_json(directory / METADATA_FILE)
-        baselines = _read_json(directory / BASELINES_FILE)
+        settings = Settings.from_dict(documents[SETTINGS_FILE])
+        representation = Representation.from_dict(documents[SCALING_FILE])
+        schema = Schema.from_dict(documents[SCHEMA_FILE])
+        metadata = documents[METADATA_FILE]
+        baselines = documents[BASELINES_FILE]
         train_mean, linear = float(baselines["train_mean"]), LinearBaseline.from_dict(baselines["ridge"])
-        intervals = ConformalIntervals.from_dict(_read_json(directory / INTERVALS_FILE))
+        intervals = ConformalIntervals.from_dict(documents[INTERVALS_FILE])
     except KeyError as error:
         raise UserError(
             f"{directory} lacks the field {error} that this version of forecaster reads: it was "
-            f"written by another version, or edited. Retrain the model.") from None
+            f"written by another version, or edited. {_retrain(directory)}") from None
     except (ValueError, TypeError) as error:
-        raise UserError(f"{directory} holds a damaged bundle ({error}); retrain the model.") from None
-    register_custom_layers()  # the factory's own layers (the transformer's positional encoding)
-    try:
-        model = keras.saving.load_model(directory / MODEL_FILE, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a bad file
-        raise UserError(
-            f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "
-            f"{str(error).splitlines()[0] if str(error) else ''}); retrain the model.") from None
+        raise UserError(f"{directory} holds a damaged bundle ({error}). {_retrain(directory)}") from None
+    keras = backend.keras()  # imported only now: a refused bundle is refused without TensorFlow
+    allowed = register_custom_layers()  # the factory's own layers: positional encoding, median
+    _refuse_code(_model_config(files[MODEL_FILE], directory), directory, allowed)
+    with tempfile.TemporaryDirectory() as scratch:  # Keras reads the very bytes that were checked
+        checked = Path(scratch) / MODEL_FILE
+        checked.write_bytes(files[MODEL_FILE])
+        try:
+            model = keras.saving.load_model(checked, compile=False, safe_mode=True)
+        except Exception as error:  # Keras raises many types for a bad file
+            raise UserError(
+                f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}). {_retrain(directory)}") from None
     return Bundle(directory, model, settings, representation, schema, metadata, train_mean, linear,
                   intervals)
+
+
+def _retrain(directory: Path) -> str:
+    return f"Retrain with `forecaster train --csv FILE --model-dir {directory}`."
+
+
+def _manifest(folder: Path) -> dict:
+    """{"format": 1, "files": {name: {"sha256": hex digest, "bytes": size}}} of BUNDLE_FILES in `folder`."""
+    files = {}
+    for name in BUNDLE_FILES:
+        with open(folder / name, "rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+        files[name] = {"sha256": digest, "bytes": (folder / name).stat().st_size}
+    return {"format": MANIFEST_FORMAT, "files": files}
+
+
+def _swap_into_place(staging: Path, directory: Path) -> None:
+    """Rename `staging` to `directory`. An existing bundle is moved aside first, put back if the
+    rename fails, and deleted once the new bundle is in place."""
+    if not directory.exists():
+        os.replace(staging, directory)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+    os.replace(directory, retired / directory.name)
+    try:
+        os.replace(staging, directory)
+    except BaseException:
+        os.replace(retired / directory.name, directory)
+        retired.rmdir()
+        raise
+    shutil.rmtree(retired)
+
+
+def _recorded_files(directory: Path) -> dict[str, tuple[str, int]]:
+    """{name: (sha256, bytes)} from the bundle's manifest, for exactly BUNDLE_FILES, or a UserError."""
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        if any((directory / name).exists() for name in BUNDLE_FILES):
+            raise UserError(
+                f"{directory} has no {MANIFEST_FILE}: it was written before bundles carried "
+                f"checksums, so its files cannot be verified. {_retrain(directory)}")
+        raise UserError(
+            f"{directory} holds no forecaster model (no {MANIFEST_FILE}, no {MODEL_FILE}); train one "
+            f"with `forecaster train --csv FILE --model-dir {directory}`.")
+    expected = (f'expected the JSON checksum list that `forecaster train` writes, {{"format": '
+                f'{MANIFEST_FORMAT}, "files": ...}}')
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        raise UserError(f"{path} is not valid JSON ({error}); {expected}. {_retrain(directory)}") from None
+    if not isinstance(manifest, dict) or "format" not in manifest:
+        raise UserError(f"{path} has no format number; {expected}. {_retrain(directory)}")
+    if manifest["format"] != MANIFEST_FORMAT:
+        raise UserError(
+            f"{path} has format {manifest['format']!r}; this version of forecaster reads format "
+            f"{MANIFEST_FORMAT} (the bundle was written by another version). {_retrain(directory)}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(BUNDLE_FILES):
+        listed = ", ".join(sorted(files)) if isinstance(files, dict) else "no file list"
+        raise UserError(
+            f"{path} lists {listed or 'no files'}; expected exactly {', '.join(BUNDLE_FILES)} (it was "
+            f"written by another version of forecaster, or edited). {_retrain(directory)}")
+    try:
+        return {name: (str(files[name]["sha256"]), int(files[name]["bytes"])) for name in BUNDLE_FILES}
+    except (KeyError, TypeError, ValueError):
+        raise UserError(
+            f"{path} lacks a sha256 or a bytes entry for some file; {expected}. "
+            f"{_retrain(directory)}") from None
+
+
+def _verified_files(directory: Path) -> dict[str, bytes]:
+    """The contents of BUNDLE_FILES, each read once and matching its size and SHA-256 in the
+    manifest; a missing, truncated, edited or swapped file is a UserError that names it."""
+    recorded = _recorded_files(directory)
+    missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{directory} is not a complete forecaster model: {', '.join(missing)} missing "
+            f"(listed in {MANIFEST_FILE}). {_retrain(directory)}")
+    files = {}
+    for name, (digest, size) in recorded.items():
+        path = directory / name
+        found = path.stat().st_size
+        if found == size:  # read only a file of the recorded size: a huge stray file is not read
+            files[name] = path.read_bytes()
+            found = len(files[name])
+        if found < size:
+            raise UserError(
+                f"{path} is {found} bytes, short of the {size} that {MANIFEST_FILE} records: it was "
+                f"truncated, or copied in from another model, after training. {_retrain(directory)}")
+        if found > size:
+            raise UserError(
+                f"{path} is {found} bytes, more than the {size} that {MANIFEST_FILE} records: it was "
+                f"edited, or copied in from another model, after training. {_retrain(directory)}")
+        actual = hashlib.sha256(files[name]).hexdigest()
+        if actual != digest:
+            raise UserError(
+                f"{path} does not match its SHA-256 in {MANIFEST_FILE} (found {actual[:12]}..., "
+                f"expected {digest[:12]}...): it was edited, or copied in from another model, after "
+                f"training. {_retrain(directory)}")
+    return files
+
+
+def _model_config(archive: bytes, directory: Path) -> dict:
+    """The model's config.json from inside a .keras archive, or a UserError if it is not one."""
+    path = directory / MODEL_FILE
+    config, problem = None, None
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+            names = opened.namelist()
+            if set(KERAS_ARCHIVE_FILES) <= set(names):
+                text = opened.read("config.json")
+            else:
+                shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+                problem = f"the zip holds {shown or 'nothing'}"
+    except zipfile.BadZipFile as error:
+        problem = "not a zip file" if str(error) == "File is not a zip file" else f"a damaged zip: {error}"
+    except _BAD_ARCHIVE as error:
+        problem = f"a damaged zip: {type(error).__name__}: {error}"
+    if not problem:
+        try:
+            config = json.loads(text.decode("utf-8"))
+        except (ValueError, RecursionError) as error:
+            problem = f"its config.json is not JSON: {type(error).__name__}: {error}"
+        else:
+            if not (isinstance(config, dict) and "class_name" in config):
+                problem = "its config.json describes no model"
+    if problem:
+        problem = " ".join(problem.split())  # one line, whatever the error said
+        raise UserError(
+            f"{path} is not a valid Keras model archive ({problem}); expected a .keras zip holding "
+            f"{', '.join(KERAS_ARCHIVE_FILES[:-1])} and {KERAS_ARCHIVE_FILES[-1]}. {_retrain(directory)}")
+    return config
+
+
+def _refuse_code(config: dict, directory: Path, allowed: tuple[str, ...]) -> None:
+    """A UserError naming the first layer (or other serialized object) in the model config, nested
+    models included, that is a Lambda or a class neither built into Keras (module "keras" or
+    "keras.*") nor one of `allowed`, forecaster's own registered layers: loading it would run code
+    from the file, or code that the file chooses."""
+    path = directory / MODEL_FILE
+    pending = [(config, ())]
+    while pending:  # depth first, in file order, without recursion
+        node, owners = pending.pop()
+        children = node if isinstance(node, list) else node.values() if isinstance(node, dict) else ()
+        if isinstance(node, dict) and isinstance(node.get("class_name"), str):
+            inner = node.get("config")
+            name = inner.get("name") if isinstance(inner, dict) else None
+            name = name if isinstance(name, str) else None
+            class_name, module = node["class_name"], node.get("module")
+            registered = node.get("registered_name")
+            custom = isinstance(registered, str) and ">" in registered  # "package>Name"
+            if class_name in ("Lambda", "__lambda__"):
+                raise UserError(
+                    f"{path} contains {_place('Lambda', owners, name)}, which holds Python code; "
+                    f"forecaster never saves one and loads no code from a model file. "
+                    f"{_retrain(directory)}")
+            builtin = isinstance(module, str) and (module == "keras" or module.startswith("keras."))
+            if not (class_name in _KERAS_DATA or registered in allowed or (builtin and not custom)):
+                label = registered if custom else f"{module}.{class_name}" if module else class_name
+                raise UserError(
+                    f"{path} contains {_place(label, owners, name)}, which is neither built into "
+                    f"Keras nor one of forecaster's own ({', '.join(allowed)}); forecaster loads no "
+                    f"code from a model file. {_retrain(directory)}")
+            if name:
+                owners = (*owners, name)
+        pending.extend((child, owners) for child in reversed(list(children)))
+
+
+def _place(label: str, owners: tuple[str, ...], name: str | None) -> str:
+    """"the layer 'ensemble/member_1/custom' of class X", or, for an object without a name (an
+    initializer), "an object of class X inside the layer 'ensemble/member_1/lstm'"."""
+    if name:
+        return f"the layer {'/'.join([*owners, name])!r} of class {label}"
+    inside = f" inside the layer {'/'.join(owners)!r}" if owners else ""
+    return f"an object of class {label}{inside}"
 
 
 def _umask() -> int:
@@ -185,7 +386,3 @@ def _umask() -> int:
 
 def _write_json(path: Path, values: dict) -> None:
     path.write_text(json.dumps(values, indent=2, default=str) + "\n", encoding="utf-8")
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))

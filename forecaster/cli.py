@@ -147,6 +147,9 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="Adam's learning rate (default 0.001)")
     parser.add_argument("--patience", type=int,
                         help="epochs without a better validation loss before stopping (default 5)")
+    parser.add_argument("--steps-per-epoch", dest="steps_per_epoch", type=int,
+                        help="batches per epoch at most (default: every training window once); "
+                             "for long series")
     if not comparing:
         parser.add_argument("--model", choices=MODEL_KINDS,
                             help="model family (default lstm: the classic LSTM(50) -> Dense)")

@@ -58,6 +58,8 @@ class Settings:
     #                      recipe's), or mae
     patience: int = 5  # epochs without validation improvement before stopping
     seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
+    steps_per_epoch: int | None = None  # batches per epoch at most (None: every training window
+    #                                     once); each capped epoch reads a different share
     # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
     # The representation is chosen once, on the first; each further member costs one more training.
     ensemble: int = 1
@@ -69,7 +71,7 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise UserError(f"--{_flag(name)} is {value!r}; expected a number, such as 0.15.")
-        for name in ("time_steps", "horizon", "season_length"):
+        for name in ("time_steps", "horizon", "season_length", "steps_per_epoch"):
             value = getattr(self, name)
             if value is not None and (_not_whole(value) or value < 1):
                 raise UserError(

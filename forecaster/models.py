@@ -68,15 +68,18 @@ def build_lstm(time_steps: int, features: int, horizon: int = 1, units: int = 50
     return build_model("lstm", time_steps, features, horizon, units, learning_rate=learning_rate)
 
 
-def register_custom_layers() -> None:
-    """Register forecaster's custom Keras layers (PositionalEncoding) with Keras's serialization.
+def register_custom_layers() -> tuple[str, ...]:
+    """Register forecaster's custom Keras layers (PositionalEncoding, Median) with Keras's
+    serialization; returns their registered names ("forecaster>PositionalEncoding", ...).
 
     keras.saving.load_model finds a custom layer only in Keras's registry, and importing
     forecaster.models registers nothing (it must not import Keras), so a process that loads a saved
-    transformer without having built one must call this first. Safe to call more than once.
+    transformer or ensemble without having built one must call this first. Safe to call more than
+    once. The names are the only custom classes a bundle may hold (forecaster.artifacts checks).
     """
-    _positional_encoding_layer()
-    _median_layer()
+    keras = backend.keras()
+    return tuple(keras.saving.get_registered_name(layer)
+                 for layer in (_positional_encoding_layer(), _median_layer()))
 
 
 def combine_members(members, name: str = "ensemble"):
