@@ -269,12 +269,27 @@ class LinearBaseline:
 
     def fit(self, inputs, targets) -> LinearBaseline:
         """inputs (samples, time_steps, features) as the model reads them; targets (samples, horizon)."""
-        from sklearn.linear_model import Ridge
+        return self.fit_batches([(inputs, targets)])
 
-        inputs = np.asarray(inputs, dtype="float64")
-        ridge = Ridge(alpha=self.alpha).fit(inputs.reshape(len(inputs), -1), np.asarray(targets))
-        self.coef_ = np.atleast_2d(ridge.coef_)
-        self.intercept_ = np.atleast_1d(ridge.intercept_)
+    def fit_batches(self, batches) -> LinearBaseline:
+        """`fit` on (inputs, targets) batches read one at a time, so that the training windows of a
+        long series are never held at once: ridge with an unpenalised intercept (as scikit-learn's
+        Ridge), solved from sums over the batches, (X - mean)'(X - mean) w + alpha w = (X - mean)'y."""
+        count, sums, target_sums, gram, cross = 0, 0.0, 0.0, 0.0, 0.0
+        for inputs, targets in batches:
+            flat = np.asarray(inputs, dtype="float64").reshape(len(inputs), -1)
+            targets = np.asarray(targets, dtype="float64").reshape(len(flat), -1)
+            count += len(flat)
+            sums, target_sums = sums + flat.sum(axis=0), target_sums + targets.sum(axis=0)
+            gram, cross = gram + flat.T @ flat, cross + flat.T @ targets
+        if count == 0:
+            raise ValueError("no training windows to fit the ridge baseline on")
+        mean, target_mean = sums / count, target_sums / count
+        centred_gram = gram - count * np.outer(mean, mean)
+        centred_cross = cross - count * np.outer(mean, target_mean)
+        coef = np.linalg.solve(centred_gram + self.alpha * np.eye(len(mean)), centred_cross)
+        self.coef_ = coef.T  # (horizon, time_steps * features)
+        self.intercept_ = target_mean - mean @ coef
         return self
 
     def predict(self, inputs) -> np.ndarray:

@@ -7,6 +7,10 @@ import numpy as np
 from forecaster.errors import UserError
 from forecaster.windows import make_windows
 
+BLOCK_ROWS = 1 << 20  # rows per block when a statistic or a transform runs over a whole series
+MAX_FIT_ORIGINS = 100_000  # training windows that choose the anchors and their scale: evenly
+#                            spaced over the training split when it holds more
+
 
 class Scaler:
     """Standardise each column to mean 0 and standard deviation 1, using statistics of the rows
@@ -16,11 +20,31 @@ class Scaler:
     """
 
     def fit(self, values) -> Scaler:
+        """`values`: (rows, columns) in the user's units, the training rows."""
         values = np.asarray(values, dtype="float64")
         if values.ndim != 2 or len(values) == 0:
             raise ValueError(f"expected a non-empty (rows, columns) array, got shape {values.shape}")
-        self.mean_ = np.nanmean(values, axis=0)
-        scale = np.nanstd(values, axis=0)
+        return self.fit_blocks(lambda start, stop: values[start:stop], len(values))
+
+    def fit_blocks(self, read, rows: int) -> Scaler:
+        """`fit` on `rows` rows that `read(start, stop)` gives block by block as float64 arrays, so
+        that a long series is never copied whole. NaN cells are left out of the statistics."""
+        if rows < 1:
+            raise ValueError(f"expected at least one row to fit on, got {rows}")
+        blocks = [(start, min(start + BLOCK_ROWS, rows)) for start in range(0, rows, BLOCK_ROWS)]
+        # Two passes, each over blocks: the mean, then the mean squared deviation from it.
+        total = count = 0.0
+        for start, stop in blocks:
+            block = read(start, stop)
+            total = total + np.nansum(block, axis=0)
+            count = count + np.sum(~np.isnan(block), axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.mean_ = total / count
+        squares = 0.0
+        for start, stop in blocks:
+            squares = squares + np.nansum((read(start, stop) - self.mean_) ** 2, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.sqrt(squares / count)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         return self
 
@@ -183,7 +207,7 @@ class Representation:
         values = np.asarray(values, dtype="float64")
         anchor = {"global": "mean", "change": "auto", "window": "naive"}[self.scaling]
         start = max(time_steps, self.season)
-        origins = np.arange(start, train_rows - horizon + 1)
+        origins = evenly_spaced(np.arange(start, train_rows - horizon + 1), MAX_FIT_ORIGINS)
         if len(origins) == 0:
             raise ValueError(f"no training window: {train_rows} rows, time_steps {time_steps}, "
                              f"horizon {horizon}, season {self.season}")
@@ -191,7 +215,9 @@ class Representation:
         self.target_ = TargetScaler(anchor, self.season).fit(values[:, 0], origins, horizon)
         seasonal = self.target_.anchors_.count("seasonal_naive")
         self.lag_ = 0 if anchor != "auto" else (self.season if 2 * seasonal > horizon else 1)
-        self.inputs_ = Scaler().fit(self._differenced(values)[self.lag_:train_rows])
+        lag = self.lag_
+        self.inputs_ = Scaler().fit_blocks(lambda a, b: self._differenced(values[a:b + lag])[lag:],
+                                           train_rows - lag)
         return self
 
     def first_origin(self, time_steps: int) -> int:
@@ -205,7 +231,17 @@ class Representation:
 
         The first `lag_` rows have no change to show and hold zeros; no window starts there."""
         self._check_fitted()
-        return self.inputs_.transform(self._differenced(np.asarray(values, dtype="float64")))
+        values = np.asarray(values, dtype="float64")
+        if values.ndim != 2 or len(values) <= BLOCK_ROWS:
+            return self.inputs_.transform(self._differenced(values))
+        inputs = np.empty(values.shape, dtype="float32")  # a long series: block by block
+        lag = self.lag_
+        for start in range(0, len(values), BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, len(values))
+            before = min(lag, start)
+            block = self._differenced(values[start - before:stop])[before:]
+            inputs[start:stop] = self.inputs_.transform(block)
+        return inputs
 
     def windows(self, histories) -> np.ndarray:
         """What the model reads: histories (..., rows, columns) in user units, each ending right
@@ -222,11 +258,18 @@ class Representation:
     def windows_at(self, values, origins) -> np.ndarray:
         """What the model reads for the windows of a series `values` (rows, columns) whose first
         forecast step is at each of `origins`: (len(origins), time_steps, columns)."""
-        origins = np.asarray(origins)
+        return self.window_reader(values)(origins)
+
+    def window_reader(self, values):
+        """`windows_at` for one series as a function of the origins alone, the series-wide work
+        (the scaled inputs, the window views) done once: for reading many batches of one series.
+        Only the windows asked for are ever copied."""
         steps = self.time_steps_
         if self.scaling != "window":
-            return make_windows(self.model_inputs(values), steps, 1)[0][origins - steps]
-        return self.windows(make_windows(np.asarray(values, dtype="float64"), steps, 1)[0][origins - steps])
+            views = make_windows(self.model_inputs(values), steps, 1)[0]
+            return lambda origins: views[np.asarray(origins) - steps]
+        views = make_windows(np.asarray(values, dtype="float64"), steps, 1)[0]
+        return lambda origins: self.windows(views[np.asarray(origins) - steps])
 
     def encode(self, target, origins) -> np.ndarray:
         """Training targets for windows whose first forecast step is at `origins`."""
@@ -293,3 +336,11 @@ class Representation:
     def _check_fitted(self) -> None:
         if not hasattr(self, "target_"):
             raise RuntimeError("this Representation is not fitted yet; call fit(values, ...) first")
+
+
+def evenly_spaced(items, most: int):
+    """`items` if there are at most `most`, else `most` of them evenly spaced from first to last."""
+    items = np.asarray(items)
+    if len(items) <= most:
+        return items
+    return items[np.linspace(0, len(items) - 1, most).round().astype(int)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from forecaster import backend
 from forecaster.data import season_length
 
 
@@ -62,3 +65,55 @@ def choose_window(frequency: str, train_rows: int) -> tuple[int, int]:
     horizon = max(1, min(horizon, train_rows // 8))
     time_steps = max(1, min(time_steps, (train_rows - horizon + 1) // 4))
     return time_steps, horizon
+
+
+def window_batches(read, encode, origins, batch_size: int, seed: int | None = None,
+                   steps: int | None = None, epoch: int = 0):
+    """Batches gathered lazily, as a keras.utils.PyDataset: batch i is (read(o), encode(o)) for
+    its share `o` of `origins`, so only one batch of windows is ever copied out of the series.
+    `read`: origins -> inputs (n, time_steps, features); `encode`: origins -> targets (n, horizon).
+
+    Without `seed`: one pass over `origins` in order (validation). With `seed`: training batches
+    for `model.fit(..., steps_per_epoch=dataset.steps_per_epoch)`, an endless stream in which each
+    epoch reads the origins in its own shuffled order, a function of the seed and the epoch number
+    alone (`epoch` is the first epoch's, 0-based): a resumed run reads the batches an uninterrupted
+    one would. `steps` caps the batches per epoch, each epoch then reading a different share.
+    """
+    return _window_batches_class()(read, encode, origins, batch_size, seed, steps, epoch)
+
+
+@functools.cache
+def _window_batches_class():
+    keras = backend.keras()
+
+    class WindowBatches(keras.utils.PyDataset):
+        def __init__(self, read, encode, origins, batch_size, seed, steps, epoch):
+            super().__init__()
+            self.read, self.encode, self.batch_size = read, encode, batch_size
+            self.origins, self.seed, self.first_epoch = np.asarray(origins), seed, epoch
+            batches = -(-len(self.origins) // batch_size)
+            self.steps_per_epoch = batches if steps is None else min(batches, steps)
+            self._orders: dict[int, np.ndarray] = {}
+
+        @property
+        def num_batches(self):
+            return None if self.seed is not None else self.steps_per_epoch  # None: endless
+
+        def __len__(self):
+            return self.steps_per_epoch
+
+        def __getitem__(self, index):
+            order = self.origins
+            if self.seed is not None:
+                epoch, index = divmod(index, self.steps_per_epoch)
+                order = self._order(self.first_epoch + epoch)
+            chosen = order[index * self.batch_size:(index + 1) * self.batch_size]
+            return self.read(chosen), self.encode(chosen)
+
+        def _order(self, epoch: int) -> np.ndarray:
+            if epoch not in self._orders:
+                self._orders = {epoch: np.random.default_rng([self.seed, epoch]).permutation(
+                    self.origins)}  # one epoch's order at a time
+            return self._orders[epoch]
+
+    return WindowBatches

@@ -185,3 +185,24 @@ def test_window_representation_round_trips_through_json():
     fitted = Representation("window", season=1).fit(values, train_rows=14, time_steps=4, horizon=2)
     loaded = Representation.from_dict(json.loads(json.dumps(fitted.to_dict())))
     np.testing.assert_array_equal(loaded.windows_at(values, [10, 12]), fitted.windows_at(values, [10, 12]))
+
+
+def test_statistics_and_inputs_of_a_long_series_are_computed_block_by_block(monkeypatch):
+    import forecaster.scaling
+
+    values = np.cumsum(np.random.default_rng(0).normal(size=(3000, 2)), axis=0) + [50.0, -7.0]
+    whole = {kind: Representation(kind, 24).fit(values, 2000, 48, 6) for kind in Representation.KINDS}
+    monkeypatch.setattr(forecaster.scaling, "BLOCK_ROWS", 700)
+    for kind, expected in whole.items():
+        blocked = Representation(kind, 24).fit(values, 2000, 48, 6)
+        np.testing.assert_allclose(blocked.inputs_.mean_, expected.inputs_.mean_, rtol=1e-12)
+        np.testing.assert_allclose(blocked.inputs_.scale_, expected.inputs_.scale_, rtol=1e-12)
+        np.testing.assert_array_equal(blocked.model_inputs(values), expected.model_inputs(values))
+    assert whole["change"].lag_ > 0  # the block edges had a lag to carry across
+
+
+def test_scaler_matches_numpy_statistics_and_skips_missing_cells():
+    values = np.array([[1.0, 5.0], [2.0, np.nan], [4.0, 7.0]])
+    scaler = Scaler().fit(values)
+    np.testing.assert_allclose(scaler.mean_, np.nanmean(values, axis=0))
+    np.testing.assert_allclose(scaler.scale_, np.nanstd(values, axis=0))

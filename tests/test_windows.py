@@ -109,3 +109,30 @@ def test_choose_window_always_fits_one_window(frequency):
         time_steps, horizon = choose_window(frequency, train_rows)
         assert time_steps >= 1 and horizon >= 1
         assert time_steps + horizon <= train_rows, (frequency, train_rows)
+
+
+@pytest.mark.slow  # PyDataset imports Keras
+def test_window_batches_shuffle_by_seed_and_epoch_alone_and_cap_the_steps():
+    from forecaster.windows import window_batches
+
+    def read(origins):
+        return np.asarray(origins, dtype="float32")[:, None, None]
+
+    def encode(origins):
+        return -np.asarray(origins, dtype="float32")[:, None]
+
+    batches = window_batches(read, encode, np.arange(10, 20), batch_size=4, seed=3)
+    assert batches.steps_per_epoch == 3 and batches.num_batches is None  # endless, for fit
+    first_epoch = np.concatenate([batches[i][0][:, 0, 0] for i in range(3)])
+    second_epoch = np.concatenate([batches[i][0][:, 0, 0] for i in range(3, 6)])
+    assert sorted(first_epoch) == sorted(second_epoch) == list(range(10, 20))
+    assert list(first_epoch) != list(second_epoch)
+    assert (batches[1][1][:, 0] == -batches[1][0][:, 0, 0]).all()
+    # A run resumed at epoch 1 reads what epoch 1 of an uninterrupted run read.
+    resumed = window_batches(read, encode, np.arange(10, 20), batch_size=4, seed=3, epoch=1)
+    assert list(np.concatenate([resumed[i][0][:, 0, 0] for i in range(3)])) == list(second_epoch)
+    capped = window_batches(read, encode, np.arange(10, 20), batch_size=4, seed=3, steps=2)
+    assert capped.steps_per_epoch == 2 and list(capped[2][0][:, 0, 0]) != list(capped[0][0][:, 0, 0])
+    validation = window_batches(read, encode, np.arange(10, 20), batch_size=4)
+    assert len(validation) == validation.num_batches == 3
+    assert list(np.concatenate([validation[i][0][:, 0, 0] for i in range(3)])) == list(range(10, 20))
