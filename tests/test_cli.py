@@ -69,7 +69,7 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     assert f"saved {model_dir} (val MAE" in out and "load" in out
     assert {p.name for p in model_dir.iterdir()} == {
         "model.keras", "settings.json", "scaling.json", "schema.json", "metadata.json", "baselines.json",
-        "intervals.json"}
+        "intervals.json", "manifest.json"}
 
     assert main(["evaluate", "--model-dir", str(model_dir), "--output-dir", str(reports)]) == 0
     out = capsys.readouterr().out
