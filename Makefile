@@ -19,7 +19,7 @@ TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) \
 	$(call flag,SEED,seed) $(call flag,ENSEMBLE,ensemble) $(call flag,CONFIG,config)
 
 .DEFAULT_GOAL := help
-.PHONY: help install train evaluate forecast benchmark test lint clean
+.PHONY: help install train evaluate forecast benchmark bench test lint clean
 
 help: ## list the targets
 	@echo "usage: make TARGET [DATA=file.csv TARGET=column HORIZON=n ...]"
@@ -48,6 +48,9 @@ forecast: $(STAMP) ## forecast past the end of DATA with MODEL_DIR into FORECAST
 
 benchmark: $(STAMP) ## backtest the default and the classic recipe against every baseline, bundled and generated series
 	$(BIN)/python -m benchmarks.backtests
+
+bench: $(STAMP) ## speed and memory side by side: training vs plain Keras, windows, a 10M-row CSV, cold forecast, mirrored
+	$(BIN)/python -m benchmarks.speed
 
 test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook)
 	$(BIN)/python -m pytest

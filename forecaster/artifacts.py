@@ -35,7 +35,7 @@ from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals
-from forecaster.models import LinearBaseline, register_custom_layers
+from forecaster.models import CUSTOM_LAYERS, LinearBaseline, register_custom_layers
 from forecaster.scaling import Representation
 
 MODEL_FILE = "model.keras"
@@ -147,12 +147,17 @@ def write_text_atomically(path, text: str) -> Path:
     return path
 
 
-def load_bundle(directory) -> Bundle:
+def load_bundle(directory, engine: str = "numpy") -> Bundle:
     """Read a bundle written by `save_bundle`; a missing, damaged or unsafe one is a UserError.
 
     In order: every file's size and SHA-256 against the manifest, the JSON files, the model archive
-    and the classes its config names; only then Keras, with safe_mode, on the bytes just checked.
+    and the classes its config names; only then the model, from the bytes just checked. `engine`
+    "numpy" (the default) runs the model with NumPy (`forecaster.inference`), without importing
+    TensorFlow, so that a forecast answers at once; a model it cannot run is loaded with Keras.
+    "keras" loads it with Keras (safe_mode), as training does.
     """
+    if engine not in ("numpy", "keras"):
+        raise ValueError(f"engine must be 'numpy' or 'keras', got {engine!r}")
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise UserError(
@@ -186,20 +191,34 @@ def load_bundle(directory) -> Bundle:
             f"written by another version, or edited. {_retrain(directory)}") from None
     except (ValueError, TypeError) as error:
         raise UserError(f"{directory} holds a damaged bundle ({error}). {_retrain(directory)}") from None
+    _refuse_code(_model_config(files[MODEL_FILE], directory), directory, CUSTOM_LAYERS)
+    model = None
+    if engine == "numpy":
+        from forecaster.inference import NumpyModel
+
+        try:
+            model = NumpyModel.load(files[MODEL_FILE])
+        except (ValueError, OSError):  # a layer it does not run, or bad weights: Keras decides
+            model = None
+    if model is None:
+        model = _keras_model(files[MODEL_FILE], directory)
+    return Bundle(directory, model, settings, representation, schema, metadata, train_mean, linear,
+                  intervals)
+
+
+def _keras_model(archive: bytes, directory: Path):
+    """The Keras model in a checked archive, loaded with safe_mode."""
     keras = backend.keras()  # imported only now: a refused bundle is refused without TensorFlow
-    allowed = register_custom_layers()  # the factory's own layers: positional encoding, median
-    _refuse_code(_model_config(files[MODEL_FILE], directory), directory, allowed)
+    register_custom_layers()  # the factory's own layers: positional encoding, median
     with tempfile.TemporaryDirectory() as scratch:  # Keras reads the very bytes that were checked
         checked = Path(scratch) / MODEL_FILE
-        checked.write_bytes(files[MODEL_FILE])
+        checked.write_bytes(archive)
         try:
-            model = keras.saving.load_model(checked, compile=False, safe_mode=True)
+            return keras.saving.load_model(checked, compile=False, safe_mode=True)
         except Exception as error:  # Keras raises many types for a bad file
             raise UserError(
                 f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}). {_retrain(directory)}") from None
-    return Bundle(directory, model, settings, representation, schema, metadata, train_mean, linear,
-                  intervals)
 
 
 def _retrain(directory: Path) -> str:

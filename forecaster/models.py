@@ -68,6 +68,10 @@ def build_lstm(time_steps: int, features: int, horizon: int = 1, units: int = 50
     return build_model("lstm", time_steps, features, horizon, units, learning_rate=learning_rate)
 
 
+# The registered names of forecaster's own layers, the only custom classes a bundle may hold.
+CUSTOM_LAYERS = ("forecaster>PositionalEncoding", "forecaster>Median")
+
+
 def register_custom_layers() -> tuple[str, ...]:
     """Register forecaster's custom Keras layers (PositionalEncoding, Median) with Keras's
     serialization; returns their registered names ("forecaster>PositionalEncoding", ...).

@@ -98,7 +98,7 @@ def test_calendar_models_backtest_equals_forecast(tmp_path, hourly_csv, strategy
     settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 4,
                                       "epochs": 1, "calendar": True, "strategy": strategy,
                                       "scaling": "global", "model_dir": str(tmp_path / "m")})
-    bundle = load_bundle(train(settings, verbose=0).model_dir)
+    bundle = load_bundle(train(settings, verbose=0).model_dir, engine="keras")
     assert bundle.model.input_shape == (None, 24, 7)  # the target and six calendar inputs
     series = read_series(hourly_csv, schema=bundle.schema)
     result = backtest(bundle, series, [300])

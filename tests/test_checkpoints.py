@@ -110,7 +110,7 @@ def test_resume_skips_models_that_had_finished(tmp_path, capsys):
     first = load_bundle(model_dir).metadata["member_val_mae"]
     # Leave a resume folder whose first member had finished, as a kill during the second would.
     checkpoints = Checkpoints(model_dir, fingerprint(csv, _settings_dict(args)))
-    bundle = load_bundle(model_dir)
+    bundle = load_bundle(model_dir, engine="keras")
     member = bundle.model.layers[1]
     member.compile(loss="mse")
     checkpoints.save_finished("change.seed42", member, {"loss": [9.0, 8.0]}, [0.1, 0.1])

@@ -34,7 +34,7 @@ def test_forecast_is_the_model_on_the_last_window_mapped_back(trained, tmp_path)
     values = read_series(history, schema=bundle.schema).values("interpolate")
     representation = bundle.representation
     window = representation.model_inputs(values)[-24:][None]
-    outputs = bundle.model.predict(window, verbose=0)
+    outputs = bundle.model.predict_on_batch(window)
     expected = representation.decode(outputs, values[:, 0], np.array([80]))[0]
     np.testing.assert_allclose(result.values, expected, rtol=1e-6)
     assert result.frame["time"].tolist() == [f"2023-06-04 {h:02d}:00" for h in range(8, 14)]
@@ -91,7 +91,7 @@ def test_recursive_model_backtest_equals_its_forecast(tmp_path, hourly_csv):
     settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 4,
                                       "epochs": 1, "strategy": "recursive", "scaling": "change",
                                       "model_dir": str(tmp_path / "rec")})
-    bundle = load_bundle(train(settings, verbose=0).model_dir)
+    bundle = load_bundle(train(settings, verbose=0).model_dir, engine="keras")
     assert bundle.model.output_shape == (None, 1) and bundle.settings.horizon == 4
     series = read_series(hourly_csv, schema=bundle.schema)
     result = backtest(bundle, series, [300])

@@ -90,7 +90,7 @@ def test_ensemble_forecasts_the_median_of_models_from_consecutive_seeds(tmp_path
     runs = {seed: train(settings(f"seed{seed}", seed=seed), verbose=0) for seed in (42, 43, 44)}
     run = train(settings("ensemble", ensemble=3), verbose=0)
     assert run.members == [runs[seed].val_mae for seed in (42, 43, 44)]
-    bundle = load_bundle(run.model_dir)
+    bundle = load_bundle(run.model_dir, engine="keras")
     assert len(ensemble_members(bundle.model)) == 3
     assert bundle.metadata["member_val_mae"] == run.members
     singles = np.stack([forecast(load_bundle(runs[seed].model_dir), hourly_csv).values

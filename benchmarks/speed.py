@@ -1,0 +1,431 @@
+"""Speed and memory, each measured side by side in one run: `make bench`.
+
+    throughput   the classic Keras example (1000 windows x 1000 steps x 1 feature, LSTM(50) ->
+                 Dense(1), batch 64, MSE): seconds per epoch after the first of forecaster's
+                 `train` against the plain Keras script, alternating runs; also what was tried to
+                 go faster than plain Keras (steps_per_execution, bfloat16, XLA)
+    windowing    a 10-million-row x 8-feature float32 series, time_steps 168, horizon 24:
+                 forecaster's windows (views) against keras.utils.timeseries_dataset_from_array,
+                 time and peak extra memory to build them and to read them in batches of 256
+    big-train    `forecaster train` on a generated 10-million-row CSV (8 columns), one epoch capped
+                 at a few hundred steps: CSV load time, peak RSS against the raw float32 data
+    forecast     a cold `forecaster forecast` (a new process) against the same forecast through
+                 keras.saving.load_model + predict
+    distribute   training with --distribute mirrored on two logical CPU devices against one
+
+Every measurement runs in a fresh process (cold starts and peak memory need one). Prints a
+markdown table and writes it with the raw numbers to <output-dir>/speed.md and speed.json.
+
+    python -m benchmarks.speed                          # everything (about 15 minutes)
+    python -m benchmarks.speed --only throughput --repeats 1 --epochs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("throughput", "windowing", "big-train", "forecast", "distribute")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", help=f"comma-separated sections from {','.join(SECTIONS)}")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each side")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per throughput run")
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the big series")
+    parser.add_argument("--output-dir", default="runs/bench")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: one measurement, JSON out
+    parser.add_argument("--arguments", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print("RESULT " + json.dumps(MEASUREMENTS[args.measure](**json.loads(args.arguments))))
+        return 0
+    chosen = args.only.split(",") if args.only else list(SECTIONS)
+    unknown = sorted(set(chosen) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; expected some of {', '.join(SECTIONS)}")
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        results[name] = SECTION_RUNNERS[name](args, output)
+    markdown = _markdown(results)
+    header = (f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} CPU "
+              f"cores, Python {platform.python_version()}.\n\n")
+    (output / "speed.md").write_text(header + markdown + "\n", encoding="utf-8")
+    (output / "speed.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print("\n" + header + markdown)
+    print(f"wrote {output / 'speed.md'} and {output / 'speed.json'}")
+    return 0
+
+
+def measure(name: str, env: dict | None = None, **arguments) -> dict:
+    """Run measurement `name` in a fresh Python process; its result, with the process's wall time
+    and peak RSS."""
+    command = [sys.executable, "-m", "benchmarks.speed", "--measure", name,
+               "--arguments", json.dumps(arguments)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, **(env or {})})
+    out, err = process.communicate()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"measurement {name} failed ({process.returncode}):\n{err[-3000:]}")
+    result = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
+    return {**result, "process_seconds": wall}
+
+
+def run_timed(command: list[str], env: dict | None = None) -> dict:
+    """Wall time and peak RSS of a command in its own process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    error = process.stderr.read().decode(errors="replace")
+    process.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{error[-3000:]}")
+    return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+# Measurements, each run in its own process ------------------------------------------------------
+
+CLASSIC_ROWS = 2353  # 1000 training windows of 1000 steps, 353 validation windows (15%)
+
+
+def _classic_series() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    steps = np.arange(CLASSIC_ROWS)
+    return 10 + np.sin(2 * np.pi * steps / 24) + 0.01 * steps + rng.normal(0, 0.3, CLASSIC_ROWS)
+
+
+def _measure_plain_keras(epochs: int, variant: str = "plain") -> dict:
+    """The classic example as its script writes it: standardise with training statistics, window,
+    LSTM(50) -> Dense(1), fit with validation data."""
+    from forecaster import backend
+
+    keras = backend.keras()
+    keras.utils.set_random_seed(0)
+    if variant == "bfloat16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    series = _classic_series()
+    mean, std = series[:2000].mean(), series[:2000].std()
+    scaled = ((series - mean) / std).astype("float32")
+    windows = np.lib.stride_tricks.sliding_window_view(scaled[:-1], 1000)[:, :, None]
+    x, y = np.ascontiguousarray(windows[:1000]), scaled[1000:2000, None]
+    x_val, y_val = np.ascontiguousarray(windows[1000:]), scaled[2000:, None]
+    inputs = keras.Input(shape=(1000, 1))
+    outputs = keras.layers.Dense(1)(keras.layers.LSTM(50)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse", jit_compile=variant == "xla",
+                  steps_per_execution=16 if variant == "steps16" else 1)
+    seconds = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.started)
+
+    model.fit(x, y, validation_data=(x_val, y_val), batch_size=64, epochs=epochs, callbacks=[Timer()],
+              verbose=0)
+    return {"epoch_seconds": seconds}
+
+
+def _measure_forecaster_train(epochs: int, folder: str, extra: dict | None = None) -> dict:
+    """The same data and model through forecaster's own training path (`train`)."""
+    import pandas as pd
+
+    from forecaster.config import Settings
+    from forecaster.training import train
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv = folder / "classic.csv"
+    pd.DataFrame({"time": pd.date_range("2020-01-01", periods=CLASSIC_ROWS, freq="h"),
+                  "value": _classic_series()}).to_csv(csv, index=False)
+    settings = Settings(csv=str(csv), time_steps=1000, horizon=1, scaling="global", loss="mse",
+                        epochs=epochs, patience=epochs, val_fraction=0.15, test_fraction=0.0,
+                        seed=0, model_dir=str(folder / "model"), **(extra or {})).validate()
+    run = train(settings, verbose=0)
+    return {"epoch_seconds": run.epoch_seconds, "replicas": _replicas(run)}
+
+
+def _replicas(run) -> int | None:
+    from forecaster.artifacts import load_bundle
+
+    return (load_bundle(run.model_dir).metadata.get("distribution") or {}).get("replicas")
+
+
+def _peak_reset() -> int:
+    """Reset the process's peak RSS (Linux clear_refs) and return the current RSS in kB."""
+    with open("/proc/self/clear_refs", "w") as file:
+        file.write("5")
+    return _status("VmRSS")
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as file:
+        for line in file:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _measure_windowing(rows: int, side: str, read_windows: int) -> dict:
+    """Build the windows of a (rows, 8) float32 series, then read the first `read_windows` of them
+    in batches of 256 (copies, as training gets them); time and peak extra memory of each."""
+    from forecaster import backend
+
+    keras = backend.keras()  # imported before the baseline on both sides
+    from forecaster.windows import make_windows
+
+    values = np.random.default_rng(0).standard_normal((rows, 8), dtype=np.float32)
+    baseline = _peak_reset()
+    started = time.perf_counter()
+    if side == "forecaster":
+        inputs, _ = make_windows(values, 168, 24)
+        built = time.perf_counter() - started
+        build_peak = _status("VmHWM") - baseline
+        read = 0
+        for start in range(0, min(read_windows, len(inputs)), 256):
+            read += len(np.array(inputs[start:min(start + 256, read_windows)]))
+    else:
+        dataset = keras.utils.timeseries_dataset_from_array(
+            values[:-24], None, sequence_length=168, batch_size=256,
+            end_index=read_windows + 167 if read_windows < rows - 191 else None)
+        built = time.perf_counter() - started
+        build_peak = _status("VmHWM") - baseline
+        read = 0
+        for batch in dataset:
+            read += len(batch.numpy())
+    total = time.perf_counter() - started
+    return {"build_seconds": built, "build_extra_mb": build_peak / 1024, "read_windows": read,
+            "read_seconds": total - built, "peak_extra_mb": (_status("VmHWM") - baseline) / 1024,
+            "raw_mb": values.nbytes / 2**20}
+
+
+def _measure_load(csv: str, features: list) -> dict:
+    """Read the big CSV as `train` does: time and peak RSS."""
+    from forecaster.data import read_series
+
+    started = time.perf_counter()
+    series = read_series(csv, features=tuple(features))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": len(series.frame),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _measure_baseline_rss() -> dict:
+    """Peak RSS of a process that imports Keras and trains a small LSTM: what any run costs."""
+    from forecaster import backend
+    from forecaster.models import build_model
+
+    backend.keras()
+    model = build_model("lstm", 72, 8, 24)
+    model.fit(np.zeros((256, 72, 8), "float32"), np.zeros((256, 24), "float32"), verbose=0)
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+MEASUREMENTS = {
+    "plain-keras": _measure_plain_keras,
+    "forecaster-train": _measure_forecaster_train,
+    "windowing": _measure_windowing,
+    "load": _measure_load,
+    "baseline-rss": _measure_baseline_rss,
+}
+
+
+# Sections ----------------------------------------------------------------------------------------
+
+
+def _after_first(seconds: list) -> float:
+    return statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
+
+
+def _throughput(args, output: Path) -> dict:
+    plain, ours = [], []
+    for repeat in range(args.repeats):  # alternate, so that both sides share the machine's moods
+        plain.append(_after_first(measure("plain-keras", epochs=args.epochs)["epoch_seconds"]))
+        ours.append(_after_first(measure("forecaster-train", epochs=args.epochs,
+                                         folder=str(output / "throughput"))["epoch_seconds"]))
+        print(f"   run {repeat + 1}: plain Keras {plain[-1]:.3f} s/epoch, forecaster {ours[-1]:.3f}",
+              flush=True)
+    tried = {}
+    for variant in ("steps16", "bfloat16", "xla"):
+        tried[variant] = _after_first(measure("plain-keras", epochs=args.epochs,
+                                              variant=variant)["epoch_seconds"])
+        print(f"   plain Keras with {variant}: {tried[variant]:.3f} s/epoch", flush=True)
+    return {"plain_keras": plain, "forecaster": ours,
+            "ratio": statistics.median(ours) / statistics.median(plain), "tried": tried}
+
+
+def _windowing(args, output: Path) -> dict:
+    read = 1_000_000  # windows read on both sides; the Keras utility takes ~1.5 min per million
+    result = {side: measure("windowing", rows=args.rows, side=side, read_windows=read)
+              for side in ("forecaster", "keras")}
+    result["forecaster_all"] = measure("windowing", rows=args.rows, side="forecaster",
+                                       read_windows=args.rows)
+    for side, numbers in result.items():
+        print(f"   {side}: build {numbers['build_seconds']:.4f} s (+{numbers['build_extra_mb']:.0f} MB), "
+              f"read {numbers['read_windows']} windows in {numbers['read_seconds']:.1f} s, peak "
+              f"+{numbers['peak_extra_mb']:.0f} MB", flush=True)
+    return result
+
+
+def _big_csv(rows: int, output: Path) -> Path:
+    """A 10-million-row hourly CSV: a daily cycle, a trend and noise, and seven related features."""
+    path = output / f"big-{rows}.csv"
+    if path.is_file():
+        return path
+    rng = np.random.default_rng(0)
+    steps = np.arange(rows)
+    target = 10 + 3 * np.sin(2 * np.pi * steps / 24) + 1e-6 * steps + rng.normal(0, 0.3, rows)
+    columns = [target] + [target * (0.5 + k / 10) + rng.normal(0, 1, rows) for k in range(7)]
+    times = np.datetime64("2000-01-01T00:00") + steps.astype("timedelta64[h]")
+    temporary = path.with_suffix(".tmp")
+    with open(temporary, "w", encoding="utf-8") as file:
+        file.write("time,target," + ",".join(f"f{k}" for k in range(1, 8)) + "\n")
+        for start in range(0, rows, 1_000_000):
+            stop = min(start + 1_000_000, rows)
+            text = np.char.add(np.datetime_as_string(times[start:stop], unit="m"), "")
+            body = np.column_stack([np.round(c[start:stop], 4) for c in columns])
+            lines = [t + "," + ",".join(f"{v:.4f}" for v in row) for t, row in zip(text, body, strict=True)]
+            file.write("\n".join(lines) + "\n")
+    temporary.rename(path)
+    return path
+
+
+def _big_train(args, output: Path) -> dict:
+    started = time.perf_counter()
+    csv = _big_csv(args.rows, output)
+    print(f"   {csv} ready in {time.perf_counter() - started:.0f} s "
+          f"({csv.stat().st_size / 2**30:.2f} GiB)", flush=True)
+    features = [f"f{k}" for k in range(1, 8)]
+    raw_mb = args.rows * 8 * 4 / 2**20
+    baseline = measure("baseline-rss")
+    load = measure("load", csv=str(csv), features=features)
+    train = run_timed([sys.executable, "-m", "forecaster", "train", "--csv", str(csv), "--features",
+                       ",".join(features), "--epochs", "1", "--steps-per-epoch", "300",
+                       "--model-dir", str(output / "big-model")])
+    result = {"rows": args.rows, "raw_float32_mb": raw_mb, "csv_gib": csv.stat().st_size / 2**30,
+              "keras_baseline_rss_mb": baseline["peak_rss_mb"], "load": load, "train": train,
+              "train_rss_over_raw": train["peak_rss_mb"] / raw_mb,
+              "train_extra_rss_over_raw": (train["peak_rss_mb"] - baseline["peak_rss_mb"]) / raw_mb}
+    print(f"   load {load['seconds']:.1f} s (peak RSS {load['peak_rss_mb']:.0f} MB); train "
+          f"{train['seconds']:.0f} s, peak RSS {train['peak_rss_mb']:.0f} MB = "
+          f"{result['train_rss_over_raw']:.2f} x raw {raw_mb:.0f} MB (Keras alone "
+          f"{baseline['peak_rss_mb']:.0f} MB)", flush=True)
+    return result
+
+
+def _forecast(args, output: Path) -> dict:
+    model_dir = output / "forecast-model"
+    csv = ROOT / "data" / "seattle-temps.csv"
+    run_timed([sys.executable, "-m", "forecaster", "train", "--csv", str(csv), "--model-dir",
+               str(model_dir), "--epochs", "2", "--scaling", "change"])
+    cli = ROOT / ".venv" / "bin" / "forecaster"
+    command = [str(cli) if cli.exists() else "forecaster", "forecast", "--model-dir", str(model_dir),
+               "--csv", str(csv), "--output", str(output / "forecast.csv")]
+    keras_script = (
+        "import keras, numpy as np, pandas as pd\n"
+        "from forecaster.artifacts import load_bundle\n"
+        "from forecaster.data import read_series\n"
+        f"bundle = load_bundle({str(model_dir)!r})\n"
+        "model = keras.saving.load_model(bundle.directory / 'model.keras', compile=False)\n"
+        f"history = read_series({str(csv)!r}, schema=bundle.schema).values(bundle.settings.fill)\n"
+        "window = bundle.representation.windows(history[None])\n"
+        "forecast = bundle.representation.decode(model.predict(window, verbose=0), history[:, 0],"
+        " np.array([len(history)]))\n")
+    ours, plain = [], []
+    for _ in range(max(args.repeats, 5)):
+        ours.append(run_timed(command)["seconds"])
+        plain.append(run_timed([sys.executable, "-c", keras_script])["seconds"])
+    print(f"   cold forecaster forecast {statistics.median(ours):.2f} s; load_model + predict "
+          f"{statistics.median(plain):.2f} s (medians of {len(ours)})", flush=True)
+    return {"forecaster_forecast": ours, "keras_load_predict": plain,
+            "ratio": statistics.median(ours) / statistics.median(plain)}
+
+
+def _distribute(args, output: Path) -> dict:
+    one, two = [], []
+    for _ in range(args.repeats):
+        one.append(_after_first(measure("forecaster-train", epochs=args.epochs,
+                                        folder=str(output / "one-device"))["epoch_seconds"]))
+        mirrored = measure("forecaster-train", env={"FORECASTER_CPU_DEVICES": "2"}, epochs=args.epochs,
+                           folder=str(output / "mirrored"), extra={"distribute": "mirrored"})
+        two.append(_after_first(mirrored["epoch_seconds"]))
+        print(f"   one device {one[-1]:.3f} s/epoch, mirrored on {mirrored['replicas']} logical CPUs "
+              f"{two[-1]:.3f}", flush=True)
+    return {"one_device": one, "mirrored_two_cpus": two,
+            "ratio": statistics.median(two) / statistics.median(one)}
+
+
+SECTION_RUNNERS = {"throughput": _throughput, "windowing": _windowing, "big-train": _big_train,
+                   "forecast": _forecast, "distribute": _distribute}
+
+
+def _markdown(results: dict) -> str:
+    rows = ["| measurement | forecaster | reference | ratio |", "|---|---|---|---|"]
+    if "throughput" in results:
+        r = results["throughput"]
+        rows.append(f"| training, classic example (s/epoch after the first, median of "
+                    f"{len(r['forecaster'])}) | {statistics.median(r['forecaster']):.3f} | plain Keras "
+                    f"{statistics.median(r['plain_keras']):.3f} | {r['ratio']:.3f} |")
+        plain = statistics.median(r["plain_keras"])
+        for variant, seconds in r["tried"].items():
+            rows.append(f"| plain Keras with {variant} (tried) | | {seconds:.3f} | "
+                        f"{seconds / plain:.3f} of plain |")
+    if "windowing" in results:
+        r = results["windowing"]
+        ours, keras = r["forecaster"], r["keras"]
+        rows.append(f"| windows of 10M x 8 float32: build (s) | {ours['build_seconds']:.4f} | "
+                    f"timeseries_dataset_from_array {keras['build_seconds']:.4f} | |")
+        rows.append(f"| read {ours['read_windows']:,} windows in batches of 256 (s) | "
+                    f"{ours['read_seconds']:.2f} | {keras['read_seconds']:.2f} | "
+                    f"{keras['read_seconds'] / ours['read_seconds']:.0f}x faster |")
+        rows.append(f"| peak extra memory (MB; raw data {ours['raw_mb']:.0f}) | {ours['peak_extra_mb']:.0f} | "
+                    f"{keras['peak_extra_mb']:.0f} | |")
+        every = r["forecaster_all"]
+        rows.append(f"| read all {every['read_windows']:,} windows (s, peak extra MB) | "
+                    f"{every['read_seconds']:.1f}, +{every['peak_extra_mb']:.0f} | | |")
+    if "big-train" in results:
+        r = results["big-train"]
+        rows.append(f"| read a {r['rows']:,}-row CSV ({r['csv_gib']:.2f} GiB) (s) | "
+                    f"{r['load']['seconds']:.1f} | | |")
+        rows.append(f"| train 1 epoch x 300 steps on it: peak RSS (MB) | {r['train']['peak_rss_mb']:.0f} | "
+                    f"raw float32 {r['raw_float32_mb']:.0f} | {r['train_rss_over_raw']:.2f}x raw |")
+        rows.append(f"| ... less Keras's own peak ({r['keras_baseline_rss_mb']:.0f} MB) | "
+                    f"{r['train']['peak_rss_mb'] - r['keras_baseline_rss_mb']:.0f} | | "
+                    f"{r['train_extra_rss_over_raw']:.2f}x raw |")
+    if "forecast" in results:
+        r = results["forecast"]
+        rows.append(f"| cold forecast, new process (s, median) | "
+                    f"{statistics.median(r['forecaster_forecast']):.2f} | load_model + predict "
+                    f"{statistics.median(r['keras_load_predict']):.2f} | {r['ratio']:.2f} |")
+    if "distribute" in results:
+        r = results["distribute"]
+        rows.append(f"| classic example, --distribute mirrored on 2 logical CPUs (s/epoch) | "
+                    f"{statistics.median(r['mirrored_two_cpus']):.3f} | one device "
+                    f"{statistics.median(r['one_device']):.3f} | {r['ratio']:.2f} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
