@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -198,7 +199,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     UTF-8 with or without a byte-order mark; Windows or Unix line endings; fields separated by
     commas, or by ';', tabs or '|' when the header has no comma. Lines starting with '#' and blank
     lines are skipped, and so are rows whose cells are all empty. Every other row must have as many
-    fields as the header (one trailing separator is allowed).
+    fields as the header (a trailing separator aside).
     """
     path = Path(path)
     if not path.exists():
@@ -206,39 +207,54 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise UserError(f"{path} is a directory, not a file; pass the path of a CSV file.")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:
+            head = file.read(1 << 16)
+        plain = _plain(path, head)
+        data = None if plain else path.read_bytes()
     except OSError as error:
         raise UserError(
             f"{path} cannot be read ({error.strerror}); expected a readable CSV file. Check its "
             f"permissions.") from None
-    lines, numbers = _content_lines(_decode(data, path))
-    if not lines:
-        what = "holds only comment or blank lines" if data.strip() else "is empty"
-        raise UserError(f"{path} {what}; expected a header line and rows of data.")
-    separator = _separator(lines[0])
-    text = "\n".join(lines) + "\n"
-    starts = _record_lines(text, separator, numbers, path)
+    _check_text(head, path)
+    if plain:  # the usual file: pandas reads it from disk; row i is on line i + 2
+        header = _first_line(head)
+        numbers = None
+    else:  # comment or blank lines: drop them, remembering the line number of each kept line
+        lines, numbers = _content_lines(_decode(data, path))
+        if not lines:
+            what = "holds only comment or blank lines" if data.strip() else "is empty"
+            raise UserError(f"{path} {what}; expected a header line and rows of data.")
+        header, text = lines[0], "\n".join(lines) + "\n"
+    separator = _separator(header)
+
+    def line_of(number: int) -> int:
+        """The file's line number of line `number` of what pandas read."""
+        return number if numbers is None else numbers[min(number, len(numbers)) - 1]
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            raw = pd.read_csv(io.StringIO(text), sep=separator, skipinitialspace=True, index_col=False,
-                              skip_blank_lines=False)
+            raw = pd.read_csv(path if plain else io.StringIO(text), sep=separator, encoding="utf-8-sig",
+                              skipinitialspace=True, index_col=False)
+    except UnicodeDecodeError:
+        _decode(path.read_bytes(), path)  # raises, naming the line
+        raise
     except pd.errors.EmptyDataError:
         raise UserError(f"{path} is empty; expected a header line and rows of data.") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, OverflowError) as error:
-        reason = " ".join(str(error).split())
-        raise UserError(
-            f"{path} is not a well-formed CSV ({reason}); expected as many "
-            f"{_SEPARATOR_NAMES[separator]}-separated fields on every row as in the header. Fix "
-            f"that row.") from None
+        raise _malformed(path, error, separator, line_of) from None
+    rows = len(raw)
+    raw.index = pd.Index(np.arange(rows) + 2 if numbers is None or len(numbers) != rows + 1
+                         else numbers[1:], name="line")
+    _refuse_short_rows(raw, path, header, separator, None if plain else lines, numbers)
     raw.columns = [str(c).strip() for c in raw.columns]
-    raw.index = pd.Index(starts if len(starts) == len(raw) else np.arange(len(raw)) + 2, name="line")
-    raw = raw.dropna(how="all")
+    blank = raw.iloc[:, 0].isna()  # rows whose cells are all empty (",,,"), looked for cheaply
+    if blank.any():
+        raw = raw[~(blank & raw.isna().all(axis=1))]
     if raw.empty:
         raise UserError(f"{path} has a header but no rows; expected rows of data under it.")
     if len(raw.columns) < 2:
-        spaced = len(lines[0].split()) > 1
-        hint = " (it looks separated by spaces)" if spaced else ""
+        hint = " (it looks separated by spaces)" if len(header.split()) > 1 else ""
         raise UserError(
             f"{path} has one column, {raw.columns[0]!r}{hint}; expected a time column and a value "
             f"column separated by commas (';', tabs and '|' are recognised too). Save it as a "
@@ -250,30 +266,30 @@ _SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "'|'"}
 
 # The opening bytes of files that are often passed by mistake, and what to do instead.
 _SIGNATURES = (
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?)", "export it as CSV (in Excel: Save As, "
-                                                                 "CSV UTF-8)"),
-    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "export it as CSV (in Excel: Save As, CSV UTF-8)"),
-    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
-    (b"PAR1", "a Parquet file", "write it as CSV (pandas: read_parquet, then to_csv)"),
-    (b"%PDF", "a PDF document", "pass the CSV itself"),
-    (b"\x89PNG", "a PNG image", "pass the CSV itself"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?)",
+     "Export it as CSV (in Excel: Save As, CSV UTF-8)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "Export it as CSV (in Excel: Save As, CSV UTF-8)"),
+    (b"\x1f\x8b", "gzip-compressed", "Decompress it first (gunzip)"),
+    (b"PAR1", "a Parquet file", "Write it as CSV (pandas: read_parquet, then to_csv)"),
+    (b"%PDF", "a PDF document", "Pass the CSV itself"),
+    (b"\x89PNG", "a PNG image", "Pass the CSV itself"),
 )
 
 
-def _decode(data: bytes, path: Path) -> str:
-    """The file's text, or a UserError for bytes that are not UTF-8 text."""
+def _check_text(head: bytes, path: Path) -> None:
+    """A UserError if the file's first bytes are not UTF-8 text: another encoding, or binary."""
     for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
                       (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
-        if data.startswith(bom):
+        if head.startswith(bom):
             raise UserError(
                 f"{path} is {name} text; expected UTF-8. Save it as UTF-8 (in Excel: CSV UTF-8; "
                 f"or iconv -f {name} -t UTF-8).")
     for signature, what, fix in _SIGNATURES:
-        if data.startswith(signature):
-            raise UserError(f"{path} is {what}, not CSV text; expected a CSV file. Pass it as CSV: {fix}.")
-    head = data[:4096]
-    if b"\x00" in data:
-        odd, even = head[1::2].count(0) / max(1, len(head) // 2), head[0::2].count(0) / max(1, len(head) // 2)
+        if head.startswith(signature):
+            raise UserError(f"{path} is {what}, not CSV text; expected a CSV file. {fix}.")
+    if b"\x00" in head:
+        half = max(1, len(head) // 2)
+        odd, even = head[1::2].count(0) / half, head[0::2].count(0) / half
         if max(odd, even) > 0.4 and min(odd, even) < 0.05:
             raise UserError(
                 f"{path} looks like UTF-16 text (every other byte is zero); expected UTF-8. Save it "
@@ -281,15 +297,56 @@ def _decode(data: bytes, path: Path) -> str:
         raise UserError(
             f"{path} holds binary data (NUL bytes), not text; expected a CSV text file. Pass the CSV "
             f"itself, or export the data as CSV.")
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """The file's text, or a UserError for bytes that are not UTF-8 text."""
+    _check_text(data[:1 << 16], path)
+    if b"\x00" in data:
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise UserError(
+            f"{path} holds binary data (a NUL byte on line {line}), not text; expected a CSV text "
+            f"file. Pass the CSV itself, or export the data as CSV.")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
-        byte = data[error.start]
         raise UserError(
-            f"{path} is not UTF-8 text: line {line} holds the byte 0x{byte:02x}, which UTF-8 cannot "
-            f"decode (Latin-1 or Windows-1252 text?); expected UTF-8. Save it as UTF-8 CSV (or "
-            f"iconv -f latin1 -t UTF-8).") from None
+            f"{path} is not UTF-8 text: line {line} holds the byte 0x{data[error.start]:02x}, which "
+            f"UTF-8 cannot decode (Latin-1 or Windows-1252 text?); expected UTF-8. Save it as UTF-8 "
+            f"CSV (or iconv -f latin1 -t UTF-8).") from None
+
+
+def _plain(path: Path, head: bytes) -> bool:
+    """True when pandas can read the file as it is and keep its line numbers: more than one line,
+    no NUL bytes in the first ones, no comment line and no blank line before the last row (a
+    quick scan for a line break followed by '#' or by another line break)."""
+    if not head.strip() or b"\x00" in head:
+        return False
+    first = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t")
+    if first.startswith((b"#", b"\n", b"\r")):
+        return False
+    if b"\n" not in head:  # one line so far, or lines ended by CR alone
+        return False
+    with open(path, "rb") as file:
+        tail, pending = b"", False  # pending: blank lines seen, harmless if nothing follows them
+        while chunk := file.read(1 << 22):
+            if pending and chunk.strip():
+                return False
+            block = tail + chunk
+            found = _SKIPPED_LINE.search(block)
+            if found and block[found.start():].strip():
+                return False
+            pending, tail = pending or found is not None, chunk[-256:]
+    return True
+
+
+_SKIPPED_LINE = re.compile(rb"\n[ \t]*(?:#|\r?\n)")  # a line break, then a comment or a blank line
+
+
+def _first_line(head: bytes) -> str:
+    line = head.removeprefix(codecs.BOM_UTF8).replace(b"\r", b"\n").split(b"\n", 1)[0]
+    return line.decode("utf-8", errors="replace")
 
 
 def _content_lines(text: str) -> tuple[list[str], list[int]]:
@@ -304,36 +361,64 @@ def _content_lines(text: str) -> tuple[list[str], list[int]]:
     return lines, numbers
 
 
-def _record_lines(text: str, separator: str, numbers: list[int], path) -> list[int]:
-    """The line number in the file where each row after the header starts; a UserError for a row
-    whose number of fields differs from the header's."""
-    reader = csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True)
-    starts, ragged = [], []
-    try:
-        header = next(reader)
-        previous = reader.line_num  # lines read so far: a record starts on the next one
-        for record in reader:
-            line = numbers[min(previous, len(numbers) - 1)]
-            previous = reader.line_num
-            starts.append(line)
-            trailing = len(record) == len(header) + 1 and not record[-1].strip()
-            if len(record) != len(header) and not trailing:
-                ragged.append((line, len(record)))
-    except csv.Error as error:
-        line = numbers[min(max(reader.line_num, 1), len(numbers)) - 1]
-        raise UserError(
-            f"{path} is not a well-formed CSV: line {line} cannot be split into fields ({error}); "
-            f"expected {_SEPARATOR_NAMES[separator]}-separated fields, with quotes around values "
-            f"that contain one. Fix that line.") from None
-    if ragged:
-        (line, count), more = ragged[0], len(ragged) - 1
+def _malformed(path, error: Exception, separator: str, line_of) -> UserError:
+    """The UserError for a file pandas cannot split into rows."""
+    name = _SEPARATOR_NAMES[separator]
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if found:
+        expected, line, saw = map(int, found.groups())
+        return UserError(
+            f"{path} is not a well-formed CSV: line {line_of(line)} has {saw} fields but the header "
+            f"has {expected}; expected the same number of {name}-separated fields on every row. "
+            f"Fix that row (put quotes around a value that contains a {name}).")
+    if isinstance(error, pd.errors.ParserWarning):  # the first row is longer than the header
+        return UserError(
+            f"{path} is not a well-formed CSV: line {line_of(2)} has more fields than the header; "
+            f"expected the same number of {name}-separated fields on every row. Fix that row, or "
+            f"name every column in the header.")
+    reason = " ".join(str(error).split())
+    return UserError(
+        f"{path} is not a well-formed CSV ({reason}); expected {name}-separated fields, with quotes "
+        f"around values that contain a {name}. Fix the file.")
+
+
+def _refuse_short_rows(raw: pd.DataFrame, path, header: str, separator: str, lines, numbers) -> None:
+    """A UserError for a row with fewer fields than the header (pandas would fill them with NaN).
+
+    Only rows whose last column is empty can be short; their lines are split again to count."""
+    names = next(csv.reader([header], delimiter=separator, skipinitialspace=True), [])
+    width = len(names) - (len(names) > 1 and not names[-1].strip())  # a trailing separator aside
+    if not 0 < width <= len(raw.columns):
+        return
+    suspects = set(raw.index[raw[raw.columns[width - 1]].isna()])
+    if not suspects:
+        return
+    if lines is None:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            found = _short(enumerate(file, 1), suspects, width, separator)
+    else:
+        found = _short(zip(numbers, lines, strict=True), suspects, width, separator)
+    if found:
+        (line, count), more = found[0], len(found) - 1
+        name = _SEPARATOR_NAMES[separator]
         others = f" ({more} more row{'s' if more != 1 else ''} too)" if more else ""
         raise UserError(
             f"{path} is not a well-formed CSV: line {line} has {count} field{'s' if count != 1 else ''} "
-            f"but the header has {len(header)}{others}; expected the same number of "
-            f"{_SEPARATOR_NAMES[separator]}-separated fields on every row. Fix that row (put quotes "
-            f"around a value that contains a {_SEPARATOR_NAMES[separator]}).")
-    return starts
+            f"but the header has {width}{others}; expected the same number of {name}-separated "
+            f"fields on every row. Fix that row (an empty value still needs its {name}).")
+
+
+def _short(numbered_lines, wanted: set, width: int, separator: str) -> list[tuple[int, int]]:
+    """(line, fields) of each wanted line that has fewer than `width` fields."""
+    found, last = [], max(wanted)
+    for number, line in numbered_lines:
+        if number in wanted:
+            fields = len(next(csv.reader([line.rstrip("\r\n")], delimiter=separator), [""]))
+            if fields < width and line.strip():
+                found.append((number, fields))
+        if number >= last:
+            break
+    return found
 
 
 def _separator(header: str) -> str:
@@ -390,6 +475,12 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
     if types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column), "datetime"
     parsed = _to_datetime(column)
+    if parsed is not None and parsed.isna().any():  # e.g. "1e400" parses as no time at all
+        position = int(np.argmax(parsed.isna().to_numpy()))
+        raise UserError(
+            f"time column {name!r} of {path} does not parse as dates: line {column.index[position]} "
+            f"holds {column.iloc[position]!r}. Expected one format throughout, such as 2010-01-01 or "
+            f"2010-01-01 13:00; fix that cell or choose another column with --time-col.")
     if parsed is None:
         offsets_ = _two_offsets(column)
         if offsets_ is not None:
@@ -454,9 +545,11 @@ def text_time_format(column: pd.Series) -> str | None:
         pattern = pattern[:-2] + "Z"  # UTC written as Z, not +0000
     sample = column.iloc[: min(len(column), 50)].astype(str).str.strip()
     written = _to_datetime(sample)
-    if written is None or not (written.dt.strftime(pattern) == sample).all():
+    try:
+        same = written is not None and (written.dt.strftime(pattern) == sample).all()
+    except (ValueError, NotImplementedError):  # times outside what strftime can write
         return None
-    return pattern
+    return pattern if same else None
 
 
 def find_target(raw: pd.DataFrame, path, exclude=()) -> str:
@@ -545,14 +638,18 @@ def infer_frequency(index: pd.DatetimeIndex, path) -> str:
     if frequency is not None:
         return frequency
     step = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
-    candidates = _candidate_frequencies(index, step)
-    for candidate in candidates:
-        grid = pd.date_range(index[0], index[-1], freq=candidate)
-        if index.isin(grid).all() and len(grid) <= 2 * len(index):
-            return candidate
-    grid = pd.date_range(index[0], index[-1], freq=candidates[-1])
-    off_grid = index[~index.isin(grid)]
-    example = f"{off_grid[0]} is off that grid" if len(off_grid) else "filling it would double the rows"
+    if (index[-1] - index[0]) / step > 3 * len(index):  # no grid to build: far more steps than rows
+        example = (f"the {len(index)} rows span {index[-1] - index[0]}, so a regular grid would "
+                   f"more than double them")
+    else:
+        candidates = _candidate_frequencies(index, step)
+        for candidate in candidates:
+            grid = pd.date_range(index[0], index[-1], freq=candidate)
+            if index.isin(grid).all() and len(grid) <= 2 * len(index):
+                return candidate
+        grid = pd.date_range(index[0], index[-1], freq=candidates[-1])
+        off_grid = index[~index.isin(grid)]
+        example = f"{off_grid[0]} is off that grid" if len(off_grid) else "filling it would double the rows"
     raise UserError(
         f"{path} has irregular timestamps: the most common step is {step}, but {example}. "
         f"Expected one row per regular step (gaps are fine); resample the data first.")
@@ -560,6 +657,15 @@ def infer_frequency(index: pd.DatetimeIndex, path) -> str:
 
 def regularise(frame: pd.DataFrame, frequency: str, path) -> pd.DataFrame:
     """Reindex to every step from the first timestamp to the last; new rows are NaN."""
+    offset = _offset(frequency)
+    smallest = pd.Timedelta(offset) if isinstance(offset, offsets.Tick) else pd.Timedelta("1D")
+    steps = (frame.index[-1] - frame.index[0]) / smallest
+    if steps > max(1_000_000, 100 * len(frame)):
+        raise UserError(
+            f"{path} has {len(frame)} rows from {frame.index[0]} to {frame.index[-1]}; at one row "
+            f"per {frequency!r} step that is about {int(steps):,} steps, so nearly all would be "
+            f"missing. Expected rows that cover that span; remove the stray rows far from the "
+            f"others.")
     grid = pd.date_range(frame.index[0], frame.index[-1], freq=frequency, name=frame.index.name)
     off_grid = ~frame.index.isin(grid)
     if off_grid.any():

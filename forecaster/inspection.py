@@ -199,7 +199,8 @@ def format_inspection(report: Inspection) -> str:
     dates = all(t == t.normalize() for t in stamps if t is not None)
 
     def when(stamp: pd.Timestamp) -> str:
-        return stamp.strftime("%Y-%m-%d") if dates and stamp.tz is None else str(stamp)
+        text = str(stamp)
+        return text.removesuffix(" 00:00:00") if dates else text
 
     lines = [f"{report.path}: {_count(report.rows, 'row')}, {_count(len(report.columns), 'column')}"]
     for column in report.columns:

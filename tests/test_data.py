@@ -589,3 +589,33 @@ def test_every_repeated_timestamp_is_counted(tmp_path):
                                "2020-01-03,5\n")
     with pytest.raises(UserError, match="lines 2, 3 \\(and 1 more repeated timestamp\\)"):
         read_series(path)
+
+
+def test_rows_after_comment_and_blank_lines_are_named_by_their_line(tmp_path):
+    path = write_csv(tmp_path, "# header below\ndate,load\n2020-01-01,1\n\n2020-01-02,2,9\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="line 5 has 3 fields but the header has 2"):
+        read_series(path)
+    path = write_csv(tmp_path, "date,load,temp\n# note\n2020-01-01,1,5\n\n2020-01-02,2\n")
+    with pytest.raises(UserError, match="line 5 has 2 fields but the header has 3"):
+        read_series(path)
+
+
+def test_a_number_that_parses_as_no_time(tmp_path):
+    path = write_csv(tmp_path, "time,load\n2020-01-01,1\n1e400,2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match="does not parse as dates: line 3 holds '1e400'"):
+        read_series(path, time_column="time")
+
+
+def test_timestamps_far_apart_are_irregular_without_building_the_grid(tmp_path):
+    path = write_csv(tmp_path, "time,load\n2020-01-01 00:00:00.000001,1\n2020-01-01 00:00:00.000002,2\n"
+                               "2020-01-01 00:00:00.000003,3\n2200-01-01,4\n")
+    with pytest.raises(UserError, match="irregular timestamps: .* the 4 rows span"):
+        read_series(path)
+
+
+def test_a_history_far_longer_than_its_rows_is_refused(tmp_path):
+    first = read_series(write_csv(tmp_path, "time,load\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n"
+                                            "2020-01-01 02:00,3\n", name="train.csv"))
+    later = write_csv(tmp_path, "time,load\n1900-01-01 00:00,1\n2020-01-01 01:00,2\n", name="later.csv")
+    with pytest.raises(UserError, match="about 1,051,897 steps, so nearly all would be missing"):
+        read_series(later, schema=first.schema)
