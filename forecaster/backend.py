@@ -23,6 +23,9 @@ def keras():
         import tensorflow
 
         tensorflow.config.list_physical_devices()  # the CUDA probe, while muted
+    from forecaster.distribution import split_cpu
+
+    split_cpu(tensorflow)  # $FORECASTER_CPU_DEVICES logical CPUs, if set: before TF initialises
     return module
 
 

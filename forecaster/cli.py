@@ -177,6 +177,10 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
     parser.add_argument("--ensemble", type=int,
                         help="train N models from seeds seed, seed+1, ... and forecast their "
                              "median (default 1; each member is one more training run)")
+    parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"),
+                        help="train on one device (none, the default), every local GPU (mirrored), "
+                             "or the machines that TF_CONFIG lists (multiworker: run the same "
+                             "command on each; only the chief saves). --batch-size is the global batch")
     if not comparing:
         parser.add_argument("--model-dir", dest="model_dir",
                             help="where to save the model (default models/<csv name>)")
@@ -205,7 +209,8 @@ def _train(args: argparse.Namespace) -> int:
     filled = (f"; filled {_count(run.filled_values, 'missing value')} "
               f"({_count(run.missing_timestamps, 'missing timestamp')})" if run.filled_values else "")
     tried = ", ".join(f"{name} {mae:.4g}" for name, mae in run.candidates.items())
-    print(f"saved {run.model_dir} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
+    saved = f"saved {run.model_dir}" if run.model_dir else "trained, not saved (only the chief saves)"
+    print(f"{saved} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
           f"horizon {run.horizon}; best epoch {run.best_epoch} of {run.epochs_run}{filled})")
     if len(run.members) > 1:
@@ -230,6 +235,9 @@ def _compare(args: argparse.Namespace) -> int:
     models = parse_models(args.models)  # refuse a bad list before loading anything
     result = compare(_settings(args), models, output_dir=args.output_dir,
                      verbose=1 if sys.stdout.isatty() else 2)
+    if result.json_path is None:
+        print("trained every model, saved nothing (only the chief evaluates and writes)")
+        return 0
     print(result.table())
     print(f"wrote {result.json_path} and {result.plot_path}")
     return 0

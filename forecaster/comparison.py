@@ -22,8 +22,8 @@ class Comparison:
 
     rows: list  # dicts: name, kind ("model" or "baseline"), mae, rmse, smape, mase, skill, timing
     target: str
-    json_path: Path
-    plot_path: Path
+    json_path: Path | None  # None on a worker of --distribute multiworker other than the chief
+    plot_path: Path | None
 
     def table(self) -> str:
         lines = [f"test split, units of {self.target!r}; seconds per epoch: median after the first",
@@ -69,6 +69,8 @@ def compare(settings: Settings, models, output_dir=None, verbose: int | str = 0)
         if verbose:
             print(f"== {kind} ({number} of {len(models)})", flush=True)
         run = train(dataclasses.replace(settings, model=kind, model_dir=str(output_dir / kind)), verbose)
+        if run.model_dir is None:  # a worker of --distribute multiworker other than the chief
+            continue  # the chief evaluates and writes
         report = evaluate(run.model_dir, output_dir=output_dir / kind, levels=()).report
         target = report["target"]
         seconds = run.epoch_seconds[1:] or run.epoch_seconds
@@ -78,6 +80,8 @@ def compare(settings: Settings, models, output_dir=None, verbose: int | str = 0)
         for name, metrics in list(report["models"].items())[1:]:
             baselines.setdefault(name, {"name": name, "kind": "baseline", **metrics["overall"],
                                         "origins": report["origins"]})
+    if target is None:  # every model trained on a worker other than the chief: nothing to write
+        return Comparison([], "", None, None)
     rows += list(baselines.values())
     json_path = write_text_atomically(output_dir / "compare.json", json.dumps(
         {"csv": settings.csv, "target": target, "settings": settings.to_dict(), "rows": rows},

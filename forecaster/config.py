@@ -14,6 +14,7 @@ SCALINGS = ("auto", "global", "change", "window")
 STRATEGIES = ("direct", "recursive")
 LOSSES = ("mse", "mae", "huber")
 MODEL_KINDS = ("lstm", "gru", "rnn", "transformer", "dense")  # built by forecaster.models.build_model
+DISTRIBUTIONS = ("none", "mirrored", "multiworker")  # see forecaster.distribution
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Settings:
     # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
     # The representation is chosen once, on the first; each further member costs one more training.
     ensemble: int = 1
+    # Training on several devices: "none", "mirrored" (every local GPU, or logical CPU device) or
+    # "multiworker" (the machines in the TF_CONFIG environment variable); --batch-size stays global.
+    distribute: str = "none"
     model_dir: str | None = None  # where the bundle goes; None = models/<csv name>
 
     def validate(self) -> Settings:
@@ -113,6 +117,9 @@ class Settings:
         if self.fill not in FILL_METHODS:
             raise UserError(
                 f"--fill is {self.fill!r}; expected one of {', '.join(FILL_METHODS)}.")
+        if self.distribute not in DISTRIBUTIONS:
+            raise UserError(
+                f"--distribute is {self.distribute!r}; expected one of {', '.join(DISTRIBUTIONS)}.")
         if not self.learning_rate > 0:
             raise UserError(
                 f"--learning-rate is {self.learning_rate!r}; expected a positive number like 0.001.")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forecaster import backend
+from forecaster import backend, distribution
 from forecaster.artifacts import check_model_dir, save_bundle
 from forecaster.checkpoints import Checkpoints, fingerprint
 from forecaster.config import Settings
@@ -35,7 +35,7 @@ AUTO_SCALINGS = ("change", "window")
 class TrainRun:
     """What a training run produced: where the bundle is and how well it did on validation."""
 
-    model_dir: Path
+    model_dir: Path | None  # None on a worker of --distribute multiworker other than the chief
     val_mae: float  # mean absolute error on the validation windows, in the target's units
     target: str
     scaling: str  # the representation kept: "global" or "change"
@@ -86,19 +86,23 @@ def train(settings: Settings, verbose: int | str = "auto", resume: bool = False)
     command from its last completed epoch.
     """
     started = time.perf_counter()
+    worker = distribution.start(settings.distribute, resume)  # before TensorFlow runs anything
     if not settings.csv:
         raise UserError("no training data given; pass --csv PATH (a CSV with a time column).")
     model_dir = check_model_dir(settings.model_dir or Path("models") / Path(settings.csv).stem)
     if not Path(settings.csv).is_file():
         read_series(settings.csv)  # the data layer's own message for a missing file or a folder
-    checkpoints = Checkpoints(model_dir, fingerprint(settings.csv, settings.to_dict()), resume)
-    try:
-        run = _train(settings, model_dir, checkpoints, verbose, started)
-    except UserError:
-        checkpoints.discard()  # the same run would fail the same way: nothing to resume
-        raise
-    checkpoints.discard()
-    return run
+    with worker.writing(model_dir) as folder:  # model_dir on the chief, a scratch folder elsewhere
+        checkpoints = Checkpoints(folder, fingerprint(settings.csv, settings.to_dict()), resume)
+        try:
+            run = _train(settings, folder, checkpoints, verbose, started)
+        except UserError:
+            checkpoints.discard()  # the same run would fail the same way: nothing to resume
+            raise
+        checkpoints.discard()
+    if worker.strategy is not None:
+        run.notes.append(worker.note(settings.batch_size))
+    return run if worker.chief else dataclasses.replace(run, model_dir=None)
 
 
 def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbose,
@@ -132,6 +136,7 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
     selection = {c.representation.scaling: c.val_mae for c in candidates}
     metadata = _metadata(series, problem, best, selection, best_epoch)
     metadata["member_val_mae"] = members
+    metadata["distribution"] = distribution.start(settings.distribute).describe()
     baselines = {"train_mean": float(np.mean(problem.values[:val_start, 0])),
                  "ridge": best.linear.to_dict()}
     intervals = ConformalIntervals().fit(best.val_errors)
@@ -217,9 +222,11 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
             finished["epoch_seconds"]
     else:
         progress = checkpoints.progress(key) if checkpoints else None
-        model = _load(progress["model"]) if progress else build_model(
-            settings.model, p.time_steps, p.values.shape[1], steps, settings.units, settings.layers,
-            settings.dropout, settings.learning_rate, settings.loss)
+        worker = distribution.start(settings.distribute)
+        with worker.scope():  # a model built in a strategy's scope trains distributed
+            model = worker.prepare(_load(progress["model"]) if progress else build_model(
+                settings.model, p.time_steps, p.values.shape[1], steps, settings.units,
+                settings.layers, settings.dropout, settings.learning_rate, settings.loss))
         monitor = _Monitor(key, settings.patience, checkpoints, progress)
         if not (progress and progress["stopper"]["stopped"]):
             model.fit(
@@ -241,6 +248,7 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
         history, epoch_seconds = monitor.history, monitor.seconds
         if checkpoints:
             checkpoints.save_finished(key, model, history, epoch_seconds)
+        model = worker.unwrap(model)  # an ordinary Keras model, as the bundle holds it
     linear = LinearBaseline().fit(train_inputs, representation.encode(target, train_at))
 
     def predict(windows):
