@@ -269,7 +269,9 @@ def _forecast(args: argparse.Namespace) -> int:
 
     if args.output not in (None, "-"):
         check_output_file(args.output, "--output")
-    if args.plot:
+    if args.plot:  # matplotlib only when a picture is asked for: a forecast answers sooner
+        from forecaster.plots import PICTURE_SUFFIXES, plot_fan_chart
+
         check_output_file(args.plot, "--plot", PICTURE_SUFFIXES)
     bundle = load_bundle(args.model_dir)
     result = forecast(bundle, args.csv, horizon=args.horizon, levels=args.level)
@@ -277,9 +279,7 @@ def _forecast(args: argparse.Namespace) -> int:
         print(f"forecaster forecast: note: filled {_count(result.history.missing_values, 'missing value')} "
               f"in {args.csv} ({bundle.settings.fill}) before forecasting", file=sys.stderr)
     text = result.frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
-    if args.plot:  # matplotlib only when a picture is asked for: a forecast answers sooner
-        from forecaster.plots import PICTURE_SUFFIXES, plot_fan_chart
-
+    if args.plot:
         history = result.history.frame[bundle.schema.target]
         plot_fan_chart(history.index, history, result.times, result.values, result.intervals,
                        bundle.schema.target, args.plot)

@@ -58,9 +58,9 @@ class Settings:
     loss: str = "huber"  # training loss: huber (by the benchmark's evidence), mse (the classic
     #                      recipe's), or mae
     patience: int = 5  # epochs without validation improvement before stopping
-    seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
     steps_per_epoch: int | None = None  # batches per epoch at most (None: every training window
     #                                     once); each capped epoch reads a different share
+    seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
     # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
     # The representation is chosen once, on the first; each further member costs one more training.
     ensemble: int = 1
