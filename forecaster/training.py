@@ -22,13 +22,18 @@ from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals, mean_absolute_error
 from forecaster.forecasting import roll_forward
 from forecaster.models import LinearBaseline, build_model, combine_members, register_custom_layers
-from forecaster.scaling import Representation
-from forecaster.windows import choose_window, split_origins
+from forecaster.scaling import Representation, evenly_spaced
+from forecaster.windows import choose_window, split_origins, window_batches
 
 # What --scaling auto tries, keeping the lower validation MAE. Chosen by `make benchmark`: each beat
 # the classic recipe (global) on the series where it was kept, and between them they won on every
 # bundled and generated series; global (the classic recipe) stays available by name.
 AUTO_SCALINGS = ("change", "window")
+# Validation windows that score a model (its validation loss for early stopping, its validation MAE
+# and interval widths) and training windows that fit the ridge baseline, at most: evenly spaced over
+# the split when it holds more. Bounds the work per epoch on long series; no bundled set reaches them.
+MAX_SCORED_ORIGINS = 20_000
+MAX_RIDGE_ORIGINS = 100_000
 
 
 @dataclass
@@ -201,6 +206,12 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
     rows, target = len(p.values), p.values[:, 0]
     # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
     steps = 1 if settings.strategy == "recursive" else p.horizon
+    if p.val_start - max(p.time_steps, p.season) - steps + 1 < 1:  # Representation.fit's need
+        raise UserError(
+            f"the training split of {p.source} has {p.val_start} rows, too few for one window with "
+            f"--scaling {scaling}: each needs max(time_steps {p.time_steps}, season length "
+            f"{p.season}) rows of history and {steps} to forecast. Use a longer file, or a smaller "
+            f"--time-steps/--horizon/--season-length.")
     representation = Representation(scaling, p.season).fit(p.values, p.val_start, p.time_steps, steps)
     first = representation.first_origin(p.time_steps)
     origins = split_origins(rows, steps, p.val_start, p.test_start, first)
@@ -212,8 +223,12 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
                 f"the {name} split of {p.source} holds no complete window with --scaling {scaling} "
                 f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
                 f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
-    train_at, val_at = origins["train"], origins["validation"]
-    train_inputs = representation.windows_at(p.values, train_at)
+    train_at = origins["train"]
+    val_at = evenly_spaced(origins["validation"], MAX_SCORED_ORIGINS)
+    read = representation.window_reader(p.values)  # windows are gathered a batch at a time
+
+    def encode(at):
+        return representation.encode(target, at)
 
     key = f"{scaling}.seed{seed}"
     finished = checkpoints.finished(key) if checkpoints else None
@@ -229,13 +244,14 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
                 settings.layers, settings.dropout, settings.learning_rate, settings.loss))
         monitor = _Monitor(key, settings.patience, checkpoints, progress)
         if not (progress and progress["stopper"]["stopped"]):
+            initial_epoch = progress["epoch"] if progress else 0
+            batches = window_batches(read, encode, train_at, settings.batch_size, seed,
+                                     settings.steps_per_epoch, initial_epoch)
             model.fit(
-                train_inputs, representation.encode(target, train_at),
-                validation_data=(representation.windows_at(p.values, val_at),
-                                 representation.encode(target, val_at)),
-                epochs=settings.epochs, batch_size=settings.batch_size,
-                callbacks=[monitor.stopper, monitor.callback], verbose=verbose,
-                initial_epoch=progress["epoch"] if progress else 0)
+                batches, steps_per_epoch=batches.steps_per_epoch, shuffle=False,
+                validation_data=window_batches(read, encode, val_at, settings.batch_size),
+                epochs=settings.epochs, callbacks=[monitor.stopper, monitor.callback],
+                verbose=verbose, initial_epoch=initial_epoch)
         elif progress["best_weights"] is not None:  # killed after early stopping, before saving
             model.set_weights(progress["best_weights"])
         if monitor.failed:
@@ -249,12 +265,10 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
         if checkpoints:
             checkpoints.save_finished(key, model, history, epoch_seconds)
         model = worker.unwrap(model)  # an ordinary Keras model, as the bundle holds it
-    linear = LinearBaseline().fit(train_inputs, representation.encode(target, train_at))
-
-    def predict(windows):
-        return model.predict(windows, batch_size=1024, verbose=0)
-
-    val_mae, val_errors = _score(predict, representation, p, settings)
+    ridge_at = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
+    linear = LinearBaseline().fit_batches(
+        (read(at), encode(at)) for at in np.array_split(ridge_at, -(-len(ridge_at) // 4096)))
+    val_mae, val_errors = _score(model.predict_on_batch, representation, p, settings)
     return Candidate(representation, model, history, val_mae, val_errors, linear, epoch_seconds)
 
 
@@ -272,13 +286,18 @@ def _score(predict, representation: Representation, p: Problem,
     target = p.values[:, 0]
     first = representation.first_origin(p.time_steps)
     scored_at = split_origins(len(p.values), p.horizon, p.val_start, p.test_start, first)["validation"]
+    scored_at = evenly_spaced(scored_at, MAX_SCORED_ORIGINS)
+    chunks = np.array_split(scored_at, -(-len(scored_at) // 1024))
     if settings.strategy == "recursive":
-        histories = np.stack([p.values[o - first:o] for o in scored_at])  # target + calendar
-        ahead = np.stack([p.values[o:o + p.horizon, 1:] for o in scored_at])  # known in advance
-        predicted = roll_forward(predict, representation, histories, p.horizon, ahead)
+        predicted = np.concatenate([roll_forward(
+            predict, representation,
+            np.stack([p.values[o - first:o] for o in chunk]),  # target + calendar
+            p.horizon, np.stack([p.values[o:o + p.horizon, 1:] for o in chunk]))  # known ahead
+            for chunk in chunks])
     else:
-        predicted = representation.decode(predict(representation.windows_at(p.values, scored_at)),
-                                          target, scored_at)
+        read = representation.window_reader(p.values)
+        predicted = representation.decode(
+            np.concatenate([predict(read(chunk)) for chunk in chunks]), target, scored_at)
     rows_of = scored_at[:, None] + np.arange(p.horizon)[None, :]
     val_mae = mean_absolute_error(target[rows_of], predicted, p.observed[rows_of])
     val_errors = np.where(p.observed[rows_of], target[rows_of] - predicted, np.nan)
@@ -328,6 +347,8 @@ class _Monitor:
                         monitor.seconds, {"wait": stopper.wait, "best": stopper.best,
                                           "best_epoch": stopper.best_epoch,
                                           "stopped": bool(self.model.stop_training)})
+                    # An epoch's time includes its checkpoint: the cost of being resumable.
+                    monitor.seconds[-1] = time.perf_counter() - monitor.started
 
         self.stopper = Stopper(monitor="val_loss", patience=patience, restore_best_weights=True)
         self.callback = Callback()

@@ -239,12 +239,9 @@ def test_evaluate_and_backtest_refuse(tmp_path, capsys, bundle, command, frame, 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(raises=ValueError, strict=False,
-                   reason="training.py: with the default window a very short file reaches "
-                          "Representation.fit, which raises ValueError('no training window') before "
-                          "_fit's own UserError check")
-def test_train_refuses_a_file_too_short_for_the_default_window(tmp_path, capsys):
-    csv = write_input(tmp_path, hourly(10))
+@pytest.mark.parametrize("rows", [5, 10, 40])
+def test_train_refuses_a_file_too_short_for_the_default_window(tmp_path, capsys, rows):
+    csv = write_input(tmp_path, hourly(rows))
     status = main(["train", "--csv", str(csv), "--model-dir", str(tmp_path / "model")])
     assert_refused(capsys, status, "train", "window")
 
