@@ -400,8 +400,8 @@ def _markdown(results: dict) -> str:
         rows.append(f"| read {ours['read_windows']:,} windows in batches of 256 (s) | "
                     f"{ours['read_seconds']:.2f} | {keras['read_seconds']:.2f} | "
                     f"{keras['read_seconds'] / ours['read_seconds']:.0f}x faster |")
-        rows.append(f"| peak extra memory (MB; raw data {ours['raw_mb']:.0f}) | {ours['peak_extra_mb']:.0f} | "
-                    f"{keras['peak_extra_mb']:.0f} | |")
+        rows.append(f"| peak extra memory (MB; raw data {ours['raw_mb']:.0f}) | "
+                    f"{ours['peak_extra_mb']:.0f} | {keras['peak_extra_mb']:.0f} | |")
         every = r["forecaster_all"]
         rows.append(f"| read all {every['read_windows']:,} windows (s, peak extra MB) | "
                     f"{every['read_seconds']:.1f}, +{every['peak_extra_mb']:.0f} | | |")
