@@ -226,7 +226,7 @@ def _measure_load(csv: str, features: list) -> dict:
     from forecaster.data import read_series
 
     started = time.perf_counter()
-    series = read_series(csv, features=tuple(features))
+    series = read_series(csv, target="target", features=tuple(features))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": len(series.frame),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -321,7 +321,8 @@ def _big_train(args, output: Path) -> dict:
     raw_mb = args.rows * 8 * 4 / 2**20
     baseline = measure("baseline-rss")
     load = measure("load", csv=str(csv), features=features)
-    train = run_timed([sys.executable, "-m", "forecaster", "train", "--csv", str(csv), "--features",
+    train = run_timed([sys.executable, "-m", "forecaster", "train", "--csv", str(csv), "--target",
+                       "target", "--features",
                        ",".join(features), "--epochs", "1", "--steps-per-epoch", "300",
                        "--model-dir", str(output / "big-model")])
     result = {"rows": args.rows, "raw_float32_mb": raw_mb, "csv_gib": csv.stat().st_size / 2**30,

@@ -91,7 +91,10 @@ class Series:
     def values(self, fill: str, segments=()) -> np.ndarray:
         """(rows, columns) float64 in the user's units, target first, then the features, missing
         values filled within each segment (see `fill_missing`), then the calendar inputs."""
-        filled = fill_missing(self.frame.to_numpy(), fill, segments, names=self.schema.columns)
+        filled = fill_missing(self.frame.to_numpy(dtype="float64"), fill, segments,
+                              names=self.schema.columns)
+        if not self.schema.calendar:
+            return filled
         return np.hstack([filled, calendar(self.frame.index, self.schema.calendar)])
 
 
@@ -128,10 +131,15 @@ def read_series(
     values = {name: to_numbers(raw[name], name, path).to_numpy() for name in (target, *features)}
     if schema is None:
         check_target_varies(values[target], target, path)
-    frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name=time_column))
-    frame["_line"] = raw.index.to_numpy()  # the file's line numbers (see `read_table`)
-    frame = frame.sort_index(kind="stable")
-    refuse_duplicates(frame.index, frame["_line"].to_numpy(), path)
+    lines = raw.index.to_numpy()  # the file's line numbers (see `read_table`)
+    time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
+    del raw  # a long file's text cells go now: only the numbers and times are kept
+    frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name=time_column), copy=False)
+    del values
+    if not frame.index.is_monotonic_increasing:  # sorted files (the usual case) are not copied
+        order = np.argsort(frame.index.asi8, kind="stable")
+        frame, lines = frame.iloc[order], lines[order]
+    refuse_duplicates(frame.index, lines, path)
     if schema is None:
         frequency = infer_frequency(frame.index, path)
     else:
@@ -146,8 +154,7 @@ def read_series(
                 f"{schema.frequency!r} data; pass a history at the training frequency (resample "
                 f"it), or train a model on this frequency.")
         frequency = schema.frequency
-    regular = regularise(frame.drop(columns="_line"), frequency, path)
-    time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
+    regular = regularise(frame, frequency, path)
     if schema is not None:
         names = schema.calendar
     elif with_calendar:
@@ -673,6 +680,8 @@ def regularise(frame: pd.DataFrame, frequency: str, path) -> pd.DataFrame:
         raise UserError(
             f"{path} has a timestamp {stamp} that is not on the {frequency!r} grid the model uses; "
             f"expected one row per step. Resample the file to that frequency.")
+    if len(grid) == len(frame):  # every step present (on the grid, sorted, no duplicates): as is
+        return frame
     return frame.reindex(grid)
 
 
@@ -684,10 +693,10 @@ def fill_missing(values: np.ndarray, method: str, segments=(), names=()) -> np.n
     before it (the past), and only a gap at the very start of the series takes the first value
     after it. "ffill" repeats the last known value. "error" refuses any missing value.
     """
-    values = np.array(values, dtype="float64")
+    values = np.asarray(values, dtype="float64")
     missing = np.isnan(values)
     if not missing.any():
-        return values
+        return values  # as given: nothing to fill, nothing copied
     if method == "error":
         row, column = np.argwhere(missing)[0]
         name = names[column] if len(names) > column else f"column {column}"
