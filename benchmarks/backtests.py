@@ -212,17 +212,25 @@ def run(data_sets, variants: dict, output_dir: Path, models_dir: Path, epochs: i
             "markdown_path": markdown_path}
 
 
+def variant_settings(data_set: DataSet, csv: Path, overrides: dict, model_dir: Path,
+                     epochs: int | None = None):
+    """The settings a variant trains with on a data set: the data set's own, then the variant's;
+    `epochs` (the --epochs of a quick run), when given, caps every variant."""
+    from forecaster.config import load_config
+
+    capped = {} if epochs is None else {"epochs": epochs}
+    return load_config(overrides={**data_set.overrides, **overrides, **capped, "csv": str(csv),
+                                  "model_dir": str(model_dir)})
+
+
 def backtest_variant(data_set: DataSet, csv: Path, variant: str, overrides: dict, output_dir: Path,
                      models_dir: Path, epochs: int | None) -> dict:
     """Train one variant on one data set, backtest it with `evaluate`; one result dict."""
     from forecaster.artifacts import load_bundle
-    from forecaster.config import load_config
     from forecaster.evaluation import evaluate
     from forecaster.training import train
 
-    settings = load_config(overrides={
-        **data_set.overrides, **overrides, "epochs": epochs,
-        "csv": str(csv), "model_dir": str(models_dir / variant / data_set.name)})
+    settings = variant_settings(data_set, csv, overrides, models_dir / variant / data_set.name, epochs)
     trained = train(settings, verbose=0)
     print(f"    trained in {trained.seconds:.1f} s: scaling {trained.scaling}, best epoch "
           f"{trained.best_epoch} of {trained.epochs_run}, time_steps {trained.time_steps}, "

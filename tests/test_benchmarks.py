@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks import series
-from benchmarks.backtests import CLASSIC, COLUMNS, main, parse_variant
+from benchmarks.backtests import BUNDLED, CLASSIC, COLUMNS, main, parse_variant, variant_settings
 from forecaster.data import split_points
 
 
@@ -106,3 +106,11 @@ def test_benchmark_writes_its_tables_and_json_for_each_variant(tmp_path, capsys)
     assert (reports / "series" / "random-walk.csv").is_file()
     assert (models / "tiny" / "random-walk" / "model.keras").is_file()
     assert (reports / "classic" / "random-walk" / "metrics.json").is_file()
+
+
+def test_a_variant_sets_its_epochs_unless_a_quick_run_caps_them(tmp_path):
+    weather = next(d for d in BUNDLED if d.name == "seattle-weather")
+    _, overrides = parse_variant("long=epochs=100,loss=mae")
+    settings = variant_settings(weather, weather.csv, overrides, tmp_path / "m")
+    assert (settings.epochs, settings.loss, settings.target) == (100, "mae", "temp_max")
+    assert variant_settings(weather, weather.csv, overrides, tmp_path / "m", epochs=2).epochs == 2
