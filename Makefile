@@ -58,6 +58,6 @@ test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook)
 lint: $(STAMP) ## check the code with ruff
 	$(BIN)/ruff check forecaster tests benchmarks
 
-clean: ## remove trained models, reports, forecasts and caches (keeps .venv)
-	rm -rf models reports forecasts .pytest_cache .ruff_cache build *.egg-info
+clean: ## remove trained models, reports, forecasts, bench runs and caches (keeps .venv)
+	rm -rf models reports forecasts runs .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
