@@ -272,8 +272,13 @@ def _throughput(args, output: Path) -> dict:
         tried[variant] = _after_first(measure("plain-keras", epochs=args.epochs,
                                               variant=variant)["epoch_seconds"])
         print(f"   plain Keras with {variant}: {tried[variant]:.3f} s/epoch", flush=True)
+    jit = [_after_first(measure("forecaster-train", epochs=args.epochs, folder=str(output / "jit"),
+                                extra={"jit_compile": True})["epoch_seconds"])
+           for _ in range(args.repeats)]
+    print(f"   forecaster --jit-compile: {statistics.median(jit):.3f} s/epoch", flush=True)
     return {"plain_keras": plain, "forecaster": ours,
-            "ratio": statistics.median(ours) / statistics.median(plain), "tried": tried}
+            "ratio": statistics.median(ours) / statistics.median(plain), "tried": tried,
+            "forecaster_jit": jit}
 
 
 def _windowing(args, output: Path) -> dict:
@@ -393,6 +398,9 @@ def _markdown(results: dict) -> str:
         for variant, seconds in r["tried"].items():
             rows.append(f"| plain Keras with {variant} (tried) | | {seconds:.3f} | "
                         f"{seconds / plain:.3f} of plain |")
+        jit = statistics.median(r["forecaster_jit"])
+        rows.append(f"| forecaster --jit-compile (XLA; not bit-repeatable) | {jit:.3f} | plain Keras "
+                    f"{plain:.3f} | {jit / plain:.3f} |")
     if "windowing" in results:
         r = results["windowing"]
         ours, keras = r["forecaster"], r["keras"]

@@ -46,10 +46,17 @@ def _muted_stderr():
         os.close(saved)
 
 
-def deterministic(seed: int) -> None:
-    """Seed Python, NumPy and Keras, and make TensorFlow's ops deterministic, so that the same data,
-    settings and seed train the same model on the same machine."""
+def deterministic(seed: int, ops: bool = True) -> None:
+    """Seed Python, NumPy and Keras, and (with `ops`) make TensorFlow's ops deterministic, so that
+    the same data, settings and seed train the same model on the same machine. Without `ops` the
+    seed still fixes the initial weights and batch order, but Keras may compile with XLA (it refuses
+    to while deterministic ops are on), and results may differ in the last digits between runs."""
     keras().utils.set_random_seed(seed)
     import tensorflow
 
-    tensorflow.config.experimental.enable_op_determinism()
+    if ops:
+        tensorflow.config.experimental.enable_op_determinism()
+    else:  # TensorFlow exports no switch back; a process may train both ways (the tests do)
+        from tensorflow.python.framework import config
+
+        config.disable_op_determinism()

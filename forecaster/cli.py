@@ -147,6 +147,9 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="Adam's learning rate (default 0.001)")
     parser.add_argument("--patience", type=int,
                         help="epochs without a better validation loss before stopping (default 5)")
+    parser.add_argument("--jit-compile", dest="jit_compile", action="store_true", default=None,
+                        help="compile training with XLA: faster on long windows (1.6x on 1000 steps "
+                             "here), but runs are then repeatable only up to the last digits")
     parser.add_argument("--steps-per-epoch", dest="steps_per_epoch", type=int,
                         help="batches per epoch at most (default: every training window once); "
                              "for long series")

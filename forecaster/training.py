@@ -201,7 +201,7 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
     `checkpoints` holds as finished is loaded instead, an unfinished one continues where it stopped.
     """
     seed = settings.seed if seed is None else seed
-    backend.deterministic(seed)  # every candidate starts from the same state
+    backend.deterministic(seed, ops=not settings.jit_compile)  # each candidate: the same start
     p = problem
     rows, target = len(p.values), p.values[:, 0]
     # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
@@ -242,6 +242,8 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
             model = worker.prepare(_load(progress["model"]) if progress else build_model(
                 settings.model, p.time_steps, p.values.shape[1], steps, settings.units,
                 settings.layers, settings.dropout, settings.learning_rate, settings.loss))
+        if settings.jit_compile:
+            model.jit_compile = True  # XLA (Keras's own check may still refuse it, with a warning)
         monitor = _Monitor(key, settings.patience, checkpoints, progress)
         if not (progress and progress["stopper"]["stopped"]):
             initial_epoch = progress["epoch"] if progress else 0

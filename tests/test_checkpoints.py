@@ -155,3 +155,24 @@ def test_same_data_settings_and_seed_give_identical_forecasts_in_two_processes(t
         assert result.returncode == 0, result.stderr[-2000:]
         outputs.append(output.read_text())
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.slow
+def test_jit_compile_trains_with_xla_and_deterministic_ops_come_back_after(tmp_path):
+    from tensorflow.python.framework.config import is_op_determinism_enabled  # what Keras checks
+
+    from forecaster.config import load_config
+    from forecaster.training import train
+
+    csv = tmp_path / "load.csv"
+    write_hourly_csv(csv, rows=240)
+
+    def run(name, **more):
+        return train(load_config(overrides={"csv": str(csv), "time_steps": 12, "horizon": 3, "epochs": 1,
+                                            "scaling": "change", "model_dir": str(tmp_path / name),
+                                            **more}), verbose=0)
+
+    assert np.isfinite(run("xla", jit_compile=True).val_mae)
+    assert not is_op_determinism_enabled()  # so Keras keeps jit_compile=True
+    run("exact")
+    assert is_op_determinism_enabled()
