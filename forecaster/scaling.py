@@ -206,8 +206,7 @@ class Representation:
         """`values`: (rows, columns) in user units, target first; rows [0, train_rows) are training."""
         values = np.asarray(values, dtype="float64")
         anchor = {"global": "mean", "change": "auto", "window": "naive"}[self.scaling]
-        start = max(time_steps, self.season)
-        origins = evenly_spaced(np.arange(start, train_rows - horizon + 1), MAX_FIT_ORIGINS)
+        origins = evenly_spaced(self.training_origins(train_rows, time_steps, horizon), MAX_FIT_ORIGINS)
         if len(origins) == 0:
             raise ValueError(f"no training window: {train_rows} rows, time_steps {time_steps}, "
                              f"horizon {horizon}, season {self.season}")
@@ -219,6 +218,11 @@ class Representation:
         self.inputs_ = Scaler().fit_blocks(lambda a, b: self._differenced(values[a:b + lag])[lag:],
                                            train_rows - lag)
         return self
+
+    def training_origins(self, train_rows: int, time_steps: int, horizon: int) -> np.ndarray:
+        """The training windows `fit` learns its statistics from: every origin with `time_steps`
+        rows and one season before it, and `horizon` rows from it inside the training rows."""
+        return np.arange(max(time_steps, self.season), train_rows - horizon + 1)
 
     def first_origin(self, time_steps: int) -> int:
         """The earliest row a forecast can start at: the window and the anchors need the rows before."""

@@ -43,7 +43,7 @@ class TrainRun:
     model_dir: Path | None  # None on a worker of --distribute multiworker other than the chief
     val_mae: float  # mean absolute error on the validation windows, in the target's units
     target: str
-    scaling: str  # the representation kept: "global" or "change"
+    scaling: str  # the representation kept: "global", "change" or "window"
     candidates: dict  # validation MAE of each representation tried
     epochs_run: int
     seconds: float  # wall time of the whole run, all candidates included
@@ -206,13 +206,14 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
     rows, target = len(p.values), p.values[:, 0]
     # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
     steps = 1 if settings.strategy == "recursive" else p.horizon
-    if p.val_start - max(p.time_steps, p.season) - steps + 1 < 1:  # Representation.fit's need
+    representation = Representation(scaling, p.season)
+    if len(representation.training_origins(p.val_start, p.time_steps, steps)) == 0:
         raise UserError(
             f"the training split of {p.source} has {p.val_start} rows, too few for one window with "
             f"--scaling {scaling}: each needs max(time_steps {p.time_steps}, season length "
             f"{p.season}) rows of history and {steps} to forecast. Use a longer file, or a smaller "
             f"--time-steps/--horizon/--season-length.")
-    representation = Representation(scaling, p.season).fit(p.values, p.val_start, p.time_steps, steps)
+    representation.fit(p.values, p.val_start, p.time_steps, steps)
     first = representation.first_origin(p.time_steps)
     origins = split_origins(rows, steps, p.val_start, p.test_start, first)
     scored_at = split_origins(rows, p.horizon, p.val_start, p.test_start, first)["validation"]
@@ -270,7 +271,7 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
     ridge_at = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
     linear = LinearBaseline().fit_batches(
         (read(at), encode(at)) for at in np.array_split(ridge_at, -(-len(ridge_at) // 4096)))
-    val_mae, val_errors = _score(model.predict_on_batch, representation, p, settings)
+    val_mae, val_errors = _score(model.predict_on_batch, representation, p, settings, read)
     return Candidate(representation, model, history, val_mae, val_errors, linear, epoch_seconds)
 
 
@@ -281,10 +282,11 @@ def _load(path):
     return keras.saving.load_model(path, safe_mode=True)
 
 
-def _score(predict, representation: Representation, p: Problem,
-           settings: Settings) -> tuple[float, np.ndarray]:
+def _score(predict, representation: Representation, p: Problem, settings: Settings,
+           read=None) -> tuple[float, np.ndarray]:
     """Validation MAE of a model (`predict`: windows -> outputs) over whole horizons, and its errors
-    (validation origins, horizon): actual - forecast, NaN where the file had no value."""
+    (validation origins, horizon): actual - forecast, NaN where the file had no value. `read` is
+    `representation.window_reader(p.values)` when the caller has it already."""
     target = p.values[:, 0]
     first = representation.first_origin(p.time_steps)
     scored_at = split_origins(len(p.values), p.horizon, p.val_start, p.test_start, first)["validation"]
@@ -297,7 +299,7 @@ def _score(predict, representation: Representation, p: Problem,
             p.horizon, np.stack([p.values[o:o + p.horizon, 1:] for o in chunk]))  # known ahead
             for chunk in chunks])
     else:
-        read = representation.window_reader(p.values)
+        read = read or representation.window_reader(p.values)
         predicted = representation.decode(
             np.concatenate([predict(read(chunk)) for chunk in chunks]), target, scored_at)
     rows_of = scored_at[:, None] + np.arange(p.horizon)[None, :]
