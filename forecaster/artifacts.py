@@ -30,12 +30,11 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from forecaster import backend
 from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals
-from forecaster.models import CUSTOM_LAYERS, LinearBaseline, register_custom_layers
+from forecaster.models import CUSTOM_LAYERS, LinearBaseline, load_model
 from forecaster.scaling import Representation
 
 MODEL_FILE = "model.keras"
@@ -207,14 +206,13 @@ def load_bundle(directory, engine: str = "numpy") -> Bundle:
 
 
 def _keras_model(archive: bytes, directory: Path):
-    """The Keras model in a checked archive, loaded with safe_mode."""
-    keras = backend.keras()  # imported only now: a refused bundle is refused without TensorFlow
-    register_custom_layers()  # the factory's own layers: positional encoding, median
+    """The Keras model in a checked archive, loaded with safe_mode (Keras is imported only now: a
+    refused bundle is refused without TensorFlow)."""
     with tempfile.TemporaryDirectory() as scratch:  # Keras reads the very bytes that were checked
         checked = Path(scratch) / MODEL_FILE
         checked.write_bytes(archive)
         try:
-            return keras.saving.load_model(checked, compile=False, safe_mode=True)
+            return load_model(checked, compile=False)
         except Exception as error:  # Keras raises many types for a bad file
             raise UserError(
                 f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "

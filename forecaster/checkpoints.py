@@ -40,10 +40,8 @@ def resume_folder(model_dir) -> Path:
 
 def fingerprint(csv, settings: dict) -> str:
     """SHA-256 of the data file's bytes and the settings: a resumed run must use both unchanged."""
-    digest = hashlib.sha256()
     with open(csv, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+        digest = hashlib.file_digest(file, "sha256")
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 

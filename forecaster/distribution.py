@@ -122,15 +122,12 @@ class Worker:
         saving reads synchronised variables, a collective operation."""
         if self.strategy is None:
             return model
-        from forecaster import backend
-        from forecaster.models import register_custom_layers
+        from forecaster.models import load_model
 
-        keras = backend.keras()
-        register_custom_layers()
         with tempfile.TemporaryDirectory(prefix="forecaster-unwrap-") as scratch:
             path = Path(scratch) / "model.keras"
             model.save(path)
-            return keras.saving.load_model(path, safe_mode=True)
+            return load_model(path)
 
     def describe(self) -> dict:
         """For the bundle's metadata: how the model was trained."""

@@ -24,9 +24,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from forecaster.models import CUSTOM_LAYERS
+
 _FLOAT = np.float32
-_MEDIAN = "forecaster>Median"
-_POSITIONAL_ENCODING = "forecaster>PositionalEncoding"
+_POSITIONAL_ENCODING, _MEDIAN = CUSTOM_LAYERS  # forecaster's own layers, as registered
 _FALLBACK = "Load it with keras.saving.load_model instead."
 
 

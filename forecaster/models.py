@@ -72,6 +72,14 @@ def build_lstm(time_steps: int, features: int, horizon: int = 1, units: int = 50
 CUSTOM_LAYERS = ("forecaster>PositionalEncoding", "forecaster>Median")
 
 
+def load_model(path, compile: bool = True):
+    """A model saved by Keras, loaded with safe_mode after registering forecaster's own layers;
+    `compile` keeps its optimizer state (to train on), without it the model only predicts."""
+    keras = backend.keras()
+    register_custom_layers()
+    return keras.saving.load_model(path, compile=compile, safe_mode=True)
+
+
 def register_custom_layers() -> tuple[str, ...]:
     """Register forecaster's custom Keras layers (PositionalEncoding, Median) with Keras's
     serialization; returns their registered names ("forecaster>PositionalEncoding", ...).

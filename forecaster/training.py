@@ -21,7 +21,7 @@ from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals, mean_absolute_error
 from forecaster.forecasting import roll_forward
-from forecaster.models import LinearBaseline, build_model, combine_members, register_custom_layers
+from forecaster.models import LinearBaseline, build_model, combine_members, load_model
 from forecaster.scaling import Representation, evenly_spaced
 from forecaster.windows import choose_window, split_origins, window_batches
 
@@ -234,13 +234,13 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
     key = f"{scaling}.seed{seed}"
     finished = checkpoints.finished(key) if checkpoints else None
     if finished:
-        model, history, epoch_seconds = _load(finished["model"]), finished["history"], \
+        model, history, epoch_seconds = load_model(finished["model"]), finished["history"], \
             finished["epoch_seconds"]
     else:
         progress = checkpoints.progress(key) if checkpoints else None
         worker = distribution.start(settings.distribute)
         with worker.scope():  # a model built in a strategy's scope trains distributed
-            model = worker.prepare(_load(progress["model"]) if progress else build_model(
+            model = worker.prepare(load_model(progress["model"]) if progress else build_model(
                 settings.model, p.time_steps, p.values.shape[1], steps, settings.units,
                 settings.layers, settings.dropout, settings.learning_rate, settings.loss))
         if settings.jit_compile:
@@ -273,13 +273,6 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
         (read(at), encode(at)) for at in np.array_split(ridge_at, -(-len(ridge_at) // 4096)))
     val_mae, val_errors = _score(model.predict_on_batch, representation, p, settings, read)
     return Candidate(representation, model, history, val_mae, val_errors, linear, epoch_seconds)
-
-
-def _load(path):
-    """A model saved during this run (optimizer state included, to continue training)."""
-    keras = backend.keras()
-    register_custom_layers()
-    return keras.saving.load_model(path, safe_mode=True)
 
 
 def _score(predict, representation: Representation, p: Problem, settings: Settings,
