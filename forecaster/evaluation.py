@@ -289,7 +289,7 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS) -> Eva
 def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, levels) -> dict:
     """Write evaluate's figures; returns caption -> path."""
     from forecaster import plots
-    from forecaster.forecasting import predict_next
+    from forecaster.forecasting import forecast_series
 
     target, index = bundle.schema.target, series.frame.index
     shown = {name: result.forecasts[name] for name in (result.model, "naive", "seasonal_naive")}
@@ -307,14 +307,11 @@ def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, l
             plots.plot_loss_curves(bundle.metadata["history"], output_dir / "loss.png",
                                    bundle.metadata.get("best_epoch") or None),
     }
-    values = series.values(bundle.settings.fill)
-    future = pd.date_range(index[-1], periods=bundle.settings.horizon + 1,
-                           freq=bundle.schema.frequency)[1:]
-    forecast = predict_next(bundle, values, future[0])
-    bands = {level: bundle.intervals.bounds(forecast, level) for level in levels}
+    future = forecast_series(bundle, series, levels=levels)
     caption = (f"Forecast after the end of the data with {' and '.join(map(str, levels))}% "
                f"conformal intervals" if levels else "Forecast after the end of the data")
-    figures[caption] = plots.plot_fan_chart(index, values[:, 0], future, forecast, bands, target,
+    figures[caption] = plots.plot_fan_chart(index, series.values(bundle.settings.fill)[:, 0],
+                                            future.times, future.values, future.intervals, target,
                                             output_dir / "forecast.png")
     return figures
 

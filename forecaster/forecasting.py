@@ -33,16 +33,20 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None, levels=()) -> Fore
     from forecaster.evaluation import check_level
 
     levels = [check_level(level) for level in levels]
-    settings, schema = bundle.settings, bundle.schema
-    trained = settings.horizon
-    horizon = trained if horizon is None else horizon
-    if not isinstance(horizon, int) or horizon < 1:
+    if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
         raise UserError(f"--horizon is {horizon!r}; expected a whole number of at least 1.")
-    history = read_series(csv, schema=schema)
+    return forecast_series(bundle, read_series(csv, schema=bundle.schema), horizon, levels)
+
+
+def forecast_series(bundle: Bundle, history: Series, horizon: int | None = None,
+                    levels=()) -> Forecast:
+    """`forecast` of a history already read (with the bundle's schema); `levels` already checked."""
+    settings, schema = bundle.settings, bundle.schema
+    horizon = settings.horizon if horizon is None else horizon
     rows, needed = len(history.frame), history_needed(bundle)
     if rows < needed:
         raise UserError(
-            f"{csv} has {rows} rows after regularising; this model needs the last {needed} "
+            f"{history.source} has {rows} rows after regularising; this model needs the last {needed} "
             f"(--time-steps {settings.time_steps} at training, plus the rows its scaling looks "
             f"back). Pass a longer history.")
     last = history.frame.index[-1]
