@@ -191,8 +191,7 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
 
 
 def _settings(args: argparse.Namespace):
-    skip = ("config", "handler", "command", "models", "output_dir", "resume")
-    return load_config(args.config, overrides={k: v for k, v in vars(args).items() if k not in skip})
+    return load_config(args.config, overrides=vars(args))  # it ignores the flags that are no setting
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -204,13 +203,14 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from forecaster.data import count
     from forecaster.training import train
 
     run = train(_settings(args), verbose=1 if sys.stdout.isatty() else 2, resume=args.resume)
     for note in run.notes:
         print(f"forecaster train: note: {note}", file=sys.stderr)
-    filled = (f"; filled {_count(run.filled_values, 'missing value')} "
-              f"({_count(run.missing_timestamps, 'missing timestamp')})" if run.filled_values else "")
+    filled = (f"; filled {count(run.filled_values, 'missing value')} "
+              f"({count(run.missing_timestamps, 'missing timestamp')})" if run.filled_values else "")
     tried = ", ".join(f"{name} {mae:.4g}" for name, mae in run.candidates.items())
     saved = f"saved {run.model_dir}" if run.model_dir else "trained, not saved (only the chief saves)"
     print(f"{saved} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
@@ -268,6 +268,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace) -> int:
     from forecaster.artifacts import check_output_file, load_bundle, write_text_atomically
+    from forecaster.data import count
     from forecaster.forecasting import forecast
 
     if args.output not in (None, "-"):
@@ -279,7 +280,7 @@ def _forecast(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.model_dir)
     result = forecast(bundle, args.csv, horizon=args.horizon, levels=args.level)
     if result.history.missing_values:
-        print(f"forecaster forecast: note: filled {_count(result.history.missing_values, 'missing value')} "
+        print(f"forecaster forecast: note: filled {count(result.history.missing_values, 'missing value')} "
               f"in {args.csv} ({bundle.settings.fill}) before forecasting", file=sys.stderr)
     text = result.frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     if args.plot:
@@ -292,7 +293,3 @@ def _forecast(args: argparse.Namespace) -> int:
         write_text_atomically(args.output, text)
         print(f"wrote {args.output} ({len(result.frame)} steps)", file=sys.stderr)
     return 0
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -733,6 +733,11 @@ def season_length(frequency: str) -> int:
     return 1
 
 
+def count(number: int, noun: str) -> str:
+    """'1 row', '2 rows': a number and its noun, for messages."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def split_points(rows: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
     """Row indices where validation and test start: train = [0, a), val = [a, b), test = [b, rows)."""
     test_rows = int(round(rows * test_fraction))

@@ -178,12 +178,12 @@ def _gaps(grid: pd.DatetimeIndex, on_grid: np.ndarray) -> tuple[int, tuple[Gap, 
 def _notes(columns, missing_timestamps: int, gap_count: int) -> list[str]:
     notes = []
     if missing_timestamps:
-        notes.append(f"{_count(missing_timestamps, 'missing timestamp')} in "
-                     f"{_count(gap_count, 'gap')}: train inserts them and fills their values "
+        notes.append(f"{data.count(missing_timestamps, 'missing timestamp')} in "
+                     f"{data.count(gap_count, 'gap')}: train inserts them and fills their values "
                      f"(--fill, default interpolate)")
     for column in columns:
         if column.role in ("target", "feature") and column.missing:
-            notes.append(f"{column.name!r} has {_count(column.missing, 'missing value')}: train "
+            notes.append(f"{column.name!r} has {data.count(column.missing, 'missing value')}: train "
                          f"fills them (--fill, default interpolate; --fill error refuses them)")
         if column.role == "feature" and column.constant is not None:
             notes.append(f"feature {column.name!r} is constant ({column.constant}): it adds nothing "
@@ -202,7 +202,7 @@ def format_inspection(report: Inspection) -> str:
         text = str(stamp)
         return text.removesuffix(" 00:00:00") if dates else text
 
-    lines = [f"{report.path}: {_count(report.rows, 'row')}, {_count(len(report.columns), 'column')}"]
+    lines = [f"{report.path}: {data.count(report.rows, 'row')}, {data.count(len(report.columns), 'column')}"]
     for column in report.columns:
         role = f" ({column.role})" if column.role else ""
         missing = f", {column.missing} missing" if column.missing else ""
@@ -221,20 +221,21 @@ def format_inspection(report: Inspection) -> str:
             fact("frequency", "none inferred")
         else:
             fact("frequency", f"{report.frequency!r} (season: "
-                              f"{_count(data.season_length(report.frequency), 'step')})")
+                              f"{data.count(data.season_length(report.frequency), 'step')})")
             largest = "; ".join(f"{when(g.first)} to {when(g.last)} ({g.missing})" if g.missing > 1
                                 else f"{when(g.first)} (1)" for g in report.gaps)
-            fact("gaps", f"{_count(report.missing_timestamps, 'missing timestamp')} in "
-                         f"{_count(report.gap_count, 'gap')}; largest: {largest}" if report.gaps else "none")
+            fact("gaps", f"{data.count(report.missing_timestamps, 'missing timestamp')} in "
+                         f"{data.count(report.gap_count, 'gap')}; largest: {largest}"
+                 if report.gaps else "none")
         listed = "; ".join(f"{when(stamp)} on lines {', '.join(map(str, found))}"
                            for stamp, found in report.duplicates)
         more = report.duplicate_count - len(report.duplicates)
-        fact("duplicates", f"{_count(report.duplicate_count, 'timestamp')}: {listed}"
+        fact("duplicates", f"{data.count(report.duplicate_count, 'timestamp')}: {listed}"
                            f"{f'; and {more} more' if more else ''}" if report.duplicates else "none")
     fact("missing values", ", ".join(f"{c.name} {c.missing}" for c in report.columns if c.missing)
          or "none")
     fact("non-numeric", "; ".join(
-        f"{c.name}: {_count(c.text_cells, 'cell')} ("
+        f"{c.name}: {data.count(c.text_cells, 'cell')} ("
         + ", ".join(f"line {line} {cell!r}" for line, cell in c.examples)
         + (", ..." if c.text_cells > len(c.examples) else "") + ")"
         for c in report.columns if c.text_cells) or "none")
@@ -242,12 +243,8 @@ def format_inspection(report: Inspection) -> str:
                                if c.constant is not None) or "none")
     lines += [f"note: {note}" for note in report.notes]
     if report.problems:
-        lines.append(f"train would stop on {_count(len(report.problems), 'problem')}:")
+        lines.append(f"train would stop on {data.count(len(report.problems), 'problem')}:")
         lines += [f"  - {problem}" for problem in report.problems]
     else:
         lines.append("train can read this file.")
     return "\n".join(lines)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
