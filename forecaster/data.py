@@ -105,14 +105,16 @@ def read_series(
     features: tuple[str, ...] = (),
     schema: Schema | None = None,
     with_calendar: bool = False,
+    table: pd.DataFrame | None = None,
 ) -> Series:
     """Read `path` into a regular Series.
 
     Columns are found automatically where unambiguous; pass `schema` (from a trained bundle) to
     require the same columns and frequency as at training time. `with_calendar` adds the calendar
-    inputs that vary at the data's frequency (a schema brings its own).
+    inputs that vary at the data's frequency (a schema brings its own). `table` is the file as
+    `read_table` gives it, for a caller that has read it already (it is not changed).
     """
-    raw = read_table(path)
+    raw = read_table(path) if table is None else table
     if schema is not None:
         time_column, target, features = schema.time_column, schema.target, schema.features
         missing = [c for c in (time_column, *schema.columns) if c not in raw.columns]

@@ -131,7 +131,7 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
                 missing_timestamps = len(grid) - len(unique)
                 gap_count, gaps = _gaps(grid, on_grid)
     try:
-        data.read_series(path, *given)  # what train would say: its first problem, or none
+        data.read_series(path, *given, table=raw)  # what train would say: its first problem, or none
     except UserError as error:
         if str(error) not in problems:
             problems.append(str(error))
