@@ -218,13 +218,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         with open(path, "rb") as file:
             head = file.read(1 << 16)
+        _check_text(head, path)  # a binary file or another encoding is refused before it is read
         plain = _plain(path, head)
         data = None if plain else path.read_bytes()
     except OSError as error:
         raise UserError(
             f"{path} cannot be read ({error.strerror}); expected a readable CSV file. Check its "
             f"permissions.") from None
-    _check_text(head, path)
     if plain:  # the usual file: pandas reads it from disk; row i is on line i + 2
         header = _first_line(head)
         numbers = None
@@ -309,8 +309,8 @@ def _check_text(head: bytes, path: Path) -> None:
 
 
 def _decode(data: bytes, path: Path) -> str:
-    """The file's text, or a UserError for bytes that are not UTF-8 text."""
-    _check_text(data[:1 << 16], path)
+    """The file's text, or a UserError for bytes that are not UTF-8 text (its first 64 KiB have
+    passed `_check_text`)."""
     if b"\x00" in data:
         line = data[:data.index(b"\x00")].count(b"\n") + 1
         raise UserError(
@@ -328,9 +328,9 @@ def _decode(data: bytes, path: Path) -> str:
 
 def _plain(path: Path, head: bytes) -> bool:
     """True when pandas can read the file as it is and keep its line numbers: more than one line,
-    no NUL bytes in the first ones, no comment line and no blank line before the last row (a
-    quick scan for a line break followed by '#' or by another line break)."""
-    if not head.strip() or b"\x00" in head:
+    no comment line and no blank line before the last row (a quick scan for a line break followed
+    by '#' or by another line break). `head`, the first 64 KiB, has passed `_check_text`."""
+    if not head.strip():
         return False
     first = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t")
     if first.startswith((b"#", b"\n", b"\r")):
