@@ -42,7 +42,6 @@ from benchmarks import series as generated
 from forecaster.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
-LEVELS = (80, 95)
 GEOMETRIC_MEAN_GOAL = 0.85  # geometric mean of MAE / seasonal-naive MAE across all series: below
 WITHIN = 1.05  # at most 5% worse than naive on the random walk, and than the best achievable MAE
 
@@ -237,7 +236,7 @@ def backtest_variant(data_set: DataSet, csv: Path, variant: str, overrides: dict
           f"horizon {trained.horizon}", flush=True)
     clock = time.perf_counter()
     report_dir = output_dir / variant / data_set.name
-    report = evaluate(trained.model_dir, output_dir=report_dir, levels=LEVELS).report
+    report = evaluate(trained.model_dir, output_dir=report_dir).report  # 80% and 95% intervals
     seconds = time.perf_counter() - clock
     bundle = load_bundle(trained.model_dir)
     metrics = {name: scores["overall"] for name, scores in report["models"].items()}

@@ -30,6 +30,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,15 +92,16 @@ def measure(name: str, env: dict | None = None, **arguments) -> dict:
 
 def run_timed(command: list[str], env: dict | None = None) -> dict:
     """Wall time and peak RSS of a command in its own process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    error = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{error[-3000:]}")
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty child never blocks
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors,
+                                   env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(command)} failed:\n"
+                               f"{errors.read().decode(errors='replace')[-3000:]}")
     return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
@@ -309,7 +311,7 @@ def _big_csv(rows: int, output: Path) -> Path:
         file.write("time,target," + ",".join(f"f{k}" for k in range(1, 8)) + "\n")
         for start in range(0, rows, 1_000_000):
             stop = min(start + 1_000_000, rows)
-            text = np.char.add(np.datetime_as_string(times[start:stop], unit="m"), "")
+            text = np.datetime_as_string(times[start:stop], unit="m")
             body = np.column_stack([np.round(c[start:stop], 4) for c in columns])
             lines = [t + "," + ",".join(f"{v:.4f}" for v in row) for t, row in zip(text, body, strict=True)]
             file.write("\n".join(lines) + "\n")
