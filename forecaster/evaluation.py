@@ -305,7 +305,7 @@ def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, l
                 target, output_dir / "residuals.png"),
         "Training and validation loss":
             plots.plot_loss_curves(bundle.metadata["history"], output_dir / "loss.png",
-                                   bundle.metadata.get("best_epoch") or None),
+                                   bundle.metadata.get("best_epoch") or None, bundle.settings.loss),
     }
     future = forecast_series(bundle, series, levels=levels)
     caption = (f"Forecast after the end of the data with {' and '.join(map(str, levels))}% "

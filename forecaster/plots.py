@@ -108,8 +108,9 @@ def plot_fan_chart(history_times, history, future_times, forecast, intervals: di
     return _save(figure, path)
 
 
-def plot_loss_curves(history: dict, path, best_epoch: int | None = None) -> Path:
-    """Training and validation loss per epoch (numbered from 1), from Keras's History.history.
+def plot_loss_curves(history: dict, path, best_epoch: int | None = None, loss: str = "mse") -> Path:
+    """Training and validation loss per epoch (numbered from 1), from Keras's History.history;
+    `loss` names the training loss (mse, mae or huber) on the y axis.
 
     The y axis is logarithmic when every loss is positive. `best_epoch` (numbered from 1) is marked
     with a dotted line; None or 0 (training's "no validation loss") marks nothing.
@@ -143,7 +144,7 @@ def plot_loss_curves(history: dict, path, best_epoch: int | None = None) -> Path
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_title(f"training and validation loss over {epochs} epochs")
     axes.set_xlabel("epoch")
-    axes.set_ylabel("loss (MSE, scaled units)")
+    axes.set_ylabel(f"loss ({'Huber' if loss == 'huber' else loss.upper()}, scaled units)")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return _save(figure, path)
 

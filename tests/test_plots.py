@@ -157,3 +157,9 @@ def test_fan_chart_without_bands_is_the_plain_forecast(tmp_path, figures):
     (axes,) = figures[0].axes
     assert legend_texts(axes) == ["history", "forecast"]
     assert len(axes.get_lines()[0].get_ydata()) == 48
+
+
+def test_the_loss_axis_names_the_training_loss(tmp_path, figures):
+    plots.plot_loss_curves({"loss": [0.5, 0.2]}, tmp_path / "loss.png", loss="huber")
+    (axes,) = figures[0].axes
+    assert axes.get_ylabel() == "loss (Huber, scaled units)"
