@@ -373,9 +373,10 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
 
     steps = np.tile(np.arange(1, horizon + 1), len(origins))
     rows_of = (origins[:, None] + np.arange(horizon)[None, :]).ravel()
+    written = series.schema  # times as the backtested file writes them
     columns = {
-        "origin": np.repeat(format_times(index[origins], schema.time_kind, schema.time_format), horizon),
-        schema.time_column: format_times(index[rows_of], schema.time_kind, schema.time_format),
+        "origin": np.repeat(format_times(index[origins], written.time_kind, written.time_format), horizon),
+        schema.time_column: format_times(index[rows_of], written.time_kind, written.time_format),
         "step": steps,
         "actual": result.truth.ravel(),
         "forecast": result.forecasts[result.model].ravel(),
@@ -409,7 +410,7 @@ def _report(bundle, result: Backtest, source, model_dir, history_end: int, level
 def _describe(bundle, result: Backtest, source, model_dir) -> dict:
     from forecaster.forecasting import format_times
 
-    schema, index = bundle.schema, result.series.frame.index
+    schema, index = result.series.schema, result.series.frame.index  # times as that file writes them
     last_row = result.origins[-1] + bundle.settings.horizon - 1
     return {
         "model_dir": str(model_dir),

@@ -52,7 +52,8 @@ def forecast_series(bundle: Bundle, history: Series, horizon: int | None = None,
     last = history.frame.index[-1]
     times = pd.date_range(last, periods=horizon + 1, freq=schema.frequency)[1:]
     predicted = predict_next(bundle, history.values(settings.fill), times[0], steps=horizon)
-    columns = {schema.time_column: format_times(times, schema.time_kind, schema.time_format),
+    written = history.schema  # the history file's own time style, which may not be training's
+    columns = {schema.time_column: format_times(times, written.time_kind, written.time_format),
                "forecast": predicted}
     intervals = {level: bundle.intervals.bounds(predicted, level) for level in levels}
     for level, (lower, upper) in intervals.items():

@@ -42,6 +42,16 @@ def test_forecast_is_the_model_on_the_last_window_mapped_back(trained, tmp_path)
 
 
 @pytest.mark.slow
+def test_forecast_times_are_written_the_way_the_history_writes_them(trained, tmp_path):
+    bundle = load_bundle(trained[0].model_dir)  # trained on "2021-03-01 00:00" style times
+    history = tmp_path / "history.csv"
+    frame = write_hourly_csv(history, rows=80, seed=3, start="2023-06-01")
+    frame["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y/%m/%d %H:%M")
+    frame.to_csv(history, index=False)
+    assert forecast(bundle, history).frame["time"].tolist()[:2] == ["2023/06/04 08:00", "2023/06/04 09:00"]
+
+
+@pytest.mark.slow
 def test_shorter_horizon_is_the_first_steps(trained, tmp_path):
     bundle = load_bundle(trained[0].model_dir)
     history = tmp_path / "history.csv"
