@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from forecaster.config import Settings
@@ -46,7 +46,7 @@ BASELINES_FILE = "baselines.json"
 INTERVALS_FILE = "intervals.json"
 BUNDLE_FILES = (MODEL_FILE, SETTINGS_FILE, SCALING_FILE, SCHEMA_FILE, METADATA_FILE, BASELINES_FILE,
                 INTERVALS_FILE)
-MANIFEST_FILE = "manifest.json"  # the SHA-256 and size of each of BUNDLE_FILES
+MANIFEST_FILE = "manifest.json"  # the SHA-256 and size of each of BUNDLE_FILES (and member files)
 MANIFEST_FORMAT = 1
 KERAS_ARCHIVE_FILES = ("config.json", "metadata.json", "model.weights.h5")  # inside a .keras zip
 # Serialized values that Keras rebuilds from data alone, without looking up a class or a function.
@@ -54,27 +54,50 @@ _KERAS_DATA = {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__el
 _BAD_ARCHIVE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
 
 
+def member_files(count: int) -> tuple[str, ...]:
+    """The files of the members after the first of a combined forecast (`--scaling auto` may keep
+    the mean of several representations' models): member-2.keras, member-2.scaling.json, ..."""
+    return tuple(f"member-{number}{suffix}" for number in range(2, count + 1)
+                 for suffix in (".keras", ".scaling.json"))
+
+
 @dataclass
 class Bundle:
     """Everything `evaluate` and `forecast` need, rebuilt from the folder, not today's defaults."""
 
     directory: Path
-    model: object  # keras.Model
+    model: object  # keras.Model: the first member's (the one with the lowest validation MAE)
     settings: Settings
-    representation: Representation
+    representation: Representation  # the first member's
     schema: Schema
     metadata: dict
     train_mean: float
-    linear: LinearBaseline
+    linear: LinearBaseline  # ridge on the first member's windows and representation
     intervals: ConformalIntervals
+    # (model, representation) of every member, the first included: the forecast is the mean of
+    # their forecasts in the target's units. One member unless --scaling auto kept a combination.
+    members: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.members:
+            self.members = [(self.model, self.representation)]
+
+    @property
+    def scaling(self) -> str:
+        """The representation, or the representations whose mean forecast is the forecast:
+        "window", "change+window", ..."""
+        return "+".join(representation.scaling for _, representation in self.members)
 
 
 def save_bundle(directory, model, settings: Settings, representation: Representation, schema: Schema,
-                metadata: dict, baselines: dict, intervals: ConformalIntervals) -> Path:
+                metadata: dict, baselines: dict, intervals: ConformalIntervals,
+                others: tuple = ()) -> Path:
     """Write the bundle to a temporary folder beside `directory`, then swap it into place.
 
-    The manifest is written last, from the files as they lie in the temporary folder. An exception
-    anywhere leaves the previous bundle (if any) untouched and no temporary folder behind.
+    `others`: (model, representation) of further members whose forecasts are averaged with this
+    one's (`member_files`). The manifest is written last, from the files as they lie in the
+    temporary folder. An exception anywhere leaves the previous bundle (if any) untouched and no
+    temporary folder behind.
     """
     directory = check_model_dir(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +111,12 @@ def save_bundle(directory, model, settings: Settings, representation: Representa
         _write_json(staging / METADATA_FILE, metadata)
         _write_json(staging / BASELINES_FILE, baselines)
         _write_json(staging / INTERVALS_FILE, intervals.to_dict())
-        _write_json(staging / MANIFEST_FILE, _manifest(staging))
+        names = member_files(len(others) + 1)
+        for (other, other_representation), keras_name, scaling_name in zip(
+                others, names[::2], names[1::2], strict=True):
+            other.save(staging / keras_name)
+            _write_json(staging / scaling_name, other_representation.to_dict())
+        _write_json(staging / MANIFEST_FILE, _manifest(staging, BUNDLE_FILES + names))
         _swap_into_place(staging, directory)
     finally:
         if staging.exists():
@@ -168,8 +196,8 @@ def load_bundle(directory, engine: str = "numpy") -> Bundle:
             f"`forecaster train --csv FILE --model-dir {directory}`.")
     files = _verified_files(directory)  # every file read once, here, and checked against the manifest
     documents = {}
-    for name in BUNDLE_FILES:
-        if name != MODEL_FILE:
+    for name in files:
+        if not name.endswith(".keras"):
             try:
                 documents[name] = json.loads(files[name].decode("utf-8"))
             except (ValueError, RecursionError) as error:
@@ -184,28 +212,37 @@ def load_bundle(directory, engine: str = "numpy") -> Bundle:
         baselines = documents[BASELINES_FILE]
         train_mean, linear = float(baselines["train_mean"]), LinearBaseline.from_dict(baselines["ridge"])
         intervals = ConformalIntervals.from_dict(documents[INTERVALS_FILE])
+        models = [name for name in files if name.endswith(".keras")]  # MODEL_FILE first
+        representations = [representation] + [
+            Representation.from_dict(documents[name.removesuffix(".keras") + ".scaling.json"])
+            for name in models[1:]]
     except KeyError as error:
         raise UserError(
             f"{directory} lacks the field {error} that this version of forecaster reads: it was "
             f"written by another version, or edited. {_retrain(directory)}") from None
     except (ValueError, TypeError) as error:
         raise UserError(f"{directory} holds a damaged bundle ({error}). {_retrain(directory)}") from None
-    _refuse_code(_model_config(files[MODEL_FILE], directory), directory, CUSTOM_LAYERS)
-    model = None
+    for name in models:  # every archive checked before any is loaded
+        _refuse_code(_model_config(files[name], directory, name), directory, CUSTOM_LAYERS, name)
+    loaded = [_load_model(files[name], directory, name, engine) for name in models]
+    return Bundle(directory, loaded[0], settings, representation, schema, metadata, train_mean,
+                  linear, intervals, list(zip(loaded, representations, strict=True)))
+
+
+def _load_model(archive: bytes, directory: Path, name: str, engine: str):
+    """One checked model archive, run by `engine` ("numpy" falls back to Keras for a model that
+    forecaster.inference does not run)."""
     if engine == "numpy":
         from forecaster.inference import NumpyModel
 
         try:
-            model = NumpyModel.load(files[MODEL_FILE])
+            return NumpyModel.load(archive)
         except (ValueError, OSError):  # a layer it does not run, or bad weights: Keras decides
-            model = None
-    if model is None:
-        model = _keras_model(files[MODEL_FILE], directory)
-    return Bundle(directory, model, settings, representation, schema, metadata, train_mean, linear,
-                  intervals)
+            pass
+    return _keras_model(archive, directory, name)
 
 
-def _keras_model(archive: bytes, directory: Path):
+def _keras_model(archive: bytes, directory: Path, name: str = MODEL_FILE):
     """The Keras model in a checked archive, loaded with safe_mode (Keras is imported only now: a
     refused bundle is refused without TensorFlow)."""
     with tempfile.TemporaryDirectory() as scratch:  # Keras reads the very bytes that were checked
@@ -215,7 +252,7 @@ def _keras_model(archive: bytes, directory: Path):
             return load_model(checked, compile=False)
         except Exception as error:  # Keras raises many types for a bad file
             raise UserError(
-                f"{directory / MODEL_FILE} could not be loaded safely ({type(error).__name__}: "
+                f"{directory / name} could not be loaded safely ({type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}). {_retrain(directory)}") from None
 
 
@@ -223,10 +260,10 @@ def _retrain(directory: Path) -> str:
     return f"Retrain with `forecaster train --csv FILE --model-dir {directory}`."
 
 
-def _manifest(folder: Path) -> dict:
-    """{"format": 1, "files": {name: {"sha256": hex digest, "bytes": size}}} of BUNDLE_FILES in `folder`."""
+def _manifest(folder: Path, names: tuple[str, ...]) -> dict:
+    """{"format": 1, "files": {name: {"sha256": hex digest, "bytes": size}}} of `names` in `folder`."""
     files = {}
-    for name in BUNDLE_FILES:
+    for name in names:
         with open(folder / name, "rb") as file:
             digest = hashlib.file_digest(file, "sha256").hexdigest()
         files[name] = {"sha256": digest, "bytes": (folder / name).stat().st_size}
@@ -251,7 +288,8 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
 
 
 def _recorded_files(directory: Path) -> dict[str, tuple[str, int]]:
-    """{name: (sha256, bytes)} from the bundle's manifest, for exactly BUNDLE_FILES, or a UserError."""
+    """{name: (sha256, bytes)} from the bundle's manifest, for exactly BUNDLE_FILES and the files of
+    any further members (`member_files`), in that order, or a UserError."""
     path = directory / MANIFEST_FILE
     if not path.is_file():
         if any((directory / name).exists() for name in BUNDLE_FILES):
@@ -274,13 +312,16 @@ def _recorded_files(directory: Path) -> dict[str, tuple[str, int]]:
             f"{path} has format {manifest['format']!r}; this version of forecaster reads format "
             f"{MANIFEST_FORMAT} (the bundle was written by another version). {_retrain(directory)}")
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != set(BUNDLE_FILES):
+    names = BUNDLE_FILES + member_files(1 + len(set(files) - set(BUNDLE_FILES)) // 2
+                                        if isinstance(files, dict) else 1)
+    if not isinstance(files, dict) or set(files) != set(names):
         listed = ", ".join(sorted(files)) if isinstance(files, dict) else "no file list"
         raise UserError(
-            f"{path} lists {listed or 'no files'}; expected exactly {', '.join(BUNDLE_FILES)} (it was "
+            f"{path} lists {listed or 'no files'}; expected exactly {', '.join(BUNDLE_FILES)}, and "
+            f"member-N.keras and member-N.scaling.json for N from 2 for a combined forecast (it was "
             f"written by another version of forecaster, or edited). {_retrain(directory)}")
     try:
-        return {name: (str(files[name]["sha256"]), int(files[name]["bytes"])) for name in BUNDLE_FILES}
+        return {name: (str(files[name]["sha256"]), int(files[name]["bytes"])) for name in names}
     except (KeyError, TypeError, ValueError):
         raise UserError(
             f"{path} lacks a sha256 or a bytes entry for some file; {expected}. "
@@ -288,10 +329,11 @@ def _recorded_files(directory: Path) -> dict[str, tuple[str, int]]:
 
 
 def _verified_files(directory: Path) -> dict[str, bytes]:
-    """The contents of BUNDLE_FILES, each read once and matching its size and SHA-256 in the
-    manifest; a missing, truncated, edited or swapped file is a UserError that names it."""
+    """The contents of the files the manifest lists, in `_recorded_files` order, each read once and
+    matching its size and SHA-256; a missing, truncated, edited or swapped file is a UserError that
+    names it."""
     recorded = _recorded_files(directory)
-    missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
+    missing = [name for name in recorded if not (directory / name).is_file()]
     if missing:
         raise UserError(
             f"{directory} is not a complete forecaster model: {', '.join(missing)} missing "
@@ -320,9 +362,9 @@ def _verified_files(directory: Path) -> dict[str, bytes]:
     return files
 
 
-def _model_config(archive: bytes, directory: Path) -> dict:
+def _model_config(archive: bytes, directory: Path, name: str = MODEL_FILE) -> dict:
     """The model's config.json from inside a .keras archive, or a UserError if it is not one."""
-    path = directory / MODEL_FILE
+    path = directory / name
     config, problem = None, None
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as opened:
@@ -352,12 +394,13 @@ def _model_config(archive: bytes, directory: Path) -> dict:
     return config
 
 
-def _refuse_code(config: dict, directory: Path, allowed: tuple[str, ...]) -> None:
+def _refuse_code(config: dict, directory: Path, allowed: tuple[str, ...],
+                 file_name: str = MODEL_FILE) -> None:
     """A UserError naming the first layer (or other serialized object) in the model config, nested
     models included, that is a Lambda or a class neither built into Keras (module "keras" or
     "keras.*") nor one of `allowed`, forecaster's own registered layers: loading it would run code
     from the file, or code that the file chooses."""
-    path = directory / MODEL_FILE
+    path = directory / file_name
     pending = [(config, ())]
     while pending:  # depth first, in file order, without recursion
         node, owners = pending.pop()

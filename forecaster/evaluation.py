@@ -421,7 +421,7 @@ def _describe(bundle, result: Backtest, source, model_dir) -> dict:
         "origins": int(len(result.origins)),
         "horizon": bundle.settings.horizon,
         "season_length": bundle.metadata["season_length"],
-        "scaling": bundle.representation.scaling,
+        "scaling": bundle.scaling,
         "scored_values": int(result.observed.sum()),
     }
 

@@ -62,8 +62,10 @@ def forecast_series(bundle: Bundle, history: Series, horizon: int | None = None,
 
 
 def history_needed(bundle: Bundle) -> int:
-    """Rows of history the model needs before the first step it forecasts."""
-    return bundle.representation.first_origin(bundle.settings.time_steps)
+    """Rows of history the model (every member of a combination) needs before the first step it
+    forecasts."""
+    return max(representation.first_origin(bundle.settings.time_steps)
+               for _, representation in bundle.members)
 
 
 def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = None,
@@ -73,17 +75,29 @@ def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = 
     filled, at least `history_needed` rows. `start` is the timestamp of the first step forecast.
 
     `predict` maps model windows to outputs: the bundle's model by default (the backtest passes
-    the ridge baseline's). A direct model forecasts its horizon at once and, asked for more steps,
-    continues by reading its own forecasts as history; a recursive model does that one step at a
-    time. Calendar inputs of the steps ahead are known; other features are not, so a model with
-    --features stops at its horizon. One history, one call per step: `forecast` and every origin
-    of a backtest go through here, so the two agree to the last digit.
+    the ridge baseline's, which reads the first member's windows). A combined bundle forecasts the
+    mean of its members' forecasts, each from its own representation of the same history. A direct
+    model forecasts its horizon at once and, asked for more steps, continues by reading its own
+    forecasts as history; a recursive model does that one step at a time. Calendar inputs of the
+    steps ahead are known; other features are not, so a model with --features stops at its
+    horizon. One history, one call per step: `forecast` and every origin of a backtest go through
+    here, so the two agree to the last digit.
     """
-    settings, schema = bundle.settings, bundle.schema
-    steps = steps or settings.horizon
+    steps = steps or bundle.settings.horizon
+    values = np.asarray(values, dtype="float64")
+    if predict is None and len(bundle.members) > 1:
+        return np.mean([_predict_next(bundle, values, start, steps, model.predict_on_batch,
+                                      representation)
+                        for model, representation in bundle.members], axis=0)
     predict = predict or bundle.model.predict_on_batch  # compiled once; ~35x faster than eager
-    representation = bundle.representation
-    recent = np.asarray(values, dtype="float64")[-history_needed(bundle):]
+    return _predict_next(bundle, values, start, steps, predict, bundle.representation)
+
+
+def _predict_next(bundle: Bundle, values: np.ndarray, start, steps: int, predict,
+                  representation) -> np.ndarray:
+    """`predict_next` with one model (`predict`) and its representation."""
+    settings, schema = bundle.settings, bundle.schema
+    recent = values[-history_needed(bundle):]
     if steps > settings.horizon and schema.features:
         raise UserError(
             f"this model forecasts {settings.horizon} steps; going further means reading its own "

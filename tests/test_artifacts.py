@@ -52,11 +52,23 @@ def write_bundle(directory, model, metadata=None):
                        schema, {"n": 1} if metadata is None else metadata, BASELINES, intervals)
 
 
+def write_combined(directory, models):
+    """A bundle whose forecast is the mean of `models`' forecasts, the first with the "global"
+    representation of `write_bundle`, the others with "window" (4-step windows, 2-step horizon)."""
+    values = np.arange(40.0)[:, None]
+    representations = [Representation("global" if number == 0 else "window", season=1).fit(
+        values, train_rows=30, time_steps=4, horizon=2) for number in range(len(models))]
+    return save_bundle(directory, models[0], Settings(time_steps=4, horizon=2, epochs=2),
+                       representations[0], Schema("time", "load", (), "datetime", "h"), {"n": 1},
+                       BASELINES, ConformalIntervals().fit(np.ones((5, 2))),
+                       list(zip(models[1:], representations[1:], strict=True)))
+
+
 def reseal(directory) -> None:
-    """Rewrite the manifest for the files as they are now, as a forger would: the checks after the
-    checksums (JSON, the model archive, the layer classes) must hold on their own."""
+    """Rewrite the manifest for the files it lists, as they are now, as a forger would: the checks
+    after the checksums (JSON, the model archive, the layer classes) must hold on their own."""
     files = {}
-    for name in BUNDLE_FILES:
+    for name in json.loads((directory / MANIFEST_FILE).read_text())["files"]:
         data = (directory / name).read_bytes()
         files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     (directory / MANIFEST_FILE).write_text(json.dumps({"format": 1, "files": files}))
@@ -129,6 +141,51 @@ def test_an_ensemble_of_nested_members_loads(tmp_path):
     assert len(ensemble_members(bundle.model)) == 3
     np.testing.assert_allclose(predict(bundle.model), predict(ensemble), rtol=1e-6)
     np.testing.assert_allclose(predict(load_bundle(folder).model), predict(ensemble), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_combined_bundle_keeps_every_member_with_its_representation(tmp_path):
+    models = [tiny_model(), tiny_model(units=4), tiny_model("transformer", units=4)]
+    folder = write_combined(tmp_path / "combined", models)
+    extra = ("member-2.keras", "member-2.scaling.json", "member-3.keras", "member-3.scaling.json")
+    assert set(json.loads((folder / MANIFEST_FILE).read_text())["files"]) == {*BUNDLE_FILES, *extra}
+    for engine in ("keras", "numpy"):
+        bundle = load_bundle(folder, engine=engine)
+        assert bundle.scaling == "global+window+window" and bundle.model is bundle.members[0][0]
+        for (model, _), original in zip(bundle.members, models, strict=True):
+            np.testing.assert_allclose(predict(model), predict(original), rtol=1e-5, atol=1e-6)
+        assert [r.scaling for _, r in bundle.members] == ["global", "window", "window"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("damage", "message"), [
+    ("edit", r"member-2.scaling.json does not match its SHA-256 in manifest.json"),
+    ("delete", r"is not a complete forecaster model: member-2.keras missing"),
+    ("unlist", r"manifest.json lists .*member-3.keras.*; expected exactly model.keras, .* and "
+               r"member-N.keras and member-N.scaling.json for N from 2"),
+    ("lambda", r"member-2.keras contains the layer 'lambda_forecaster/double' of class Lambda"),
+])
+def test_a_damaged_member_of_a_combined_bundle_is_named(tmp_path, damage, message):
+    folder = write_combined(tmp_path / "combined", [tiny_model(), tiny_model(), tiny_model()])
+    if damage == "edit":
+        path = folder / "member-2.scaling.json"
+        path.write_text(path.read_text().replace('"window"', '"global"'))
+    elif damage == "delete":
+        (folder / "member-2.keras").unlink()
+    elif damage == "unlist":  # member 2 taken out of the manifest, member 3 left: not a sequence
+        manifest = json.loads((folder / MANIFEST_FILE).read_text())
+        del manifest["files"]["member-2.keras"], manifest["files"]["member-2.scaling.json"]
+        (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    else:
+        import keras
+
+        inputs = keras.Input(shape=(4, 1), name="window")
+        doubled = keras.layers.Lambda(lambda window: window * 2, name="double")(inputs)
+        outputs = keras.layers.Dense(2, name="forecast")(keras.layers.Flatten()(doubled))
+        keras.Model(inputs, outputs, name="lambda_forecaster").save(folder / "member-2.keras")
+        reseal(folder)
+    with pytest.raises(UserError, match=message):
+        load_bundle(folder)
 
 
 @pytest.mark.slow

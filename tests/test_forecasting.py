@@ -127,3 +127,32 @@ def test_features_stop_a_forecast_at_the_trained_horizon(tmp_path):
     assert len(forecast(bundle, csv, horizon=3).values) == 3
     with pytest.raises(UserError, match="its --features temp have no future values"):
         forecast(bundle, csv, horizon=4)
+
+
+@pytest.mark.slow
+def test_a_combined_bundle_forecasts_the_mean_of_its_members(tmp_path):
+    import dataclasses
+
+    from forecaster.forecasting import predict_next
+    from forecaster.models import LinearBaseline
+    from tests.test_artifacts import tiny_model, write_combined
+
+    bundle = load_bundle(write_combined(tmp_path / "combined", [tiny_model(), tiny_model(units=4)]))
+    ridge = LinearBaseline.from_dict({"alpha": 1.0, "coef": [[0.1, 0.2, 0.3, 0.4]] * 2,
+                                      "intercept": [0.5, -0.5]})
+    bundle = dataclasses.replace(bundle, linear=ridge)  # one for 4-step windows of one column
+    values = (np.sin(np.arange(30.0)) * 3 + 20)[:, None]
+    start = pd.Timestamp("2021-01-02")
+
+    def alone(model, representation):
+        return dataclasses.replace(bundle, model=model, representation=representation,
+                                   members=[(model, representation)])
+
+    singles = [predict_next(alone(*member), values, start, steps=5) for member in bundle.members]
+    assert not np.allclose(singles[0], singles[1])
+    np.testing.assert_allclose(predict_next(bundle, values, start, steps=5), np.mean(singles, axis=0),
+                               rtol=1e-12)
+    # The ridge baseline reads the first member's windows, alone.
+    ridge = predict_next(bundle, values, start, predict=bundle.linear.predict)
+    np.testing.assert_array_equal(ridge, predict_next(alone(*bundle.members[0]), values, start,
+                                                      predict=bundle.linear.predict))

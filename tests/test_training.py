@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,18 +11,57 @@ import pytest
 from forecaster.artifacts import load_bundle
 from forecaster.config import load_config
 from forecaster.errors import UserError
-from forecaster.training import train
+from forecaster.training import _combine, _mean_errors, train
 from tests.conftest import write_hourly_csv
 
 pytestmark = pytest.mark.slow
 
 
-def test_auto_keeps_the_representation_with_the_lower_validation_error(trained):
+def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourly_csv):
+    from forecaster.data import read_series
+    from forecaster.evaluation import backtest, mean_absolute_error
+    from forecaster.windows import split_origins
+
     run, _ = trained
-    assert set(run.candidates) == {"change", "window"}
-    assert run.val_mae == min(run.candidates.values())
-    assert run.scaling == min(run.candidates, key=run.candidates.get)
-    assert load_bundle(run.model_dir).representation.scaling == run.scaling
+    assert set(run.candidates) == {"change", "window", "global"}
+    kept = run.scaling.split("+")
+    assert kept[0] == min(run.candidates, key=run.candidates.get)  # the best single one first
+    assert run.val_mae <= min(run.candidates.values())
+    bundle = load_bundle(run.model_dir)
+    assert bundle.scaling == run.scaling and len(bundle.members) == len(kept)
+    # The validation MAE that chose it is that of the forecast the bundle makes, origin by origin.
+    series = read_series(hourly_csv, schema=bundle.schema)
+    origins = split_origins(480, 6, 336, 408, 48)["validation"]
+    result = backtest(bundle, series, origins)
+    assert mean_absolute_error(result.truth, result.forecasts["lstm"]) == pytest.approx(
+        run.val_mae, rel=1e-5)
+
+
+def candidate(name: str, errors) -> SimpleNamespace:
+    errors = np.asarray(errors, dtype="float64")
+    return SimpleNamespace(representation=SimpleNamespace(scaling=name), val_errors=errors,
+                           val_mae=float(np.nanmean(np.abs(errors))))
+
+
+def test_combine_averages_the_models_that_err_in_opposite_directions_and_drops_a_poor_one():
+    high, low, poor = (candidate("change", [[1.0, 2.0], [1.0, np.nan]]),
+                       candidate("window", [[-1.2, -2.0], [-1.0, np.nan]]),
+                       candidate("global", [[9.0, 9.0], [9.0, np.nan]]))
+    kept = _combine([poor, low, high])
+    assert [c.representation.scaling for c in kept] == ["change", "window"]  # best single first
+    assert _mean_errors(kept)[0] == pytest.approx(0.1 / 3)
+
+
+def test_combine_keeps_one_model_when_averaging_does_not_help():
+    one, two = candidate("window", [[1.0, 1.0]]), candidate("change", [[1.0, 1.0]])
+    assert [c.representation.scaling for c in _combine([two, one])] == ["change"]  # equal: first
+    one, two = candidate("window", [[1.0, -1.0]]), candidate("change", [[2.0, 2.0]])
+    assert [c.representation.scaling for c in _combine([two, one])] == ["window"]
+
+
+def test_combine_does_not_average_models_scored_on_different_windows():
+    kept = _combine([candidate("change", [[1.0], [1.0]]), candidate("window", [[-1.5]])])
+    assert [c.representation.scaling for c in kept] == ["change"]
 
 
 def test_splits_are_ordered_disjoint_and_cover_the_file(trained, hourly_csv):
