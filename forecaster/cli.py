@@ -167,8 +167,8 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                        help="how the series is shown to the model: global (the classic recipe: "
                             "standardised levels), change (changes, forecasting a correction to "
                             "the better naive baseline), window (each window relative to its last "
-                            "value and spread), or auto (default: train change and window, keep "
-                            "the lower validation error)")
+                            "value and spread), or auto (default: train all three, keep the one, "
+                            "or the mean of several, with the lowest validation error)")
     parser.add_argument("--loss", choices=("mse", "mae", "huber"),
                         help="training loss (default huber; mse is the classic recipe's)")
     parser.add_argument("--strategy", choices=("direct", "recursive"),

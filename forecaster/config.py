@@ -39,8 +39,8 @@ class Settings:
     # How the series is shown to the model: "global" (the classic recipe: levels standardised
     # with training statistics), "change" (the target's change over one season or one step; the
     # model forecasts a correction to the better of naive and seasonal naive), "window" (each
-    # window relative to its last value and spread), or "auto": train change and window and keep
-    # the one with the lower validation error.
+    # window relative to its last value and spread), or "auto": train all three and keep the one,
+    # or the equal-weight mean of several, with the lowest validation error.
     scaling: str = "auto"
     # Multi-step forecasts: "direct" (one Dense(horizon) head forecasts every step at once) or
     # "recursive" (a one-step model fed its own forecasts, step after step).
@@ -66,7 +66,8 @@ class Settings:
     #                                     once); each capped epoch reads a different share
     seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
     # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
-    # The representation is chosen once, on the first; each further member costs one more training.
+    # The representations are chosen once, on the first seed; each kept one then gets the further
+    # seeds, each costing one more training (their median, then the mean across representations).
     ensemble: int = 1
     # Training on several devices: "none", "mirrored" (every local GPU, or logical CPU device) or
     # "multiworker" (the machines in the TF_CONFIG environment variable); --batch-size stays global.

@@ -191,7 +191,8 @@ class Representation:
               flat); the model forecasts the change from the last value in those units, so levels
               never seen in training (a trend) look like any other window.
     All are fitted on the training rows only. ("auto" is a choice made by training, not a
-    representation: it fits several and keeps the one with the lower validation error.)
+    representation: it fits each and keeps the one, or the mean of several models' forecasts, with
+    the lowest validation error.)
     """
 
     KINDS = ("global", "change", "window")
