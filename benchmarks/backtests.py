@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.backtests",
         description="Train each variant on each series (bundled and generated) and backtest it "
                     "against the baselines over the held-out test split; print markdown tables.")
-    parser.add_argument("--only", choices=[data_set.name for data_set in DATA_SETS],
-                        help="run this series only")
+    parser.add_argument("--only", action="append", choices=[data_set.name for data_set in DATA_SETS],
+                        help="run this series only; repeatable (default: every series)")
     parser.add_argument("--variant", dest="variants", action="append", type=parse_variant,
                         metavar="NAME[=key=value,...]",
                         help="a configuration to train: 'default' or 'classic' (built in), or "
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     given = args.variants or [(name, dict(overrides)) for name, overrides in BUILT_IN.items()]
     variants = dict(given)
-    chosen = [data_set for data_set in DATA_SETS if args.only in (None, data_set.name)]
+    chosen = [data_set for data_set in DATA_SETS if not args.only or data_set.name in args.only]
     try:
         if len(variants) < len(given):
             raise UserError("two --variant options have the same name; give each its own name.")

@@ -71,6 +71,20 @@ def test_a_bad_variant_or_an_unknown_series_is_refused(capsys):
     assert "variant 'fancy': --units is 0" in capsys.readouterr().err
 
 
+def test_only_is_repeatable(monkeypatch):
+    import benchmarks.backtests as backtests
+
+    chosen = []
+
+    def run(data_sets, *args, **kwargs):
+        chosen.extend(data_set.name for data_set in data_sets)
+        return {"markdown": "", "json_path": "j", "markdown_path": "m"}
+
+    monkeypatch.setattr(backtests, "run", run)
+    assert main(["--only", "random-walk", "--only", "elnino"]) == 0
+    assert chosen == ["elnino", "random-walk"]  # in the table's order
+
+
 @pytest.mark.slow
 def test_benchmark_writes_its_tables_and_json_for_each_variant(tmp_path, capsys):
     reports, models = tmp_path / "reports", tmp_path / "models"
