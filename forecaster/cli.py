@@ -216,9 +216,13 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{saved} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
           f"horizon {run.horizon}; best epoch {run.best_epoch} of {run.epochs_run}{filled})")
-    if len(run.members) > 1:
-        print(f"median of {len(run.members)} models; their own val MAE: "
-              f"{', '.join(f'{mae:.4g}' for mae in run.members)}")
+    if run.members:  # --ensemble N: each kept representation forecasts the median of N models
+        kept = run.scaling.split("+")
+        size = len(run.members) // len(kept)
+        own = "; ".join(f"{name} " + ", ".join(f"{mae:.4g}" for mae in
+                                               run.members[i * size:(i + 1) * size])
+                        for i, name in enumerate(kept))
+        print(f"each representation kept is the median of {size} models; their own val MAE: {own}")
     return 0
 
 

@@ -58,7 +58,8 @@ class TrainRun:
     filled_values: int  # missing target values that were filled (including missing timestamps)
     missing_timestamps: int
     notes: list  # things the user should know: defaults cut for a short file, few windows to score
-    members: list  # validation MAE of each model whose median is the forecast (one without --ensemble)
+    members: list  # with --ensemble N: the validation MAE of each seed's model, N per kept
+    #                representation, in the order of `scaling`; [] without
 
 
 @dataclass
@@ -133,7 +134,7 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
             print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
         candidates.append(_fit(scaling, problem, settings, verbose, checkpoints))
     kept = _combine(candidates)
-    members = [c.val_mae for c in kept]
+    members = []
     if settings.ensemble > 1:
         ensembles = [_ensemble(c, problem, settings, verbose, checkpoints) for c in kept]
         kept = [combined for combined, _ in ensembles]

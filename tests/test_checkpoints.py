@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,6 +108,8 @@ def test_resume_skips_models_that_had_finished(tmp_path, capsys):
     model_dir = tmp_path / "m"
     args = _train_args(csv, model_dir, "--epochs", "2", "--ensemble", "2")
     assert main(args) == 0
+    assert re.search(r"^each representation kept is the median of 2 models; their own val MAE: "
+                     r"change [\d.]+, [\d.]+(; \w+ [\d.]+, [\d.]+)*$", capsys.readouterr().out, re.M)
     first = load_bundle(model_dir).metadata["member_val_mae"]
     # Leave a resume folder whose first member had finished, as a kill during the second would.
     checkpoints = Checkpoints(model_dir, fingerprint(csv, _settings_dict(args)))

@@ -26,7 +26,7 @@ def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourl
     assert set(run.candidates) == {"change", "window", "global"}
     kept = run.scaling.split("+")
     assert kept[0] == min(run.candidates, key=run.candidates.get)  # the best single one first
-    assert run.val_mae <= min(run.candidates.values())
+    assert run.val_mae <= min(run.candidates.values()) and run.members == []  # no --ensemble
     bundle = load_bundle(run.model_dir)
     assert bundle.scaling == run.scaling and len(bundle.members) == len(kept)
     # The validation MAE that chose it is that of the forecast the bundle makes, origin by origin.
