@@ -92,9 +92,8 @@ def train(settings: Settings, verbose: int | str = "auto", resume: bool = False)
 
     With `scaling="auto"` each of AUTO_SCALINGS is trained from the same seed, and the one, or the
     equal-weight mean of several, with the lowest validation MAE is kept (`_combine`); the test
-    split is never looked at. Progress is saved after every
-    epoch (`forecaster.checkpoints`); `resume=True` continues an interrupted run of the same
-    command from its last completed epoch.
+    split is never looked at. Progress is saved after every epoch (`forecaster.checkpoints`);
+    `resume=True` continues an interrupted run of the same command from its last completed epoch.
     """
     started = time.perf_counter()
     worker = distribution.start(settings.distribute, resume)  # before TensorFlow runs anything
