@@ -141,7 +141,7 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
     best = kept[0]  # the member with the lowest validation MAE: its ridge is the ridge baseline
     val_mae, val_errors = _mean_errors(kept)
     scaling = "+".join(c.representation.scaling for c in kept)
-    notes = _notes(settings, series, problem, best)
+    notes = _notes(settings, series, problem, kept)
 
     losses = best.history.get("val_loss", [])
     best_epoch = int(np.argmin(losses)) + 1 if losses else 0
@@ -185,7 +185,7 @@ def _mean_errors(members) -> tuple[float, np.ndarray]:
     return float(np.nanmean(np.abs(errors))), errors
 
 
-def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate) -> list[str]:
+def _notes(settings: Settings, series: Series, problem: Problem, kept: list[Candidate]) -> list[str]:
     """Plain-language warnings about a run that worked but may mislead."""
     notes = []
     usual_steps, usual_horizon = choose_window(series.schema.frequency, 10**9)
@@ -195,7 +195,7 @@ def _notes(settings: Settings, series: Series, problem: Problem, best: Candidate
     if cut:
         notes.append(f"{series.source} is short ({len(problem.values)} rows), so the defaults for "
                      f"{series.schema.frequency!r} data were cut: {', '.join(cut)}.")
-    first = best.representation.first_origin(problem.time_steps)
+    first = max(c.representation.first_origin(problem.time_steps) for c in kept)  # as forecasts need
     origins = split_origins(len(problem.values), problem.horizon, problem.val_start,
                             problem.test_start, first)
     for name in ("validation", "test"):
