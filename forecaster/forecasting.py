@@ -83,21 +83,9 @@ def predict_next(bundle: Bundle, values: np.ndarray, start, steps: int | None = 
     horizon. One history, one call per step: `forecast` and every origin of a backtest go through
     here, so the two agree to the last digit.
     """
-    steps = steps or bundle.settings.horizon
-    values = np.asarray(values, dtype="float64")
-    if predict is None and len(bundle.members) > 1:
-        return np.mean([_predict_next(bundle, values, start, steps, model.predict_on_batch,
-                                      representation)
-                        for model, representation in bundle.members], axis=0)
-    predict = predict or bundle.model.predict_on_batch  # compiled once; ~35x faster than eager
-    return _predict_next(bundle, values, start, steps, predict, bundle.representation)
-
-
-def _predict_next(bundle: Bundle, values: np.ndarray, start, steps: int, predict,
-                  representation) -> np.ndarray:
-    """`predict_next` with one model (`predict`) and its representation."""
     settings, schema = bundle.settings, bundle.schema
-    recent = values[-history_needed(bundle):]
+    steps = steps or settings.horizon
+    recent = np.asarray(values, dtype="float64")[-history_needed(bundle):]
     if steps > settings.horizon and schema.features:
         raise UserError(
             f"this model forecasts {settings.horizon} steps; going further means reading its own "
@@ -106,6 +94,18 @@ def _predict_next(bundle: Bundle, values: np.ndarray, start, steps: int, predict
     ahead = (calendar(pd.date_range(start, periods=steps + settings.horizon, freq=schema.frequency),
                       schema.calendar)
              if schema.calendar else np.zeros((steps + settings.horizon, 0)))  # the usual case: skip
+    if predict is not None:
+        return _predict_next(settings, recent, ahead, steps, predict, bundle.representation)
+    # predict_on_batch: compiled once, ~35x faster than eager. The mean of one member is its forecast.
+    return np.mean([_predict_next(settings, recent, ahead, steps, model.predict_on_batch,
+                                  representation) for model, representation in bundle.members],
+                   axis=0)
+
+
+def _predict_next(settings, recent: np.ndarray, ahead: np.ndarray, steps: int, predict,
+                  representation) -> np.ndarray:
+    """`predict_next` with one model (`predict`) and its representation, from the `recent` rows
+    and the calendar inputs `ahead` of the steps forecast."""
     if settings.strategy == "recursive":
         return roll_forward(predict, representation, recent[None], steps, ahead[None, :steps])[0]
     forecast = np.zeros(0)
