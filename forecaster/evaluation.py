@@ -307,10 +307,11 @@ def _figures(bundle, series, result: Backtest, report: dict, output_dir: Path, l
             plots.plot_loss_curves(bundle.metadata["history"], output_dir / "loss.png",
                                    bundle.metadata.get("best_epoch") or None, bundle.settings.loss),
     }
-    future = forecast_series(bundle, series, levels=levels)
+    values = series.values(bundle.settings.fill)
+    future = forecast_series(bundle, series, levels=levels, values=values)
     caption = (f"Forecast after the end of the data with {' and '.join(map(str, levels))}% "
                f"conformal intervals" if levels else "Forecast after the end of the data")
-    figures[caption] = plots.plot_fan_chart(index, series.values(bundle.settings.fill)[:, 0],
+    figures[caption] = plots.plot_fan_chart(index, values[:, 0],
                                             future.times, future.values, future.intervals, target,
                                             output_dir / "forecast.png")
     return figures

@@ -39,8 +39,9 @@ def forecast(bundle: Bundle, csv, horizon: int | None = None, levels=()) -> Fore
 
 
 def forecast_series(bundle: Bundle, history: Series, horizon: int | None = None,
-                    levels=()) -> Forecast:
-    """`forecast` of a history already read (with the bundle's schema); `levels` already checked."""
+                    levels=(), values: np.ndarray | None = None) -> Forecast:
+    """`forecast` of a history already read (with the bundle's schema); `levels` already checked;
+    `values`: `history.values(fill)` when the caller has it already."""
     settings, schema = bundle.settings, bundle.schema
     horizon = settings.horizon if horizon is None else horizon
     rows, needed = len(history.frame), history_needed(bundle)
@@ -51,7 +52,8 @@ def forecast_series(bundle: Bundle, history: Series, horizon: int | None = None,
             f"back). Pass a longer history.")
     last = history.frame.index[-1]
     times = pd.date_range(last, periods=horizon + 1, freq=schema.frequency)[1:]
-    predicted = predict_next(bundle, history.values(settings.fill), times[0], steps=horizon)
+    values = history.values(settings.fill) if values is None else values
+    predicted = predict_next(bundle, values, times[0], steps=horizon)
     written = history.schema  # the history file's own time style, which may not be training's
     columns = {schema.time_column: format_times(times, written.time_kind, written.time_format),
                "forecast": predicted}

@@ -216,8 +216,8 @@ class Representation:
         seasonal = self.target_.anchors_.count("seasonal_naive")
         self.lag_ = 0 if anchor != "auto" else (self.season if 2 * seasonal > horizon else 1)
         lag = self.lag_
-        self.inputs_ = Scaler().fit_blocks(lambda a, b: self._differenced(values[a:b + lag])[lag:],
-                                           train_rows - lag)
+        self.inputs_ = Scaler().fit_blocks(
+            lambda a, b: self._differenced_rows(values, a + lag, b + lag), train_rows - lag)
         return self
 
     def training_origins(self, train_rows: int, time_steps: int, horizon: int) -> np.ndarray:
@@ -240,12 +240,9 @@ class Representation:
         if values.ndim != 2 or len(values) <= BLOCK_ROWS:
             return self.inputs_.transform(self._differenced(values))
         inputs = np.empty(values.shape, dtype="float32")  # a long series: block by block
-        lag = self.lag_
         for start in range(0, len(values), BLOCK_ROWS):
             stop = min(start + BLOCK_ROWS, len(values))
-            before = min(lag, start)
-            block = self._differenced(values[start - before:stop])[before:]
-            inputs[start:stop] = self.inputs_.transform(block)
+            inputs[start:stop] = self.inputs_.transform(self._differenced_rows(values, start, stop))
         return inputs
 
     def windows(self, histories) -> np.ndarray:
@@ -328,6 +325,11 @@ class Representation:
         representation.inputs_ = Scaler.from_dict(values["inputs"])
         representation.target_ = TargetScaler.from_dict(values["target"])
         return representation
+
+    def _differenced_rows(self, values: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) of `_differenced(values)`, reading only the `lag_` rows before them."""
+        before = min(self.lag_, start)
+        return self._differenced(values[start - before:stop])[before:]
 
     def _differenced(self, values: np.ndarray) -> np.ndarray:
         """Works on (rows, columns) or a stack of them, (..., rows, columns)."""

@@ -149,9 +149,9 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
         settings, time_col=series.schema.time_column, target=series.schema.target,
         time_steps=time_steps, horizon=horizon, model_dir=str(model_dir))
     selection = {c.representation.scaling: c.val_mae for c in candidates}
-    metadata = _metadata(series, problem, best, selection, best_epoch)
-    metadata.update(scaling=scaling, val_mae=val_mae, member_val_mae=members)
-    metadata["distribution"] = distribution.start(settings.distribute).describe()
+    metadata = _metadata(series, problem, best, scaling, val_mae, selection, best_epoch)
+    metadata.update(member_val_mae=members,
+                    distribution=distribution.start(settings.distribute).describe())
     baselines = {"train_mean": float(np.mean(problem.values[:val_start, 0])),
                  "ridge": best.linear.to_dict()}
     intervals = ConformalIntervals().fit(val_errors)
@@ -410,8 +410,8 @@ def resolve_window(settings: Settings, series: Series, val_start: int,
     return time_steps, horizon
 
 
-def _metadata(series: Series, problem: Problem, best: Candidate, selection: dict,
-              best_epoch: int) -> dict:
+def _metadata(series: Series, problem: Problem, best: Candidate, scaling: str, val_mae: float,
+              selection: dict, best_epoch: int) -> dict:
     import pandas
     import tensorflow
 
@@ -438,12 +438,12 @@ def _metadata(series: Series, problem: Problem, best: Candidate, selection: dict
         },
         "missing_timestamps": series.missing_timestamps,
         "filled_values": series.missing_values,
-        "scaling": best.representation.scaling,
+        "scaling": scaling,
         "val_mae_by_scaling": selection,
         "history": {key: [float(v) for v in values] for key, values in best.history.items()},
         "best_epoch": best_epoch,
         "epoch_seconds": best.epoch_seconds,
-        "val_mae": best.val_mae,
+        "val_mae": val_mae,
         "versions": {
             "forecaster": forecaster.__version__,
             "python": platform.python_version(),

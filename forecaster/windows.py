@@ -93,7 +93,7 @@ def _window_batches_class():
             self.origins, self.seed, self.first_epoch = np.asarray(origins), seed, epoch
             batches = -(-len(self.origins) // batch_size)
             self.steps_per_epoch = batches if steps is None else min(batches, steps)
-            self._orders: dict[int, np.ndarray] = {}
+            self._order_of = (None, None)  # (epoch, its order): one epoch's at a time
 
         @property
         def num_batches(self):
@@ -111,9 +111,9 @@ def _window_batches_class():
             return self.read(chosen), self.encode(chosen)
 
         def _order(self, epoch: int) -> np.ndarray:
-            if epoch not in self._orders:
-                self._orders = {epoch: np.random.default_rng([self.seed, epoch]).permutation(
-                    self.origins)}  # one epoch's order at a time
-            return self._orders[epoch]
+            if self._order_of[0] != epoch:
+                self._order_of = (epoch, np.random.default_rng([self.seed, epoch]).permutation(
+                    self.origins))
+            return self._order_of[1]
 
     return WindowBatches
