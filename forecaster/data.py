@@ -408,11 +408,11 @@ def _refuse_short_rows(raw: pd.DataFrame, path, header: str, separator: str, lin
     else:
         found = _short(zip(numbers, lines, strict=True), suspects, width, separator)
     if found:
-        (line, count), more = found[0], len(found) - 1
+        (line, fields), more = found[0], len(found) - 1
         name = _SEPARATOR_NAMES[separator]
-        others = f" ({more} more row{'s' if more != 1 else ''} too)" if more else ""
+        others = f" ({count(more, 'more row')} too)" if more else ""
         raise UserError(
-            f"{path} is not a well-formed CSV: line {line} has {count} field{'s' if count != 1 else ''} "
+            f"{path} is not a well-formed CSV: line {line} has {count(fields, 'field')} "
             f"but the header has {width}{others}; expected the same number of {name}-separated "
             f"fields on every row. Fix that row (an empty value still needs its {name}).")
 
@@ -612,7 +612,7 @@ def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
     if infinite.any():
         position = int(np.argmax(infinite))
         more = int(infinite.sum()) - 1
-        others = f" (and {more} more line{'s' if more != 1 else ''})" if more else ""
+        others = f" (and {count(more, 'more line')})" if more else ""
         raise UserError(
             f"column {name!r} of {path} is infinite on line {column.index[position]}{others}; "
             f"expected finite numbers. Fix or empty those cells.")
@@ -796,7 +796,7 @@ def _decimal_commas(column: pd.Series) -> bool:
     present = column.dropna().astype(str)
     if len(present) == 0 or not present.str.contains(",", regex=False).any():
         return False
-    return pd.to_numeric(present.str.replace(",", ".", regex=False), errors="coerce").notna().mean() >= 0.8
+    return _is_numeric_like(present.str.replace(",", ".", regex=False))
 
 
 def _mostly_times(column: pd.Series) -> bool:
@@ -858,7 +858,7 @@ def refuse_duplicates(index: pd.DatetimeIndex, lines, path) -> None:
     found = duplicate_timestamps(index, lines)
     if found:
         (stamp, lines), more = found[0], len(found) - 1
-        others = f" (and {more} more repeated timestamp{'s' if more != 1 else ''})" if more else ""
+        others = f" (and {count(more, 'more repeated timestamp')})" if more else ""
         raise UserError(
             f"{path} has duplicate timestamps: {stamp} appears on lines "
             f"{', '.join(map(str, lines))}{others}. Expected one row per time step; remove or "

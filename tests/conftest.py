@@ -7,6 +7,13 @@ import pandas as pd
 import pytest
 
 
+def write_csv(tmp_path, text, name="series.csv"):
+    """`text` written as UTF-8 to tmp_path/name; returns the path."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def write_hourly_csv(path, rows: int = 480, seed: int = 0, start: str = "2021-03-01") -> pd.DataFrame:
     """A daily cycle plus noise, hourly, columns `time` and `load`, written to `path`."""
     rng = np.random.default_rng(seed)

@@ -14,14 +14,9 @@ from forecaster.data import (
     text_time_format,
 )
 from forecaster.errors import UserError
+from tests.conftest import write_csv
 
 NAN = np.nan
-
-
-def write_csv(tmp_path, text, name="series.csv"):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 DAILY = "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n2020-01-04,4\n2020-01-05,5\n"

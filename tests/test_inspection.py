@@ -6,12 +6,7 @@ import pytest
 from forecaster.cli import main
 from forecaster.errors import UserError
 from forecaster.inspection import Gap, inspect
-
-
-def write_csv(tmp_path, text, name="series.csv"):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.conftest import write_csv
 
 
 def hourly_rows(hours, value=lambda hour: f"{10 + hour % 4}.5"):
