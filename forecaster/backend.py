@@ -3,18 +3,21 @@
 TensorFlow writes device-discovery lines ("Could not find cuda drivers", "oneDNN custom
 operations are on", ...) through its C++ logger before TF_CPP_MIN_LOG_LEVEL takes effect
 (tensorflow/tensorflow#100442), straight to file descriptor 2, where a user's terminal shows them
-as if they were errors. Only that start-up is muted; Python errors still raise as usual.
+as if they were errors. Only that start-up is muted, and one warning meant for authors of
+tf.function code; Python errors still raise as usual.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 
 
 def keras():
     """The keras module, imported quietly the first time."""
+    logging.getLogger("tensorflow").addFilter(_drop_retracing_advice)  # once; a no-op after
     if "keras" in sys.modules and "tensorflow" in sys.modules:
         return sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,6 +30,14 @@ def keras():
 
     split_cpu(tensorflow)  # $FORECASTER_CPU_DEVICES logical CPUs, if set: before TF initialises
     return module
+
+
+def _drop_retracing_advice(record: logging.LogRecord) -> bool:
+    """False for TensorFlow's "N out of the last N calls to <function ...> triggered tf.function
+    retracing" warning. TensorFlow counts traces by the function's code, so several models (each
+    with its own predict function, traced once per batch shape) trip it, and `--scaling auto`
+    trains three: advice about a user's own tf.function code, which a forecaster user has none of."""
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 @contextlib.contextmanager

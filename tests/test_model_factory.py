@@ -210,3 +210,14 @@ def test_dropout_must_be_a_fraction_below_one(dropout):
 def test_window_shape_is_required():
     with pytest.raises(TypeError, match="needs time_steps and features"):
         build_model("lstm", features=2)
+
+
+def test_tensorflows_retracing_advice_is_dropped_and_other_warnings_are_kept(keras, caplog):
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 5 calls to <function f at 0x1> triggered tf.function "
+                       "retracing. Tracing is expensive")
+        logger.warning("something else went wrong")
+    assert [record.getMessage() for record in caplog.records] == ["something else went wrong"]
