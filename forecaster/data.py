@@ -547,18 +547,24 @@ def text_time_format(column: pd.Series) -> str | None:
     if not (types.is_string_dtype(column) or types.is_object_dtype(column)):
         return None
     first = str(column.iloc[0]).strip()
-    pattern = guess_datetime_format(first)
-    if pattern is None:
-        return None
-    if first.endswith("Z") and pattern.endswith("%z"):
-        pattern = pattern[:-2] + "Z"  # UTC written as Z, not +0000
     sample = column.iloc[: min(len(column), 50)].astype(str).str.strip()
     written = _to_datetime(sample)
-    try:
-        same = written is not None and (written.dt.strftime(pattern) == sample).all()
-    except (ValueError, NotImplementedError):  # times outside what strftime can write
+    if written is None:
         return None
-    return pattern if same else None
+    for dayfirst in (False, True):  # the order _to_datetime reads them in
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas's advice to pass dayfirst
+            pattern = guess_datetime_format(first, dayfirst=dayfirst)
+        if pattern is None:
+            continue
+        if first.endswith("Z") and pattern.endswith("%z"):
+            pattern = pattern[:-2] + "Z"  # UTC written as Z, not +0000
+        try:
+            if (written.dt.strftime(pattern) == sample).all():
+                return pattern
+        except (ValueError, NotImplementedError):  # times outside what strftime can write
+            return None
+    return None
 
 
 def find_target(raw: pd.DataFrame, path, exclude=()) -> str:
@@ -748,18 +754,26 @@ def split_points(rows: int, val_fraction: float, test_fraction: float) -> tuple[
 
 
 def _to_datetime(column: pd.Series, errors: str = "raise"):
-    """Parse text as datetimes with one inferred format, then ISO 8601; None if neither works."""
-    for fmt in (None, "ISO8601"):
+    """Parse text as datetimes with one format inferred month first (01/02/2021 is 2 January),
+    then as ISO 8601, then with one format inferred day first (13.01.2021, 25/12/2021); None if
+    none works. A column that reads either way is read month first. With errors="coerce", the
+    reading that leaves the fewest cells unparsed (NaT), the earliest of equals."""
+    best = None
+    for fmt, dayfirst in ((None, False), ("ISO8601", False), (None, True)):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                parsed = pd.to_datetime(column, format=fmt, errors=errors)
+                parsed = pd.to_datetime(column, format=fmt, errors=errors, dayfirst=dayfirst)
         except (ValueError, TypeError, OverflowError):
             continue
-        if errors == "raise" and not types.is_datetime64_any_dtype(parsed):
-            return None  # mixed UTC offsets come back as objects
-        return parsed
-    return None
+        if errors == "raise":
+            # mixed UTC offsets come back as objects
+            return parsed if types.is_datetime64_any_dtype(parsed) else None
+        if best is None or parsed.isna().sum() < best.isna().sum():
+            best = parsed
+        if not best.isna().any():
+            break
+    return best
 
 
 def _parses(column: pd.Series) -> bool:

@@ -1,5 +1,7 @@
 """Reading, validating and regularising CSVs; filling gaps; season lengths; split points."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -403,10 +405,29 @@ def test_every_text_cell_is_counted(tmp_path):
     ("12/31/2023", "01/01/2024", "%m/%d/%Y"),
     ("2024-03-01T00:15:00Z", "2024-03-01T00:30:00Z", "%Y-%m-%dT%H:%M:%SZ"),
     ("2010/01/01 00:00", "2010/01/01 01:00", "%Y/%m/%d %H:%M"),
+    ("13.01.2024", "14.01.2024", "%d.%m.%Y"),
+    ("31/12/2023", "01/01/2024", "%d/%m/%Y"),
 ])
 def test_the_time_style_of_the_file_is_remembered(tmp_path, first, second, pattern):
     path = write_csv(tmp_path, f"date,load\n{first},1\n{second},2\n")
     assert text_time_format(pd.read_csv(path)["date"]) == pattern
+
+
+@pytest.mark.parametrize("style", ["%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y %H:%M"])
+def test_day_first_dates_are_read_day_first_without_warnings(tmp_path, style):
+    days = pd.date_range("2024-01-01", periods=40, freq="D")
+    rows = "".join(f"{day.strftime(style)};{number}\n" for number, day in enumerate(days))
+    path = write_csv(tmp_path, "Day;Units sold\n" + rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas's "Parsing dates in %d/%m/%Y format" included
+        series = read_series(path)  # the time column is found, not named
+    assert series.schema.time_column == "Day" and series.schema.frequency == "D"
+    assert (series.frame.index == days).all() and series.schema.time_format == style
+
+
+def test_dates_that_read_either_way_are_read_month_first(tmp_path):
+    path = write_csv(tmp_path, "date,load\n01/02/2024,1\n01/03/2024,2\n01/04/2024,3\n")
+    assert read_series(path).frame.index[0] == pd.Timestamp("2024-01-02")
 
 
 def test_calendar_inputs_are_sines_and_cosines_of_the_clock():
