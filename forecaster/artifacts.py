@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from forecaster.config import Settings
@@ -66,21 +66,26 @@ class Bundle:
     """Everything `evaluate` and `forecast` need, rebuilt from the folder, not today's defaults."""
 
     directory: Path
-    model: object  # keras.Model: the first member's (the one with the lowest validation MAE)
     settings: Settings
-    representation: Representation  # the first member's
     schema: Schema
     metadata: dict
     train_mean: float
     linear: LinearBaseline  # ridge on the first member's windows and representation
     intervals: ConformalIntervals
-    # (model, representation) of every member, the first included: the forecast is the mean of
-    # their forecasts in the target's units. One member unless --scaling auto kept a combination.
-    members: list = field(default_factory=list)
+    # (model, representation) of every member, the first (the lowest validation MAE) first: the
+    # forecast is the mean of their forecasts in the target's units. One member unless
+    # --scaling auto kept a combination.
+    members: list
 
-    def __post_init__(self):
-        if not self.members:
-            self.members = [(self.model, self.representation)]
+    @property
+    def model(self):
+        """The first member's model (keras.Model, or forecaster.inference.NumpyModel)."""
+        return self.members[0][0]
+
+    @property
+    def representation(self) -> Representation:
+        """The first member's representation."""
+        return self.members[0][1]
 
     @property
     def scaling(self) -> str:
@@ -214,8 +219,7 @@ def load_bundle(directory, engine: str = "numpy") -> Bundle:
         intervals = ConformalIntervals.from_dict(documents[INTERVALS_FILE])
         models = [name for name in files if name.endswith(".keras")]  # MODEL_FILE first
         representations = [representation] + [
-            Representation.from_dict(documents[name.removesuffix(".keras") + ".scaling.json"])
-            for name in models[1:]]
+            Representation.from_dict(documents[name]) for name in member_files(len(models))[1::2]]
     except KeyError as error:
         raise UserError(
             f"{directory} lacks the field {error} that this version of forecaster reads: it was "
@@ -225,8 +229,8 @@ def load_bundle(directory, engine: str = "numpy") -> Bundle:
     for name in models:  # every archive checked before any is loaded
         _refuse_code(_model_config(files[name], directory, name), directory, CUSTOM_LAYERS, name)
     loaded = [_load_model(files[name], directory, name, engine) for name in models]
-    return Bundle(directory, loaded[0], settings, representation, schema, metadata, train_mean,
-                  linear, intervals, list(zip(loaded, representations, strict=True)))
+    return Bundle(directory, settings, schema, metadata, train_mean, linear, intervals,
+                  list(zip(loaded, representations, strict=True)))
 
 
 def _load_model(archive: bytes, directory: Path, name: str, engine: str):
@@ -242,7 +246,7 @@ def _load_model(archive: bytes, directory: Path, name: str, engine: str):
     return _keras_model(archive, directory, name)
 
 
-def _keras_model(archive: bytes, directory: Path, name: str = MODEL_FILE):
+def _keras_model(archive: bytes, directory: Path, name: str):
     """The Keras model in a checked archive, loaded with safe_mode (Keras is imported only now: a
     refused bundle is refused without TensorFlow)."""
     with tempfile.TemporaryDirectory() as scratch:  # Keras reads the very bytes that were checked
@@ -362,7 +366,7 @@ def _verified_files(directory: Path) -> dict[str, bytes]:
     return files
 
 
-def _model_config(archive: bytes, directory: Path, name: str = MODEL_FILE) -> dict:
+def _model_config(archive: bytes, directory: Path, name: str) -> dict:
     """The model's config.json from inside a .keras archive, or a UserError if it is not one."""
     path = directory / name
     config, problem = None, None
@@ -394,8 +398,7 @@ def _model_config(archive: bytes, directory: Path, name: str = MODEL_FILE) -> di
     return config
 
 
-def _refuse_code(config: dict, directory: Path, allowed: tuple[str, ...],
-                 file_name: str = MODEL_FILE) -> None:
+def _refuse_code(config: dict, directory: Path, allowed: tuple[str, ...], file_name: str) -> None:
     """A UserError naming the first layer (or other serialized object) in the model config, nested
     models included, that is a Lambda or a class neither built into Keras (module "keras" or
     "keras.*") nor one of `allowed`, forecaster's own registered layers: loading it would run code

@@ -145,8 +145,7 @@ def test_a_combined_bundle_forecasts_the_mean_of_its_members(tmp_path):
     start = pd.Timestamp("2021-01-02")
 
     def alone(model, representation):
-        return dataclasses.replace(bundle, model=model, representation=representation,
-                                   members=[(model, representation)])
+        return dataclasses.replace(bundle, members=[(model, representation)])
 
     singles = [predict_next(alone(*member), values, start, steps=5) for member in bundle.members]
     assert not np.allclose(singles[0], singles[1])
