@@ -218,7 +218,8 @@ def _ensemble(first: Candidate, problem: Problem, settings: Settings, verbose,
         if verbose:
             print(f"[ensemble {offset + 1}/{settings.ensemble}] --seed {settings.seed + offset}",
                   flush=True)
-        members.append(_fit(scaling, problem, settings, verbose, checkpoints, settings.seed + offset))
+        members.append(_fit(scaling, problem, settings, verbose, checkpoints, settings.seed + offset,
+                            fitted=first))
     model = combine_members([member.model for member in members])
     val_mae, val_errors = _score(model.predict_on_batch, first.representation, problem, settings)
     combined = dataclasses.replace(first, model=model, val_mae=val_mae, val_errors=val_errors)
@@ -226,11 +227,14 @@ def _ensemble(first: Candidate, problem: Problem, settings: Settings, verbose,
 
 
 def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
-         checkpoints: Checkpoints | None = None, seed: int | None = None) -> Candidate:
+         checkpoints: Checkpoints | None = None, seed: int | None = None,
+         fitted: Candidate | None = None) -> Candidate:
     """Fit one representation and one LSTM on the training windows; score it on validation.
 
     The model is trained from `seed` (default settings.seed) with deterministic ops; a model that
     `checkpoints` holds as finished is loaded instead, an unfinished one continues where it stopped.
+    `fitted`, a candidate of the same representation from another seed, lends its representation
+    and ridge baseline, which do not depend on the seed, instead of fitting them again.
     """
     seed = settings.seed if seed is None else seed
     backend.deterministic(seed, ops=not settings.jit_compile)  # each candidate: the same start
@@ -238,14 +242,17 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
     rows, target = len(p.values), p.values[:, 0]
     # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
     steps = 1 if settings.strategy == "recursive" else p.horizon
-    representation = Representation(scaling, p.season)
-    if len(representation.training_origins(p.val_start, p.time_steps, steps)) == 0:
-        raise UserError(
-            f"the training split of {p.source} has {p.val_start} rows, too few for one window with "
-            f"--scaling {scaling}: each needs max(time_steps {p.time_steps}, season length "
-            f"{p.season}) rows of history and {steps} to forecast. Use a longer file, or a smaller "
-            f"--time-steps/--horizon/--season-length.")
-    representation.fit(p.values, p.val_start, p.time_steps, steps)
+    if fitted is not None:
+        representation = fitted.representation
+    else:
+        representation = Representation(scaling, p.season)
+        if len(representation.training_origins(p.val_start, p.time_steps, steps)) == 0:
+            raise UserError(
+                f"the training split of {p.source} has {p.val_start} rows, too few for one window "
+                f"with --scaling {scaling}: each needs max(time_steps {p.time_steps}, season length "
+                f"{p.season}) rows of history and {steps} to forecast. Use a longer file, or a "
+                f"smaller --time-steps/--horizon/--season-length.")
+        representation.fit(p.values, p.val_start, p.time_steps, steps)
     first = representation.first_origin(p.time_steps)
     origins = split_origins(rows, steps, p.val_start, p.test_start, first)
     scored_at = split_origins(rows, p.horizon, p.val_start, p.test_start, first)["validation"]
@@ -300,9 +307,12 @@ def _fit(scaling: str, problem: Problem, settings: Settings, verbose,
         if checkpoints:
             checkpoints.save_finished(key, model, history, epoch_seconds)
         model = worker.unwrap(model)  # an ordinary Keras model, as the bundle holds it
-    ridge_at = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
-    linear = LinearBaseline().fit_batches(
-        (read(at), encode(at)) for at in np.array_split(ridge_at, -(-len(ridge_at) // 4096)))
+    if fitted is not None:
+        linear = fitted.linear
+    else:
+        ridge_at = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
+        linear = LinearBaseline().fit_batches(
+            (read(at), encode(at)) for at in np.array_split(ridge_at, -(-len(ridge_at) // 4096)))
     val_mae, val_errors = _score(model.predict_on_batch, representation, p, settings, read)
     return Candidate(representation, model, history, val_mae, val_errors, linear, epoch_seconds)
 
