@@ -489,21 +489,30 @@ def _multi_head_attention(config, read, place):
     return attention
 
 
-def _recurrent(step, units: int, config: dict, place: str):
-    """A recurrent layer of `step` (projected input at one step, state) -> (output, state), from a
-    zero state, over axis 1: (batch, steps, features) -> (batch, units) or, with return_sequences,
-    (batch, steps, units)."""
+def _recurrent(step, config: dict, place: str, kernel, input_bias, states: int = 1):
+    """A recurrent layer: its input projected (x kernel + input_bias), then `step` (projected input
+    at one step, tuple of `states` states) -> (output, states) from zero states, over axis 1:
+    (batch, steps, features) -> (batch, units) or, with return_sequences, (batch, steps, units)."""
     _check(config, place, go_backwards=(False,), return_state=(False,), stateful=(False,))
     return_sequences = bool(config.get("return_sequences", False))
+    units = int(config["units"])
 
-    def run(projected, states):
+    def recurrent(x):
+        projected = _linear(x, kernel) + input_bias
+        state = (np.zeros((len(x), units), dtype=_FLOAT),) * states
         outputs = []
         for projected_step in np.ascontiguousarray(projected.transpose(1, 0, 2)):  # step by step
-            output, states = step(projected_step, states)
+            output, state = step(projected_step, state)
             outputs.append(output)
         return np.stack(outputs, axis=1) if return_sequences else outputs[-1]
 
-    return run
+    return _one_input(recurrent, place)
+
+
+def _cell_weights(config, read):
+    """(kernel, recurrent kernel, bias or None) of a recurrent layer's cell."""
+    kernel, recurrent, *bias = read(3, "cell") if config.get("use_bias", True) else read(2, "cell")
+    return kernel, recurrent, bias[0] if bias else None
 
 
 def _lstm(config, read, place):
@@ -511,7 +520,7 @@ def _lstm(config, read, place):
     units = int(config["units"])
     activation = _activation(config, "activation", place)
     gate = _activation(config, "recurrent_activation", place)
-    kernel, recurrent, *bias = read(3, "cell") if config.get("use_bias", True) else read(2, "cell")
+    kernel, recurrent, bias = _cell_weights(config, read)
 
     def step(x, states):
         h, c = states
@@ -521,14 +530,7 @@ def _lstm(config, read, place):
         h = gates[:, 3 * units:] * activation(c)
         return h, (h, c)
 
-    run = _recurrent(step, units, config, place)
-
-    def lstm(x):
-        projected = _linear(x, kernel) + bias[0] if bias else _linear(x, kernel)
-        zeros = np.zeros((len(x), units), dtype=_FLOAT)
-        return run(projected, (zeros, zeros))
-
-    return _one_input(lstm, place)
+    return _recurrent(step, config, place, kernel, 0 if bias is None else bias, states=2)
 
 
 def _gru(config, read, place):
@@ -538,42 +540,31 @@ def _gru(config, read, place):
     units = int(config["units"])
     activation = _activation(config, "activation", place)
     gate = _activation(config, "recurrent_activation", place)
-    kernel, recurrent, *bias = read(3, "cell") if config.get("use_bias", True) else read(2, "cell")
-    input_bias, recurrent_bias = (bias[0][0], bias[0][1]) if bias else (0, 0)
+    kernel, recurrent, bias = _cell_weights(config, read)
+    input_bias, recurrent_bias = (0, 0) if bias is None else (bias[0], bias[1])
 
-    def step(x, h):
+    def step(x, states):
+        (h,) = states
         inner = np.matmul(h, recurrent) + recurrent_bias
         gates = gate(x[:, :2 * units] + inner[:, :2 * units])
         z, r = gates[:, :units], gates[:, units:]
         candidate = activation(x[:, 2 * units:] + r * inner[:, 2 * units:])
         h = z * h + (1 - z) * candidate
-        return h, h
+        return h, (h,)
 
-    run = _recurrent(step, units, config, place)
-
-    def gru(x):
-        return run(_linear(x, kernel) + input_bias, np.zeros((len(x), units), dtype=_FLOAT))
-
-    return _one_input(gru, place)
+    return _recurrent(step, config, place, kernel, input_bias)
 
 
 def _simple_rnn(config, read, place):
     """Keras SimpleRNN: h' = activation(x W + b + h U)."""
-    units = int(config["units"])
     activation = _activation(config, "activation", place)
-    kernel, recurrent, *bias = read(3, "cell") if config.get("use_bias", True) else read(2, "cell")
+    kernel, recurrent, bias = _cell_weights(config, read)
 
-    def step(x, h):
-        h = activation(x + np.matmul(h, recurrent))
-        return h, h
+    def step(x, states):
+        h = activation(x + np.matmul(states[0], recurrent))
+        return h, (h,)
 
-    run = _recurrent(step, units, config, place)
-
-    def simple_rnn(x):
-        projected = _linear(x, kernel) + bias[0] if bias else _linear(x, kernel)
-        return run(projected, np.zeros((len(x), units), dtype=_FLOAT))
-
-    return _one_input(simple_rnn, place)
+    return _recurrent(step, config, place, kernel, 0 if bias is None else bias)
 
 
 _BUILDERS = {
