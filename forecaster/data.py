@@ -484,7 +484,7 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
     if types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column), "datetime"
     parsed = _to_datetime(column)
-    if parsed is not None and parsed.isna().any():  # e.g. "1e400" parses as no time at all
+    if parsed is not None and parsed.isna().any():  # e.g. a cell "NaT" parses as no time at all
         position = int(np.argmax(parsed.isna().to_numpy()))
         raise UserError(
             f"time column {name!r} of {path} does not parse as dates: line {column.index[position]} "

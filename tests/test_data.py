@@ -616,9 +616,10 @@ def test_rows_after_comment_and_blank_lines_are_named_by_their_line(tmp_path):
         read_series(path)
 
 
-def test_a_number_that_parses_as_no_time(tmp_path):
-    path = write_csv(tmp_path, "time,load\n2020-01-01,1\n1e400,2\n2020-01-03,3\n")
-    with pytest.raises(UserError, match="does not parse as dates: line 3 holds '1e400'"):
+@pytest.mark.parametrize("cell", ["1e400", "NaT"])
+def test_a_cell_that_parses_as_no_time(tmp_path, cell):
+    path = write_csv(tmp_path, f"time,load\n2020-01-01,1\n{cell},2\n2020-01-03,3\n")
+    with pytest.raises(UserError, match=f"does not parse as dates: line 3 holds '{cell}'"):
         read_series(path, time_column="time")
 
 
