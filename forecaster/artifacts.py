@@ -34,7 +34,7 @@ from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals
-from forecaster.models import CUSTOM_LAYERS, LinearBaseline, load_model
+from forecaster.models import CUSTOM_LAYERS, LinearBaseline, load_model, member_label
 from forecaster.scaling import Representation
 
 MODEL_FILE = "model.keras"
@@ -72,9 +72,9 @@ class Bundle:
     train_mean: float
     linear: LinearBaseline  # ridge on the first member's windows and representation
     intervals: ConformalIntervals
-    # (model, representation) of every member, the first (the lowest validation MAE) first: the
-    # forecast is the mean of their forecasts in the target's units. One member unless
-    # --scaling auto kept a combination.
+    # (model, representation) of every member, the best network kept first: the forecast is the
+    # mean of their forecasts in the target's units. One member unless --scaling auto kept a
+    # combination, which may hold ridge members (models.ridge_model, Keras models too).
     members: list
 
     @property
@@ -89,9 +89,10 @@ class Bundle:
 
     @property
     def scaling(self) -> str:
-        """The representation, or the representations whose mean forecast is the forecast:
-        "window", "change+window", ..."""
-        return "+".join(representation.scaling for _, representation in self.members)
+        """The representation, or the members whose mean forecast is the forecast, each named by
+        `member_label`: "window", "change+window", "window+ridge(global)", ..."""
+        return "+".join(member_label(model, representation.scaling)
+                        for model, representation in self.members)
 
 
 def save_bundle(directory, model, settings: Settings, representation: Representation, schema: Schema,

@@ -167,8 +167,9 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                        help="how the series is shown to the model: global (the classic recipe: "
                             "standardised levels), change (changes, forecasting a correction to "
                             "the better naive baseline), window (each window relative to its last "
-                            "value and spread), or auto (default: train all three, keep the one, "
-                            "or the mean of several, with the lowest validation error)")
+                            "value and spread), or auto (default: train all three, keep the "
+                            "network, or the mean of several networks and their ridge baselines, "
+                            "with the lowest validation error)")
     parser.add_argument("--loss", choices=("mse", "mae", "huber"),
                         help="training loss (default huber; mse is the classic recipe's)")
     parser.add_argument("--strategy", choices=("direct", "recursive"),
@@ -217,13 +218,11 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{saved} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
           f"horizon {run.horizon}; best epoch {run.best_epoch} of {run.epochs_run}{filled})")
-    if run.members:  # --ensemble N: each kept representation forecasts the median of N models
-        kept = run.scaling.split("+")
-        size = len(run.members) // len(kept)
-        own = "; ".join(f"{name} " + ", ".join(f"{mae:.4g}" for mae in
-                                               run.members[i * size:(i + 1) * size])
-                        for i, name in enumerate(kept))
-        print(f"each representation kept is the median of {size} models; their own val MAE: {own}")
+    if run.members:  # --ensemble N: each kept network forecasts the median of N models
+        size = len(next(iter(run.members.values())))
+        own = "; ".join(f"{name} " + ", ".join(f"{mae:.4g}" for mae in maes)
+                        for name, maes in run.members.items())
+        print(f"each network kept is the median of {size} models; their own val MAE: {own}")
     return 0
 
 

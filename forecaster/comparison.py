@@ -28,10 +28,10 @@ class Comparison:
     def table(self) -> str:
         lines = [f"test split, units of {self.target!r}; seconds per epoch: median after the first",
                  f"{'forecaster':<16}{'MAE':>10}{'RMSE':>10}{'MASE':>8}{'skill':>8}"
-                 f"{'s/epoch':>9}{'epochs':>8}{'total s':>9}"]
+                 f"{'s/epoch':>9}{'epochs':>8}{'total s':>9}  kept (the members averaged)"]
         for row in self.rows:
             timing = (f"{row['seconds_per_epoch']:>9.2f}{row['epochs']:>8}{row['seconds']:>9.1f}"
-                      if row["kind"] == "model" else "")
+                      f"  {row['scaling']}" if row["kind"] == "model" else "")
             lines.append(f"{row['name']:<16}{row['mae']:>10.4g}{row['rmse']:>10.4g}"
                          f"{row['mase']:>8.3f}{row['skill']:>8.3f}{timing}")
         return "\n".join(lines)

@@ -39,8 +39,9 @@ class Settings:
     # How the series is shown to the model: "global" (the classic recipe: levels standardised
     # with training statistics), "change" (the target's change over one season or one step; the
     # model forecasts a correction to the better of naive and seasonal naive), "window" (each
-    # window relative to its last value and spread), or "auto": train all three and keep the one,
-    # or the equal-weight mean of several, with the lowest validation error.
+    # window relative to its last value and spread), or "auto": train all three, and keep the
+    # network, or the equal-weight mean of several networks and their ridge baselines (at least
+    # one network among them), with the lowest validation error.
     scaling: str = "auto"
     # Multi-step forecasts: "direct" (one Dense(horizon) head forecasts every step at once) or
     # "recursive" (a one-step model fed its own forecasts, step after step).

@@ -435,6 +435,10 @@ def format_table(report: dict) -> str:
         f"{report['scored_range'][0]} to {report['scored_range'][1]}, in units of "
         f"{report['target']!r}. MASE: MAE over the in-sample seasonal-naive MAE (season "
         f"{report['season_length']}); skill: 1 - MAE / seasonal-naive MAE.",
+        *([f"{next(iter(models))}: the mean forecast of {', '.join(report['scaling'].split('+'))}, "
+           f"chosen on validation (a scaling alone names the network on it; ridge(...) the "
+           f"ridge on it)."]
+          if "+" in report.get("scaling", "") else []),
         f"{'forecaster':<16}{'MAE':>10}{'RMSE':>10}{'sMAPE%':>9}{'MASE':>8}{'skill':>8}",
     ]
     for name, result in models.items():

@@ -320,3 +320,25 @@ class LinearBaseline:
         baseline.coef_ = np.asarray(values["coef"], dtype="float64")
         baseline.intercept_ = np.asarray(values["intercept"], dtype="float64")
         return baseline
+
+
+# The name of a ridge member's Keras model (`ridge_model`); `member_label` reads it.
+RIDGE_MODEL = "ridge_forecaster"
+
+
+def ridge_model(linear: LinearBaseline, time_steps: int, features: int):
+    """The ridge baseline as a Keras model, window (batch, time_steps, features) -> Flatten ->
+    Dense(horizon) holding its coefficients (in float32), named RIDGE_MODEL: `--scaling auto` may
+    keep it beside the networks, and a bundle saves, checks and runs it as it does them."""
+    keras = backend.keras()
+    inputs = keras.Input(shape=(time_steps, features), name="window")
+    forecast = keras.layers.Dense(len(linear.intercept_), name="forecast")
+    outputs = forecast(keras.layers.Flatten(name="flatten")(inputs))
+    forecast.set_weights([linear.coef_.T.astype("float32"), linear.intercept_.astype("float32")])
+    return keras.Model(inputs, outputs, name=RIDGE_MODEL)
+
+
+def member_label(model, scaling: str) -> str:
+    """How a member of a combined forecast is named: its representation ("window"), followed by
+    "ridge(...)" around it for a ridge member ("ridge(global)")."""
+    return f"ridge({scaling})" if model.name == RIDGE_MODEL else scaling

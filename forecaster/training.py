@@ -22,7 +22,15 @@ from forecaster.data import Series, read_series, season_length, split_points
 from forecaster.errors import UserError
 from forecaster.evaluation import ConformalIntervals, mean_absolute_error
 from forecaster.forecasting import roll_forward
-from forecaster.models import LinearBaseline, build_model, combine_members, load_model
+from forecaster.models import (
+    RIDGE_MODEL,
+    LinearBaseline,
+    build_model,
+    combine_members,
+    load_model,
+    member_label,
+    ridge_model,
+)
 from forecaster.scaling import Representation, evenly_spaced
 from forecaster.windows import choose_window, split_origins, window_batches
 
@@ -46,9 +54,9 @@ class TrainRun:
     model_dir: Path | None  # None on a worker of --distribute multiworker other than the chief
     val_mae: float  # mean absolute error on the validation windows, in the target's units
     target: str
-    scaling: str  # the representation kept ("global", "change" or "window"), or those whose mean
-    #               forecast is the forecast, joined by "+": "change+window"
-    candidates: dict  # validation MAE of each representation tried
+    scaling: str  # the representation kept ("global", "change" or "window"), or the members whose
+    #               mean forecast is the forecast, joined by "+": "change+window+ridge(global)"
+    candidates: dict  # validation MAE of each candidate tried, by its member label
     epochs_run: int
     seconds: float  # wall time of the whole run, all candidates included
     epoch_seconds: list  # wall time of each epoch of the kept model
@@ -58,8 +66,8 @@ class TrainRun:
     filled_values: int  # missing target values that were filled (including missing timestamps)
     missing_timestamps: int
     notes: list  # things the user should know: defaults cut for a short file, few windows to score
-    members: list  # with --ensemble N: the validation MAE of each seed's model, N per kept
-    #                representation, in the order of `scaling`; [] without
+    members: dict  # with --ensemble N: each kept network's label -> the validation MAE of each
+    #                seed's model (N); {} without
 
 
 @dataclass
@@ -86,14 +94,25 @@ class Candidate:
     linear: LinearBaseline  # ridge on the same training windows, in the same representation
     epoch_seconds: list  # wall time of each training epoch (with its validation pass)
 
+    @property
+    def ridge(self) -> bool:
+        """Whether this candidate is a ridge member (`_ridges`), not a trained network."""
+        return self.model.name == RIDGE_MODEL
+
+    @property
+    def label(self) -> str:
+        return member_label(self.model, self.representation.scaling)
+
 
 def train(settings: Settings, verbose: int | str = "auto", resume: bool = False) -> TrainRun:
     """Train on `settings.csv` and save a bundle to `settings.model_dir` (default models/<csv>).
 
-    With `scaling="auto"` each of AUTO_SCALINGS is trained from the same seed, and the one, or the
-    equal-weight mean of several, with the lowest validation MAE is kept (`_combine`); the test
-    split is never looked at. Progress is saved after every epoch (`forecaster.checkpoints`);
-    `resume=True` continues an interrupted run of the same command from its last completed epoch.
+    With `scaling="auto"` each of AUTO_SCALINGS is trained from the same seed, each one's ridge
+    baseline joins them as a candidate (`_ridges`), and the network, or the equal-weight mean of
+    several candidates with at least one network among them, with the lowest validation MAE is
+    kept (`_combine`); the test split is never looked at. Progress is saved after every epoch
+    (`forecaster.checkpoints`); `resume=True` continues an interrupted run of the same command from
+    its last completed epoch.
     """
     started = time.perf_counter()
     worker = distribution.start(settings.distribute, resume)  # before TensorFlow runs anything
@@ -132,15 +151,18 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
         if verbose and len(scalings) > 1:
             print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
         candidates.append(_fit(scaling, problem, settings, verbose, checkpoints))
+    if settings.scaling == "auto":
+        candidates += _ridges(candidates, problem, settings)
     kept = _combine(candidates)
-    members = []
-    if settings.ensemble > 1:
-        ensembles = [_ensemble(c, problem, settings, verbose, checkpoints) for c in kept]
-        kept = [combined for combined, _ in ensembles]
-        members = [mae for _, maes in ensembles for mae in maes]
-    best = kept[0]  # the member with the lowest validation MAE: its ridge is the ridge baseline
+    members = {}
+    if settings.ensemble > 1:  # further seeds for each kept network (a ridge has no seed)
+        for i, candidate in enumerate(kept):
+            if not candidate.ridge:
+                kept[i], members[candidate.label] = _ensemble(
+                    candidate, problem, settings, verbose, checkpoints)
+    best = kept[0]  # the best network kept: its ridge is the ridge baseline
     val_mae, val_errors = _mean_errors(kept)
-    scaling = "+".join(c.representation.scaling for c in kept)
+    scaling = "+".join(c.label for c in kept)
     notes = _notes(settings, series, problem, kept)
 
     losses = best.history.get("val_loss", [])
@@ -148,7 +170,7 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
     resolved = dataclasses.replace(
         settings, time_col=series.schema.time_column, target=series.schema.target,
         time_steps=time_steps, horizon=horizon, model_dir=str(model_dir))
-    selection = {c.representation.scaling: c.val_mae for c in candidates}
+    selection = {c.label: c.val_mae for c in candidates}
     metadata = _metadata(series, problem, best, scaling, val_mae, selection, best_epoch)
     metadata.update(member_val_mae=members,
                     distribution=distribution.start(settings.distribute).describe())
@@ -163,19 +185,33 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
 
 
 def _combine(candidates: list[Candidate]) -> list[Candidate]:
-    """The candidates whose equal-weight mean forecast has the lowest validation MAE, best single
-    candidate first: every non-empty subset is scored (seven for three candidates) and, at equal
-    MAE, the smaller one kept. A model that does badly on validation drags a mean down, so it is
-    left out; models that err differently and do about equally well are averaged, which is steadier
-    than picking one of them on a short validation split. Candidates scored on different
-    validation windows (a short file whose representations need different histories) are not
-    averaged: the one with the lowest MAE is kept."""
-    ranked = sorted(candidates, key=lambda c: c.val_mae)
+    """The candidates whose equal-weight mean forecast has the lowest validation MAE, the best
+    network in it first: every subset holding at least one network is scored (56 for three
+    networks and their three ridges) and, at equal MAE, the smaller one kept. A model that does
+    badly on validation drags a mean down, so it is left out; models that err differently and do
+    about equally well are averaged, which is steadier than picking one of them on a short
+    validation split. Candidates scored on different validation windows (a short file whose
+    representations need different histories) are not averaged: the best network is kept."""
+    ranked = sorted(candidates, key=lambda c: (c.ridge, c.val_mae))  # networks first, best first
     if len({c.val_errors.shape for c in ranked}) > 1:
         return ranked[:1]
     subsets = [subset for size in range(1, len(ranked) + 1)
-               for subset in itertools.combinations(ranked, size)]
+               for subset in itertools.combinations(ranked, size) if not subset[0].ridge]
     return list(min(subsets, key=lambda subset: _mean_errors(subset)[0]))  # the first of equals
+
+
+def _ridges(networks: list[Candidate], problem: Problem, settings: Settings) -> list[Candidate]:
+    """Each network's ridge baseline (the linear model of its windows and representation) as a
+    candidate of `_combine`, a Keras model (`ridge_model`) scored on validation as the networks are.
+    Where a network fits poorly (a short file, a level it never saw) its ridge often does not,
+    and the mean of the two beats both."""
+    ridges = []
+    for network in networks:
+        model = ridge_model(network.linear, problem.time_steps, problem.values.shape[1])
+        val_mae, val_errors = _score(model.predict_on_batch, network.representation, problem, settings)
+        ridges.append(dataclasses.replace(network, model=model, history={}, val_mae=val_mae,
+                                          val_errors=val_errors, epoch_seconds=[]))
+    return ridges
 
 
 def _mean_errors(members) -> tuple[float, np.ndarray]:

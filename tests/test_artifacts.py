@@ -145,16 +145,21 @@ def test_an_ensemble_of_nested_members_loads(tmp_path):
 
 @pytest.mark.slow
 def test_a_combined_bundle_keeps_every_member_with_its_representation(tmp_path):
-    models = [tiny_model(), tiny_model(units=4), tiny_model("transformer", units=4)]
+    from forecaster.models import LinearBaseline, ridge_model
+
+    ridge = LinearBaseline().fit(np.linspace(0, 1, 40).reshape(5, 4, 2)[..., :1], np.ones((5, 2)))
+    models = [tiny_model(), tiny_model(units=4), tiny_model("transformer", units=4),
+              ridge_model(ridge, time_steps=4, features=1)]
     folder = write_combined(tmp_path / "combined", models)
-    extra = ("member-2.keras", "member-2.scaling.json", "member-3.keras", "member-3.scaling.json")
+    extra = [f"member-{n}{suffix}" for n in (2, 3, 4) for suffix in (".keras", ".scaling.json")]
     assert set(json.loads((folder / MANIFEST_FILE).read_text())["files"]) == {*BUNDLE_FILES, *extra}
     for engine in ("keras", "numpy"):
         bundle = load_bundle(folder, engine=engine)
-        assert bundle.scaling == "global+window+window" and bundle.model is bundle.members[0][0]
+        assert bundle.scaling == "global+window+window+ridge(window)"
+        assert bundle.model is bundle.members[0][0]
         for (model, _), original in zip(bundle.members, models, strict=True):
             np.testing.assert_allclose(predict(model), predict(original), rtol=1e-5, atol=1e-6)
-        assert [r.scaling for _, r in bundle.members] == ["global", "window", "window"]
+        assert [r.scaling for _, r in bundle.members] == ["global", "window", "window", "window"]
 
 
 @pytest.mark.slow

@@ -108,7 +108,7 @@ def test_resume_skips_models_that_had_finished(tmp_path, capsys):
     model_dir = tmp_path / "m"
     args = _train_args(csv, model_dir, "--epochs", "2", "--ensemble", "2")
     assert main(args) == 0
-    assert re.search(r"^each representation kept is the median of 2 models; their own val MAE: "
+    assert re.search(r"^each network kept is the median of 2 models; their own val MAE: "
                      r"change [\d.]+, [\d.]+(; \w+ [\d.]+, [\d.]+)*$", capsys.readouterr().out, re.M)
     first = load_bundle(model_dir).metadata["member_val_mae"]
     # Leave a resume folder whose first member had finished, as a kill during the second would.
@@ -119,7 +119,9 @@ def test_resume_skips_models_that_had_finished(tmp_path, capsys):
     checkpoints.save_finished("change.seed42", member, {"loss": [9.0, 8.0]}, [0.1, 0.1])
     assert main(args + ["--resume"]) == 0
     resumed = load_bundle(model_dir).metadata
-    assert resumed["member_val_mae"] == pytest.approx(first, rel=1e-5)
+    assert resumed["member_val_mae"].keys() == first.keys()
+    for name, maes in first.items():
+        assert resumed["member_val_mae"][name] == pytest.approx(maes, rel=1e-5)
     assert resumed["history"]["loss"] == [9.0, 8.0]  # the first member came from the checkpoint
 
 

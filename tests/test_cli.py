@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
+from forecaster.artifacts import member_files
 from forecaster.cli import main
 from tests.conftest import write_hourly_csv
 
@@ -67,13 +69,16 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     out = capsys.readouterr().out
     assert status == 0
     assert f"saved {model_dir} (val MAE" in out and "load" in out
+    kept = re.search(r"; scaling (\S+) of ", out).group(1).split("+")
+    assert len(kept) > 1  # on this file, a mean of members (each a network or a ridge) validates best
     assert {p.name for p in model_dir.iterdir()} == {
         "model.keras", "settings.json", "scaling.json", "schema.json", "metadata.json", "baselines.json",
-        "intervals.json", "manifest.json"}
+        "intervals.json", "manifest.json", *member_files(len(kept))}
 
     assert main(["evaluate", "--model-dir", str(model_dir), "--output-dir", str(reports)]) == 0
     out = capsys.readouterr().out
     assert "seasonal_naive" in out and "MAE by step" in out
+    assert f"lstm: the mean forecast of {', '.join(kept)}, chosen on validation" in out
     metrics = json.loads((reports / "metrics.json").read_text())
     assert set(metrics["models"]) == {"lstm", "naive", "seasonal_naive", "mean", "drift", "ridge"}
     assert len(metrics["models"]["lstm"]["per_step"]["mae"]) == 6

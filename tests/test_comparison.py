@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -30,6 +31,7 @@ def test_compare_two_families(tmp_path, capsys, hourly_csv):
     assert all(row["seconds_per_epoch"] > 0 and row["epochs"] == 1 for row in rows[:2])
     assert rows[0]["origins"] == rows[1]["origins"] == 67  # the same test origins for both
     assert "s/epoch" in printed and "dense" in printed
+    assert re.search(r"^dense .* global$", printed, re.M)  # the member kept, named
     assert (out / "compare.png").stat().st_size > 10_000
     assert (out / "lstm" / "model.keras").exists() and (out / "dense" / "report.html").exists()
 

@@ -32,11 +32,14 @@ def test_forecast_is_the_model_on_the_last_window_mapped_back(trained, tmp_path)
     result = forecast(bundle, history)
 
     values = read_series(history, schema=bundle.schema).values("interpolate")
-    representation = bundle.representation
-    window = representation.model_inputs(values)[-24:][None]
-    outputs = bundle.model.predict_on_batch(window)
-    expected = representation.decode(outputs, values[:, 0], np.array([80]))[0]
-    np.testing.assert_allclose(result.values, expected, rtol=1e-6)
+    assert len(bundle.members) > 1  # auto kept a mean: the mean of each member's own forecast
+    expected = []
+    for model, representation in bundle.members:
+        window = (representation.model_inputs(values)[-24:] if representation.scaling != "window"
+                  else representation.windows(values))[None]
+        outputs = model.predict_on_batch(window)
+        expected.append(representation.decode(outputs, values[:, 0], np.array([80]))[0])
+    np.testing.assert_allclose(result.values, np.mean(expected, axis=0), rtol=1e-6)
     assert result.frame["time"].tolist() == [f"2023-06-04 {h:02d}:00" for h in range(8, 14)]
     assert list(result.frame.columns) == ["time", "forecast"]
 
@@ -147,9 +150,13 @@ def test_a_combined_bundle_forecasts_the_mean_of_its_members(tmp_path):
     def alone(model, representation):
         return dataclasses.replace(bundle, members=[(model, representation)])
 
-    singles = [predict_next(alone(*member), values, start, steps=5) for member in bundle.members]
+    singles = [predict_next(alone(*member), values, start) for member in bundle.members]
     assert not np.allclose(singles[0], singles[1])
-    np.testing.assert_allclose(predict_next(bundle, values, start, steps=5), np.mean(singles, axis=0),
+    combined = predict_next(bundle, values, start, steps=5)
+    np.testing.assert_allclose(combined[:2], np.mean(singles, axis=0), rtol=1e-12)  # the horizon
+    # Further steps go on from the mean forecast, as from a history that holds it.
+    extended = np.concatenate([values, combined[:2, None]])
+    np.testing.assert_allclose(combined[2:], predict_next(bundle, extended, start, steps=3),
                                rtol=1e-12)
     # The ridge baseline reads the first member's windows, alone.
     ridge = predict_next(bundle, values, start, predict=bundle.linear.predict)

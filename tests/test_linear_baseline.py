@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from forecaster.models import LinearBaseline
+from forecaster.models import LinearBaseline, member_label, ridge_model
 
 
 def test_ridge_from_batches_equals_scikit_learn_ridge_on_all_rows():
@@ -28,3 +28,13 @@ def test_round_trip_through_a_dict():
     again = LinearBaseline.from_dict(fitted.to_dict())
     np.testing.assert_array_equal(again.coef_, fitted.coef_)
     assert again.alpha == 0.5
+
+
+def test_the_ridge_as_a_keras_model_forecasts_as_the_ridge_does():
+    rng = np.random.default_rng(2)
+    inputs = rng.normal(size=(50, 6, 3))
+    fitted = LinearBaseline().fit(inputs, inputs[:, -2:, 0] * 2 + 1)
+    model = ridge_model(fitted, time_steps=6, features=3)
+    np.testing.assert_allclose(model.predict_on_batch(inputs.astype("float32")),
+                               fitted.predict(inputs), rtol=1e-5, atol=1e-5)
+    assert member_label(model, "window") == "ridge(window)"

@@ -23,10 +23,12 @@ def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourl
     from forecaster.windows import split_origins
 
     run, _ = trained
-    assert set(run.candidates) == {"change", "window", "global"}
+    networks = {"change", "window", "global"}
+    assert set(run.candidates) == networks | {f"ridge({name})" for name in networks}
     kept = run.scaling.split("+")
-    assert kept[0] == min(run.candidates, key=run.candidates.get)  # the best single one first
-    assert run.val_mae <= min(run.candidates.values()) and run.members == []  # no --ensemble
+    best = min(networks, key=run.candidates.get)
+    assert kept[0] == best  # the best network first
+    assert run.val_mae <= run.candidates[best] and run.members == {}  # no --ensemble
     bundle = load_bundle(run.model_dir)
     assert bundle.scaling == run.scaling and len(bundle.members) == len(kept)
     # The validation MAE that chose it is that of the forecast the bundle makes, origin by origin.
@@ -37,10 +39,11 @@ def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourl
         run.val_mae, rel=1e-5)
 
 
-def candidate(name: str, errors) -> SimpleNamespace:
+def candidate(name: str, errors, ridge: bool = False) -> SimpleNamespace:
     errors = np.asarray(errors, dtype="float64")
     return SimpleNamespace(representation=SimpleNamespace(scaling=name), val_errors=errors,
-                           val_mae=float(np.nanmean(np.abs(errors))))
+                           val_mae=float(np.nanmean(np.abs(errors))), ridge=ridge,
+                           label=f"ridge({name})" if ridge else name)
 
 
 def test_combine_averages_the_models_that_err_in_opposite_directions_and_drops_a_poor_one():
@@ -60,8 +63,23 @@ def test_combine_keeps_one_model_when_averaging_does_not_help():
 
 
 def test_combine_does_not_average_models_scored_on_different_windows():
-    kept = _combine([candidate("change", [[1.0], [1.0]]), candidate("window", [[-1.5]])])
-    assert [c.representation.scaling for c in kept] == ["change"]
+    kept = _combine([candidate("change", [[1.0], [1.0]]), candidate("window", [[-1.5]]),
+                     candidate("change", [[0.1], [0.1]], ridge=True)])
+    assert [c.label for c in kept] == ["change"]  # the best network, never a ridge alone
+
+
+def test_combine_keeps_a_network_first_and_never_a_ridge_alone():
+    network = candidate("window", [[1.0, 1.0], [1.0, 1.0]])
+    better_ridge = candidate("window", [[0.5, 0.5], [0.5, 0.5]], ridge=True)
+    opposite_ridge = candidate("global", [[-1.0, -1.0], [-0.8, -1.0]], ridge=True)
+    kept = _combine([better_ridge, opposite_ridge, network])
+    # The ridge that errs least (0.5) is never kept alone; the network's mean with the ridge that
+    # errs the other way errs least of every subset holding the network, the network first ...
+    assert [c.label for c in kept] == ["window", "ridge(global)"]
+    assert _mean_errors(kept)[0] == pytest.approx(0.1 / 4)  # one cell of four errs (1 - 0.8) / 2
+    # ... and a ridge that only drags the mean down is left out.
+    poor_ridge = candidate("change", [[9.0, 9.0], [9.0, 9.0]], ridge=True)
+    assert [c.label for c in _combine([poor_ridge, network])] == ["window"]
 
 
 def test_splits_are_ordered_disjoint_and_cover_the_file(trained, hourly_csv):
@@ -130,7 +148,7 @@ def test_ensemble_forecasts_the_median_of_models_from_consecutive_seeds(tmp_path
 
     runs = {seed: train(settings(f"seed{seed}", seed=seed), verbose=0) for seed in (42, 43, 44)}
     run = train(settings("ensemble", ensemble=3), verbose=0)
-    assert run.members == [runs[seed].val_mae for seed in (42, 43, 44)]
+    assert run.members == {"change": [runs[seed].val_mae for seed in (42, 43, 44)]}
     bundle = load_bundle(run.model_dir, engine="keras")
     assert len(ensemble_members(bundle.model)) == 3
     assert bundle.metadata["member_val_mae"] == run.members
