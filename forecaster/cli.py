@@ -179,8 +179,8 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                        help="how to treat missing values (default interpolate)")
     parser.add_argument("--seed", type=int, help="random seed (default 42)")
     parser.add_argument("--ensemble", type=int,
-                        help="train N models from seeds seed, seed+1, ... for each representation "
-                             "kept and forecast their median (default 1; each member is one more "
+                        help="train N models from seeds seed, seed+1, ... for each network kept "
+                             "and forecast their median (default 1; each member is one more "
                              "training run)")
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"),
                         help="train on one device (none, the default), every local GPU (mirrored), "

@@ -67,8 +67,8 @@ class Settings:
     #                                     once); each capped epoch reads a different share
     seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
     # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
-    # The representations are chosen once, on the first seed; each kept one then gets the further
-    # seeds, each costing one more training (their median, then the mean across representations).
+    # The members are chosen once, on the first seed; each kept network then gets the further
+    # seeds, each costing one more training (their median, then the mean across members).
     ensemble: int = 1
     # Training on several devices: "none", "mirrored" (every local GPU, or logical CPU device) or
     # "multiworker" (the machines in the TF_CONFIG environment variable); --batch-size stays global.
