@@ -1,4 +1,5 @@
-"""The one exception type for mistakes a user can fix: bad files, bad columns, bad flags."""
+"""The one exception type for mistakes a user can fix (bad files, bad columns, bad flags), and the
+small helpers that word its messages."""
 
 
 class UserError(Exception):
@@ -6,3 +7,12 @@ class UserError(Exception):
 
     The message says what was received, what was expected and how to fix it.
     """
+
+
+def count(number: int, noun: str) -> str:
+    """'1 row', '2 rows': a number and its noun, for messages."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def listing(names) -> str:
+    return ", ".join(repr(str(n)) for n in names)

@@ -334,8 +334,7 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
     actual, forecast (the model), each baseline, and lower_L/upper_L per interval level.
     """
     from forecaster.artifacts import load_bundle
-    from forecaster.data import read_series
-    from forecaster.forecasting import format_times
+    from forecaster.data import format_times, read_series
 
     levels = [check_level(level) for level in levels]
     if not isinstance(stride, int) or stride < 1:
@@ -409,7 +408,7 @@ def _report(bundle, result: Backtest, source, model_dir, history_end: int, level
 
 
 def _describe(bundle, result: Backtest, source, model_dir) -> dict:
-    from forecaster.forecasting import format_times
+    from forecaster.data import format_times
 
     schema, index = result.series.schema, result.series.frame.index  # times as that file writes them
     last_row = result.origins[-1] + bundle.settings.horizon - 1

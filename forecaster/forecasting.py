@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.artifacts import Bundle
-from forecaster.data import Series, calendar, read_series
+from forecaster.data import Series, calendar, format_times, read_series
 from forecaster.errors import UserError
 
 
@@ -139,24 +139,3 @@ def roll_forward(predict, representation, histories, steps: int, ahead=None) -> 
         row = np.concatenate([forecasts[:, step, None], ahead[:, step]], axis=1)[:, None, :]
         histories = np.concatenate([histories[:, 1:], row], axis=1)
     return forecasts
-
-
-def format_times(times: pd.DatetimeIndex, kind: str, pattern: str | None = None) -> list:
-    """Timestamps written the way the input file wrote them: years, yyyymmdd, the file's own text
-    pattern (when writing with it reads back the same times), or else ISO text."""
-    if kind == "year":
-        return [int(t.year) for t in times]
-    if kind == "yyyymmdd":
-        return [int(t.strftime("%Y%m%d")) for t in times]
-    if pattern is not None:
-        written = [t.strftime(pattern) for t in times]
-        try:
-            same = (pd.DatetimeIndex(pd.to_datetime(written, format=pattern.replace("Z", "%z")))
-                    == times).all()
-        except (ValueError, TypeError):
-            same = False
-        if same:
-            return written
-    if (times == times.normalize()).all() and times.tz is None:
-        return [t.strftime("%Y-%m-%d") for t in times]
-    return [t.isoformat(sep=" ") for t in times]

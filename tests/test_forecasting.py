@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from forecaster.artifacts import load_bundle
-from forecaster.data import read_series
+from forecaster.data import format_times, read_series
 from forecaster.errors import UserError
-from forecaster.forecasting import forecast, format_times
+from forecaster.forecasting import forecast
 from tests.conftest import write_hourly_csv
 
 

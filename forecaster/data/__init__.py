@@ -1,0 +1,39 @@
+"""Data: read a CSV, find its columns, parse its times, and regularise it to one row per time step.
+
+reading (the table and its line numbers) -> times (parsing, frequency, grid, seasons, calendar)
+-> columns (time column, target, numbers) -> panel (the regular series, filling, splits).
+"""
+
+from forecaster.data.columns import (
+    TIME_NAMES,
+    check_target_varies,
+    find_target,
+    find_time_column,
+    require_columns,
+    text_cells,
+    to_numbers,
+)
+from forecaster.data.panel import Schema, Series, fill_missing, read_series, split_points
+from forecaster.data.reading import read_table
+from forecaster.data.times import (
+    CALENDAR_CYCLES,
+    calendar,
+    calendar_names,
+    duplicate_timestamps,
+    format_times,
+    infer_frequency,
+    parse_times,
+    refuse_duplicates,
+    regularise,
+    season_length,
+    text_time_format,
+)
+from forecaster.errors import count
+
+__all__ = [
+    "CALENDAR_CYCLES", "TIME_NAMES", "Schema", "Series", "calendar", "calendar_names",
+    "check_target_varies", "count", "duplicate_timestamps", "fill_missing", "find_target", "format_times",
+    "find_time_column", "infer_frequency", "parse_times", "read_series", "read_table",
+    "refuse_duplicates", "regularise", "require_columns", "season_length", "split_points",
+    "text_cells", "text_time_format", "to_numbers",
+]

@@ -1,0 +1,258 @@
+"""Reading a CSV into a table: encodings, separators, comment lines, ragged rows, binary files.
+
+`read_table` gives the file as pandas reads it, indexed by each row's line number in the file, so
+that every later message can name the line it is about.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecaster.errors import UserError, count
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The CSV as pandas reads it, indexed by each row's line number in the file (the header is
+    line 1 of a plain file), or a UserError saying why it cannot be read.
+
+    UTF-8 with or without a byte-order mark; Windows or Unix line endings; fields separated by
+    commas, or by ';', tabs or '|' when the header has no comma. Lines starting with '#' and blank
+    lines are skipped, and so are rows whose cells are all empty. Every other row must have as many
+    fields as the header (a trailing separator aside).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist; pass the path of a CSV file.")
+    if not path.is_file():
+        raise UserError(f"{path} is a directory, not a file; pass the path of a CSV file.")
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1 << 16)
+        _check_text(head, path)  # a binary file or another encoding is refused before it is read
+        plain = _plain(path, head)
+        data = None if plain else path.read_bytes()
+    except OSError as error:
+        raise UserError(
+            f"{path} cannot be read ({error.strerror}); expected a readable CSV file. Check its "
+            f"permissions.") from None
+    if plain:  # the usual file: pandas reads it from disk; row i is on line i + 2
+        header = _first_line(head)
+        numbers = None
+    else:  # comment or blank lines: drop them, remembering the line number of each kept line
+        lines, numbers = _content_lines(_decode(data, path))
+        if not lines:
+            what = "holds only comment or blank lines" if data.strip() else "is empty"
+            raise UserError(f"{path} {what}; expected a header line and rows of data.")
+        header, text = lines[0], "\n".join(lines) + "\n"
+    separator = _separator(header)
+
+    def line_of(number: int) -> int:
+        """The file's line number of line `number` of what pandas read."""
+        return number if numbers is None else numbers[min(number, len(numbers)) - 1]
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(path if plain else io.StringIO(text), sep=separator, encoding="utf-8-sig",
+                              skipinitialspace=True, index_col=False)
+    except UnicodeDecodeError:
+        _decode(path.read_bytes(), path)  # raises, naming the line
+        raise
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path} is empty; expected a header line and rows of data.") from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, OverflowError) as error:
+        raise _malformed(path, error, separator, line_of) from None
+    rows = len(raw)
+    raw.index = pd.Index(np.arange(rows) + 2 if numbers is None or len(numbers) != rows + 1
+                         else numbers[1:], name="line")
+    _refuse_short_rows(raw, path, header, separator, None if plain else lines, numbers)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    blank = raw.iloc[:, 0].isna()  # rows whose cells are all empty (",,,"), looked for cheaply
+    if blank.any():
+        raw = raw[~(blank & raw.isna().all(axis=1))]
+    if raw.empty:
+        raise UserError(f"{path} has a header but no rows; expected rows of data under it.")
+    if len(raw.columns) < 2:
+        hint = " (it looks separated by spaces)" if len(header.split()) > 1 else ""
+        raise UserError(
+            f"{path} has one column, {raw.columns[0]!r}{hint}; expected a time column and a value "
+            f"column separated by commas (';', tabs and '|' are recognised too). Save it as a "
+            f"comma-separated CSV.")
+    return raw
+
+
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "'|'"}
+
+
+# The opening bytes of files that are often passed by mistake, and what to do instead.
+_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?)",
+     "Export it as CSV (in Excel: Save As, CSV UTF-8)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "Export it as CSV (in Excel: Save As, CSV UTF-8)"),
+    (b"\x1f\x8b", "gzip-compressed", "Decompress it first (gunzip)"),
+    (b"PAR1", "a Parquet file", "Write it as CSV (pandas: read_parquet, then to_csv)"),
+    (b"%PDF", "a PDF document", "Pass the CSV itself"),
+    (b"\x89PNG", "a PNG image", "Pass the CSV itself"),
+)
+
+
+def _check_text(head: bytes, path: Path) -> None:
+    """A UserError if the file's first bytes are not UTF-8 text: another encoding, or binary."""
+    for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+                      (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
+        if head.startswith(bom):
+            raise UserError(
+                f"{path} is {name} text; expected UTF-8. Save it as UTF-8 (in Excel: CSV UTF-8; "
+                f"or iconv -f {name} -t UTF-8).")
+    for signature, what, fix in _SIGNATURES:
+        if head.startswith(signature):
+            raise UserError(f"{path} is {what}, not CSV text; expected a CSV file. {fix}.")
+    if b"\x00" in head:
+        half = max(1, len(head) // 2)
+        odd, even = head[1::2].count(0) / half, head[0::2].count(0) / half
+        if max(odd, even) > 0.4 and min(odd, even) < 0.05:
+            raise UserError(
+                f"{path} looks like UTF-16 text (every other byte is zero); expected UTF-8. Save it "
+                f"as UTF-8 (in Excel: CSV UTF-8; or iconv -f UTF-16 -t UTF-8).")
+        raise UserError(
+            f"{path} holds binary data (NUL bytes), not text; expected a CSV text file. Pass the CSV "
+            f"itself, or export the data as CSV.")
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """The file's text, or a UserError for bytes that are not UTF-8 text (its first 64 KiB have
+    passed `_check_text`)."""
+    if b"\x00" in data:
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise UserError(
+            f"{path} holds binary data (a NUL byte on line {line}), not text; expected a CSV text "
+            f"file. Pass the CSV itself, or export the data as CSV.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise UserError(
+            f"{path} is not UTF-8 text: line {line} holds the byte 0x{data[error.start]:02x}, which "
+            f"UTF-8 cannot decode (Latin-1 or Windows-1252 text?); expected UTF-8. Save it as UTF-8 "
+            f"CSV (or iconv -f latin1 -t UTF-8).") from None
+
+
+def _plain(path: Path, head: bytes) -> bool:
+    """True when pandas can read the file as it is and keep its line numbers: more than one line,
+    no comment line and no blank line before the last row (a quick scan for a line break followed
+    by '#' or by another line break). `head`, the first 64 KiB, has passed `_check_text`."""
+    if not head.strip():
+        return False
+    first = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t")
+    if first.startswith((b"#", b"\n", b"\r")):
+        return False
+    if b"\n" not in head:  # one line so far, or lines ended by CR alone
+        return False
+    with open(path, "rb") as file:
+        tail, pending = b"", False  # pending: blank lines seen, harmless if nothing follows them
+        while chunk := file.read(1 << 22):
+            if pending and chunk.strip():
+                return False
+            block = tail + chunk
+            found = _SKIPPED_LINE.search(block)
+            if found and block[found.start():].strip():
+                return False
+            pending, tail = pending or found is not None, chunk[-256:]
+    return True
+
+
+_SKIPPED_LINE = re.compile(rb"\n[ \t]*(?:#|\r?\n)")  # a line break, then a comment or a blank line
+
+
+def _first_line(head: bytes) -> str:
+    line = head.removeprefix(codecs.BOM_UTF8).replace(b"\r", b"\n").split(b"\n", 1)[0]
+    return line.decode("utf-8", errors="replace")
+
+
+def _content_lines(text: str) -> tuple[list[str], list[int]]:
+    """The lines that hold the header and rows, and their line numbers in the file (from 1):
+    comment lines (starting with '#') and blank lines are dropped; CRLF and CR end lines too."""
+    lines, numbers = [], []
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            lines.append(line)
+            numbers.append(number)
+    return lines, numbers
+
+
+def _malformed(path, error: Exception, separator: str, line_of) -> UserError:
+    """The UserError for a file pandas cannot split into rows."""
+    name = _SEPARATOR_NAMES[separator]
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if found:
+        expected, line, saw = map(int, found.groups())
+        return UserError(
+            f"{path} is not a well-formed CSV: line {line_of(line)} has {saw} fields but the header "
+            f"has {expected}; expected the same number of {name}-separated fields on every row. "
+            f"Fix that row (put quotes around a value that contains a {name}).")
+    if isinstance(error, pd.errors.ParserWarning):  # the first row is longer than the header
+        return UserError(
+            f"{path} is not a well-formed CSV: line {line_of(2)} has more fields than the header; "
+            f"expected the same number of {name}-separated fields on every row. Fix that row, or "
+            f"name every column in the header.")
+    reason = " ".join(str(error).split())
+    return UserError(
+        f"{path} is not a well-formed CSV ({reason}); expected {name}-separated fields, with quotes "
+        f"around values that contain a {name}. Fix the file.")
+
+
+def _refuse_short_rows(raw: pd.DataFrame, path, header: str, separator: str, lines, numbers) -> None:
+    """A UserError for a row with fewer fields than the header (pandas would fill them with NaN).
+
+    Only rows whose last column is empty can be short; their lines are split again to count."""
+    names = next(csv.reader([header], delimiter=separator, skipinitialspace=True), [])
+    width = len(names) - (len(names) > 1 and not names[-1].strip())  # a trailing separator aside
+    if not 0 < width <= len(raw.columns):
+        return
+    suspects = set(raw.index[raw[raw.columns[width - 1]].isna()])
+    if not suspects:
+        return
+    if lines is None:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            found = _short(enumerate(file, 1), suspects, width, separator)
+    else:
+        found = _short(zip(numbers, lines, strict=True), suspects, width, separator)
+    if found:
+        (line, fields), more = found[0], len(found) - 1
+        name = _SEPARATOR_NAMES[separator]
+        others = f" ({count(more, 'more row')} too)" if more else ""
+        raise UserError(
+            f"{path} is not a well-formed CSV: line {line} has {count(fields, 'field')} "
+            f"but the header has {width}{others}; expected the same number of {name}-separated "
+            f"fields on every row. Fix that row (an empty value still needs its {name}).")
+
+
+def _short(numbered_lines, wanted: set, width: int, separator: str) -> list[tuple[int, int]]:
+    """(line, fields) of each wanted line that has fewer than `width` fields."""
+    found, last = [], max(wanted)
+    for number, line in numbered_lines:
+        if number in wanted:
+            fields = len(next(csv.reader([line.rstrip("\r\n")], delimiter=separator), [""]))
+            if fields < width and line.strip():
+                found.append((number, fields))
+        if number >= last:
+            break
+    return found
+
+
+def _separator(header: str) -> str:
+    """The comma, unless the header line has none and is split by ';', a tab or '|' instead."""
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in (";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
