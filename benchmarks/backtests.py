@@ -16,7 +16,7 @@ naive on the random walk and to the best achievable MAE on the generated series.
 and writes it, with the full results, to <output-dir>/backtests.md and backtests.json; the
 generated series go to <output-dir>/series/.
 
-    python -m benchmarks.backtests                                  # everything, as in the README
+    python -m benchmarks.backtests                                  # everything, as in docs/benchmarks.md
     python -m benchmarks.backtests --only random-walk --epochs 1    # a quick check
     python -m benchmarks.backtests --only elnino --variant default --variant mae=loss=mae,units=32
 """
