@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -22,7 +23,12 @@ _CALENDAR_SEASONS = (
 
 
 def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, str]:
-    """Timestamps of a time column and how it writes them: "datetime", "year" or "yyyymmdd"."""
+    """Timestamps of a time column and how it writes them: "datetime", "year" or "yyyymmdd".
+
+    Text is "datetime": dates and times, and the periods pandas does not read (see `_PERIODS`):
+    quarters (1998 Q1: its first day), ISO weeks (1991-W06: its Monday; 2017-W03-1: that day)
+    and month names (Jan 1987, 1987 January: the first day of the month).
+    """
     if column.isna().any():
         line = column.index[int(np.argmax(column.isna().to_numpy()))]
         raise UserError(
@@ -59,6 +65,7 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
                 f"offset.")
         coerced = read_datetimes(column, errors="coerce")
         failed = coerced.isna() if coerced is not None else pd.Series(True, index=column.index)
+        _refuse_periods(column, name, path, failed)
         position = int(np.argmax(failed.to_numpy()))
         raise UserError(
             f"time column {name!r} of {path} does not parse as dates: line "
@@ -72,8 +79,14 @@ def read_datetimes(column: pd.Series, errors: str = "raise"):
     """Parse text as datetimes with one format inferred month first (01/02/2021 is 2 January),
     then as ISO 8601, then with one format inferred day first (13.01.2021, 25/12/2021); None if
     none works. A column that reads either way is read month first. With errors="coerce", the
-    reading that leaves the fewest cells unparsed (NaT), the earliest of equals."""
-    best = None
+    reading that leaves the fewest cells unparsed (NaT), the earliest of equals.
+
+    Periods (quarters, ISO weeks, month names; see `_read_periods`) are tried first."""
+    best = _read_periods(column, errors)
+    if errors == "raise" and best is not None:
+        return best
+    if best is not None and not best.isna().any():
+        return best
     for fmt, dayfirst in ((None, False), ("ISO8601", False), (None, True)):
         try:
             with warnings.catch_warnings():
@@ -89,6 +102,167 @@ def read_datetimes(column: pd.Series, errors: str = "raise"):
         if not best.isna().any():
             break
     return best
+
+
+# Periods that forecasting users export and pandas does not read (or reads one cell at a time),
+# each one regular expression for a whole cell, matched ignoring case. A quarter is its first day
+# (1998 Q2: 1998-04-01), an ISO week its Monday (1991-W06: 1991-02-04) or, with a weekday from 1
+# (Monday) to 7, that day (2017-W03-2: 2017-01-17), a month its first day (Jan 1987: 1987-01-01).
+_PERIODS = {
+    "quarter": r"(?P<year>[12]\d{3})(?P<sep>[ -]?)(?P<letter>Q)(?P<number>\d)",
+    "week": r"(?P<year>[12]\d{3})(?P<sep>[ -]?)(?P<letter>W)(?P<number>\d\d)(?P<day>-\d)?",
+    "year month": r"(?P<year>[12]\d{3})(?P<sep>[ /-]?)(?P<name>[A-Z]{3,9})",
+    "month year": r"(?P<name>[A-Z]{3,9})(?P<sep>[ /-]?)(?P<year>[12]\d{3})",
+}
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+_MONTHS = {**{name.lower(): number for number, name in enumerate(_MONTH_NAMES, 1)},
+           **{name[:3].lower(): number for number, name in enumerate(_MONTH_NAMES, 1)}}
+# What a pattern may hold beyond strftime: %q the quarter (1 to 4), %G %V %u the ISO year, week
+# (01 to 53) and weekday (1 to 7), %^b %^B the month's name in capitals (JAN, JANUARY).
+_OWN_DIRECTIVES = re.compile(r"%(q|G|V|u|\^b|\^B)")
+_NOT_A_TIME = np.datetime64("NaT", "us")
+
+
+def _read_periods(column: pd.Series, errors: str = "raise") -> pd.Series | None:
+    """Text periods as their first days (datetime64), or None if the column does not hold them.
+
+    The first cell that reads as a period sets the layout (1998 Q1, 1998-Q1 and 1998Q1 are three;
+    q and Q are one); cells in another layout, or naming a period that does not exist (1998 Q5,
+    2021 W53: 2021 has 52 ISO weeks) are NaT with errors="coerce", and make the result None with
+    errors="raise". Each distinct cell is read once, so a long column costs one pass to factorize.
+    """
+    head = column.iloc[: 1 if errors == "raise" else 100]  # most columns are not periods: say so fast
+    if _period_cells(head.dropna())["time"].isna().all():
+        return None
+    codes, distinct = pd.factorize(column)  # distinct cells in order of first appearance
+    cells = _period_cells(pd.Series(np.asarray(distinct, dtype=object)))
+    found = cells["time"].notna().to_numpy()
+    if not found.any():
+        return None
+    times = cells["time"].where(cells["layout"] == cells["layout"].iloc[int(np.argmax(found))])
+    values = np.append(times.to_numpy(dtype="datetime64[us]"), _NOT_A_TIME)[codes]  # NaN: code -1
+    parsed = pd.Series(values, index=column.index)
+    if errors == "raise" and parsed.isna().any():
+        return None
+    return parsed
+
+
+def _period_cells(cells: pd.Series) -> pd.DataFrame:
+    """For each cell: "time", its first day (NaT unless it is a period that exists), and "layout",
+    what must be the same in every cell of a column (the kind of period and its separators)."""
+    time = pd.Series(_NOT_A_TIME, index=cells.index)
+    layout = pd.Series("", index=cells.index, dtype=object)
+    if cells.empty:
+        return pd.DataFrame({"time": time, "layout": layout})
+    text = cells.map(str).str.strip()
+    for kind, regex in _PERIODS.items():
+        parts = text.str.extract(f"^(?:{regex})$", flags=re.IGNORECASE).dropna(subset=["year"])
+        if parts.empty:
+            continue
+        year = parts["year"].astype("int64").to_numpy()
+        if kind == "quarter":
+            number = parts["number"].astype("int64").to_numpy()
+            found = _month_starts(year, 3 * number - 2, (number >= 1) & (number <= 4))
+        elif kind == "week":
+            day = parts["day"].fillna("-1").str[1:].astype("int64").to_numpy()
+            found = _iso_days(year, parts["number"].astype("int64").to_numpy(), day)
+        else:
+            month = parts["name"].str.lower().map(_MONTHS)
+            found = _month_starts(year, month.fillna(1).astype("int64").to_numpy(),
+                                  month.notna().to_numpy())
+        time[parts.index] = found
+        shape = kind + "|" + parts["sep"]
+        if "letter" in parts:
+            shape = shape + "|" + parts["letter"].str.upper()
+        if "day" in parts:
+            shape = shape + "|" + parts["day"].notna().map({True: "day", False: ""})
+        layout[parts.index] = shape
+    return pd.DataFrame({"time": time, "layout": layout})
+
+
+def _month_starts(year: np.ndarray, month: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(cells,) datetime64[us]: the first day of each year and month (1 to 12), NaT where not valid."""
+    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    return np.where(valid, months.astype("datetime64[us]"), _NOT_A_TIME)
+
+
+def _iso_days(year: np.ndarray, week: np.ndarray, weekday: np.ndarray) -> np.ndarray:
+    """(cells,) datetime64[us]: the day of each ISO year, week and weekday (1 Monday to 7 Sunday),
+    NaT where there is no such day (week 0, week 53 of a year of 52 weeks, weekday 8)."""
+    first, following = _first_iso_monday(year), _first_iso_monday(year + 1)
+    weeks = (following - first) // 7  # 52 or 53
+    days = first + 7 * (week - 1) + weekday - 1
+    valid = (week >= 1) & (week <= weeks) & (weekday >= 1) & (weekday <= 7)
+    return np.where(valid, days.astype("datetime64[D]").astype("datetime64[us]"), _NOT_A_TIME)
+
+
+def _first_iso_monday(year: np.ndarray) -> np.ndarray:
+    """(cells,) int64 days since 1970-01-01 of the Monday of ISO week 1: the week of 4 January."""
+    january_4 = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype("int64") + 3
+    return january_4 - (january_4 + 3) % 7  # 1970-01-01 was a Thursday: (0 + 3) % 7 = 3
+
+
+def _refuse_periods(column: pd.Series, name: str, path, failed: pd.Series) -> None:
+    """The UserError for a column of periods (as `_read_periods` reads them) with a cell that is
+    not one, when no other reading does better; nothing otherwise."""
+    periods = _read_periods(column, errors="coerce")
+    if periods is None or periods.isna().sum() > failed.sum():
+        return
+    position = int(np.argmax(periods.isna().to_numpy()))  # the first cell that is no period
+    example = int(np.argmax(periods.notna().to_numpy()))  # the first that is, setting the layout
+    value, first = column.iloc[position], str(column.iloc[example]).strip()
+    layout = _period_cells(pd.Series([first]))["layout"].iloc[0]
+    expected = {"quarter": "quarters Q1 to Q4",
+                "week": "ISO weeks W01 to W52 (W53 only in years that have one)"}.get(
+        layout.split("|")[0], "English month names (Jan or January)")
+    if layout.endswith("|day"):
+        expected += ", each with a weekday 1 (Monday) to 7"
+    reason = _missing_week(str(value)) if layout.startswith("week") else ""
+    raise UserError(
+        f"time column {name!r} of {path} does not parse as dates: line {column.index[position]} "
+        f"holds {value!r}{reason}. Expected {expected}, written one way throughout like line "
+        f"{column.index[example]}'s {first!r}; fix that cell or choose another column with "
+        f"--time-col.")
+
+
+def _missing_week(cell: str) -> str:
+    """', but ISO year 2021 has 52 weeks' for a cell naming week 53 of a year without one."""
+    parts = re.fullmatch(_PERIODS["week"], cell.strip(), flags=re.IGNORECASE)
+    if parts is None or int(parts["number"]) != 53:
+        return ""
+    year = np.array([int(parts["year"])])
+    if (_first_iso_monday(year + 1) - _first_iso_monday(year))[0] // 7 == 53:
+        return ""
+    return f", but ISO year {parts['year']} has 52 weeks"
+
+
+def _period_patterns(cell: str) -> list[str]:
+    """The patterns (see `_OWN_DIRECTIVES`) that may write a period cell as it is written."""
+    for kind, regex in _PERIODS.items():
+        parts = re.fullmatch(regex, cell, flags=re.IGNORECASE)
+        if parts is None:
+            continue
+        if kind == "quarter":
+            return [f"%Y{parts['sep']}{parts['letter']}%q"]
+        if kind == "week":
+            return [f"%G{parts['sep']}{parts['letter']}%V{'-%u' if parts['day'] else ''}"]
+        months = ("%b", "%B", "%^b", "%^B")
+        if kind == "year month":
+            return [f"%Y{parts['sep']}{month}" for month in months]
+        return [f"{month}{parts['sep']}%Y" for month in months]
+    return []
+
+
+def _strftime(time: pd.Timestamp, pattern: str) -> str:
+    """strftime, and the directives strftime lacks or spells by platform (`_OWN_DIRECTIVES`)."""
+    def own(directive: re.Match) -> str:
+        week = time.isocalendar()
+        return {"q": str(time.quarter), "G": str(week.year), "V": f"{week.week:02d}",
+                "u": str(week.weekday), "^b": _MONTH_NAMES[time.month - 1][:3].upper(),
+                "^B": _MONTH_NAMES[time.month - 1].upper()}[directive.group(1)]
+
+    return time.strftime(_OWN_DIRECTIVES.sub(own, pattern))
 
 
 def _two_offsets(column: pd.Series):
@@ -122,7 +296,8 @@ def _offset_text(offset) -> str:
 
 def text_time_format(column: pd.Series) -> str | None:
     """The strftime pattern that writes a text time column as the file did, or None if there is
-    no single one (for example, a mixture of formats)."""
+    no single one (for example, a mixture of formats). Periods add directives of their own
+    (`_OWN_DIRECTIVES`): 1998 Q1 is "%Y Q%q", 1991-W06 "%G-W%V", 2017-W03-1 "%G-W%V-%u"."""
     from pandas.tseries.api import guess_datetime_format
 
     if not (types.is_string_dtype(column) or types.is_object_dtype(column)):
@@ -132,6 +307,9 @@ def text_time_format(column: pd.Series) -> str | None:
     written = read_datetimes(sample)
     if written is None:
         return None
+    for pattern in _period_patterns(first):
+        if [_strftime(time, pattern) for time in written] == sample.tolist():
+            return pattern
     for dayfirst in (False, True):  # the order read_datetimes reads them in
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas's advice to pass dayfirst
@@ -308,16 +486,19 @@ def refuse_duplicates(index: pd.DatetimeIndex, lines, path) -> None:
 
 def format_times(times: pd.DatetimeIndex, kind: str, pattern: str | None = None) -> list:
     """Timestamps written the way the input file wrote them: years, yyyymmdd, the file's own text
-    pattern (when writing with it reads back the same times), or else ISO text."""
+    pattern (`text_time_format`; when writing with it reads back the same times: 1998 Q2 for the
+    quarter starting 1998-04-01, but ISO text for a day inside it), or else ISO text."""
     if kind == "year":
         return [int(t.year) for t in times]
     if kind == "yyyymmdd":
         return [int(t.strftime("%Y%m%d")) for t in times]
     if pattern is not None:
-        written = [t.strftime(pattern) for t in times]
+        written = [_strftime(t, pattern) for t in times]
         try:
-            same = (pd.DatetimeIndex(pd.to_datetime(written, format=pattern.replace("Z", "%z")))
-                    == times).all()
+            read = _read_periods(pd.Series(written, dtype=object))
+            if read is None:
+                read = pd.to_datetime(written, format=pattern.replace("Z", "%z"))
+            same = (pd.DatetimeIndex(read) == times).all()
         except (ValueError, TypeError):
             same = False
         if same:
