@@ -6,8 +6,9 @@ A bundle is a folder:
     scaling.json    the Representation: scaling statistics and anchors from the training split
     schema.json     the column schema and the inferred frequency
     metadata.json   training time range, split boundaries, history, validation MAE, versions
-    baselines.json  what the baselines need from training: the training mean, the ridge model
+    baselines.json  what the baselines need from training: the ridge model
     intervals.json  conformal interval half-widths per level and horizon step, from validation
+    series.json     the training series' ids, each one's scale and training mean
     manifest.json   written last: {"format": 1, "files": {name: {"sha256": ..., "bytes": ...}}} for
                     each file above. load_bundle checks every file against it before parsing any,
                     then refuses a model.keras whose config holds a Lambda layer or any class that
@@ -27,14 +28,16 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
-from forecaster.evaluation import ConformalIntervals
-from forecaster.models import CUSTOM_LAYERS, LinearBaseline, load_model, member_label
+from forecaster.estimator import Forecaster
+from forecaster.intervals import ConformalIntervals
+from forecaster.models import CUSTOM_LAYERS, LinearBaseline, load_model
 from forecaster.scaling import Representation
 
 MODEL_FILE = "model.keras"
@@ -44,8 +47,9 @@ SCHEMA_FILE = "schema.json"
 METADATA_FILE = "metadata.json"
 BASELINES_FILE = "baselines.json"
 INTERVALS_FILE = "intervals.json"
+SERIES_FILE = "series.json"
 BUNDLE_FILES = (MODEL_FILE, SETTINGS_FILE, SCALING_FILE, SCHEMA_FILE, METADATA_FILE, BASELINES_FILE,
-                INTERVALS_FILE)
+                INTERVALS_FILE, SERIES_FILE)
 MANIFEST_FILE = "manifest.json"  # the SHA-256 and size of each of BUNDLE_FILES (and member files)
 MANIFEST_FORMAT = 1
 KERAS_ARCHIVE_FILES = ("config.json", "metadata.json", "model.weights.h5")  # inside a .keras zip
@@ -61,62 +65,31 @@ def member_files(count: int) -> tuple[str, ...]:
                  for suffix in (".keras", ".scaling.json"))
 
 
-@dataclass
-class Bundle:
-    """Everything `evaluate` and `forecast` need, rebuilt from the folder, not today's defaults."""
+def save_bundle(directory, model: Forecaster, metadata: dict) -> Path:
+    """Write the fitted `model` (and `metadata`) to a temporary folder beside `directory`, then
+    swap it into place.
 
-    directory: Path
-    settings: Settings
-    schema: Schema
-    metadata: dict
-    train_mean: float
-    linear: LinearBaseline  # ridge on the first member's windows and representation
-    intervals: ConformalIntervals
-    # (model, representation) of every member, the best network kept first: the forecast is the
-    # mean of their forecasts in the target's units. One member unless --scaling auto kept a
-    # combination, which may hold ridge members (models.ridge_model, Keras models too).
-    members: list
-
-    @property
-    def model(self):
-        """The first member's model (keras.Model, or forecaster.inference.NumpyModel)."""
-        return self.members[0][0]
-
-    @property
-    def representation(self) -> Representation:
-        """The first member's representation."""
-        return self.members[0][1]
-
-    @property
-    def scaling(self) -> str:
-        """The representation, or the members whose mean forecast is the forecast, each named by
-        `member_label`: "window", "change+window", "window+ridge(global)", ..."""
-        return "+".join(member_label(model, representation.scaling)
-                        for model, representation in self.members)
-
-
-def save_bundle(directory, model, settings: Settings, representation: Representation, schema: Schema,
-                metadata: dict, baselines: dict, intervals: ConformalIntervals,
-                others: tuple = ()) -> Path:
-    """Write the bundle to a temporary folder beside `directory`, then swap it into place.
-
-    `others`: (model, representation) of further members whose forecasts are averaged with this
-    one's (`member_files`). The manifest is written last, from the files as they lie in the
-    temporary folder. An exception anywhere leaves the previous bundle (if any) untouched and no
-    temporary folder behind.
+    Members after the first are written as `member_files`. The manifest is written last, from the
+    files as they lie in the temporary folder. An exception anywhere leaves the previous bundle
+    (if any) untouched and no temporary folder behind.
     """
     directory = check_model_dir(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it owner-only
     try:
-        model.save(staging / MODEL_FILE)
-        _write_json(staging / SETTINGS_FILE, settings.to_dict())
+        (first, representation), *others = model.members_
+        first.save(staging / MODEL_FILE)
+        _write_json(staging / SETTINGS_FILE, model.settings_.to_dict())
         _write_json(staging / SCALING_FILE, representation.to_dict())
-        _write_json(staging / SCHEMA_FILE, schema.to_dict())
+        _write_json(staging / SCHEMA_FILE, model.schema_.to_dict())
         _write_json(staging / METADATA_FILE, metadata)
-        _write_json(staging / BASELINES_FILE, baselines)
-        _write_json(staging / INTERVALS_FILE, intervals.to_dict())
+        _write_json(staging / BASELINES_FILE, {"ridge": model.linear_.to_dict()})
+        _write_json(staging / INTERVALS_FILE, model.intervals_.to_dict())
+        _write_json(staging / SERIES_FILE, {
+            "ids": [list(name) if isinstance(name, tuple) else name for name in model.ids_],
+            "scale": model.scale_.tolist(), "train_mean": model.train_mean_.tolist(),
+            "season_length": model.season_})
         names = member_files(len(others) + 1)
         for (other, other_representation), keras_name, scaling_name in zip(
                 others, names[::2], names[1::2], strict=True):
@@ -180,7 +153,7 @@ def write_text_atomically(path, text: str) -> Path:
     return path
 
 
-def load_bundle(directory, engine: str = "numpy") -> Bundle:
+def load_bundle(directory, engine: str = "numpy") -> Forecaster:
     """Read a bundle written by `save_bundle`; a missing, damaged or unsafe one is a UserError.
 
     In order: every file's size and SHA-256 against the manifest, the JSON files, the model archive
@@ -212,12 +185,19 @@ def load_bundle(directory, engine: str = "numpy") -> Bundle:
                     f"{_retrain(directory)}") from None
     try:
         settings = Settings.from_dict(documents[SETTINGS_FILE])
+        model = Forecaster(settings)
+        model.settings_ = settings
         representation = Representation.from_dict(documents[SCALING_FILE])
-        schema = Schema.from_dict(documents[SCHEMA_FILE])
-        metadata = documents[METADATA_FILE]
-        baselines = documents[BASELINES_FILE]
-        train_mean, linear = float(baselines["train_mean"]), LinearBaseline.from_dict(baselines["ridge"])
-        intervals = ConformalIntervals.from_dict(documents[INTERVALS_FILE])
+        model.schema_ = Schema.from_dict(documents[SCHEMA_FILE])
+        model.metadata_ = documents[METADATA_FILE]
+        model.linear_ = LinearBaseline.from_dict(documents[BASELINES_FILE]["ridge"])
+        model.intervals_ = ConformalIntervals.from_dict(documents[INTERVALS_FILE])
+        series = documents[SERIES_FILE]
+        model.ids_ = [tuple(name) if isinstance(name, list) else name for name in series["ids"]]
+        model.scale_ = np.asarray(series["scale"], dtype="float64")
+        model.train_mean_ = np.asarray(series["train_mean"], dtype="float64")
+        model.season_ = int(series["season_length"])
+        model.directory_ = directory
         models = [name for name in files if name.endswith(".keras")]  # MODEL_FILE first
         representations = [representation] + [
             Representation.from_dict(documents[name]) for name in member_files(len(models))[1::2]]
@@ -230,8 +210,8 @@ def load_bundle(directory, engine: str = "numpy") -> Bundle:
     for name in models:  # every archive checked before any is loaded
         _refuse_code(_model_config(files[name], directory, name), directory, CUSTOM_LAYERS, name)
     loaded = [_load_model(files[name], directory, name, engine) for name in models]
-    return Bundle(directory, settings, schema, metadata, train_mean, linear, intervals,
-                  list(zip(loaded, representations, strict=True)))
+    model.members_ = list(zip(loaded, representations, strict=True))
+    return model
 
 
 def _load_model(archive: bytes, directory: Path, name: str, engine: str):

@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from forecaster.config import MODEL_KINDS, load_config
-from forecaster.errors import UserError
+from forecaster.config import MODEL_KINDS, load_config, parse_features
+from forecaster.errors import UserError, count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "problem that would stop train, with its fix. Reads nothing but the CSV.")
     inspect.add_argument("--csv", required=True, help="the CSV to inspect")
     inspect.add_argument("--time-col", dest="time_col", help="time column (default: as train finds it)")
-    inspect.add_argument("--target", help="column to forecast (default: as train finds it)")
+    inspect.add_argument("--target", help="column to forecast (default: as train finds it); several "
+                         "A,B,C or all for a wide file (a series per column)")
+    inspect.add_argument("--id-col", dest="id_col", help="long format: the column(s) naming each "
+                         "series, comma-separated")
     inspect.add_argument("--features", help="extra input columns, comma-separated: A,B")
     inspect.set_defaults(handler=_inspect)
 
@@ -73,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "(default reports/<model name>)")
     evaluate.add_argument("--level", type=float, nargs="+", default=[80, 95],
                           help="prediction-interval levels whose coverage to report (default 80 95)")
+    _series_option(evaluate, "score")
     evaluate.set_defaults(handler=_evaluate)
 
     backtest = commands.add_parser(
@@ -90,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="add lower_L/upper_L conformal interval columns, e.g. --level 80 95")
     backtest.add_argument("--output", help="CSV of every forecast (default "
                           "reports/<model name>/backtest.csv; - for stdout)")
+    _series_option(backtest, "backtest")
     backtest.set_defaults(handler=_backtest)
 
     compare = commands.add_parser(
@@ -108,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     forecast = commands.add_parser(
         "forecast", help="forecast the steps after the end of a CSV",
         description="Read a history CSV with the training columns and forecast the steps after "
-                    "its last timestamp. Writes CSV: the time column and 'forecast'.")
+                    "the last timestamp of each series. Writes one long CSV: the id column(s) of a "
+                    "file of many series, the time column and 'forecast'.")
     forecast.add_argument("--model-dir", dest="model_dir", required=True)
     forecast.add_argument("--csv", required=True, help="the history to forecast from")
     forecast.add_argument("--horizon", type=int,
@@ -117,9 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--output", default="-", help="CSV file to write (default - : stdout)")
     forecast.add_argument("--level", type=float, nargs="*", default=[],
                           help="add lower_L/upper_L conformal prediction intervals, e.g. --level 80 95")
-    forecast.add_argument("--plot", help="PNG file of the history's tail and the forecast")
+    forecast.add_argument("--plot", help="PNG file of the history's tail and the forecast of one "
+                          "series: the first, or the first of --series")
+    _series_option(forecast, "forecast")
     forecast.set_defaults(handler=_forecast)
     return parser
+
+
+def _series_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--series", help=f"{what} only these series: ids, comma-separated (with "
+                        f"several id columns, their values in order: S1,A,S2,B)")
 
 
 def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) -> None:
@@ -127,7 +140,12 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
     parser.add_argument("--csv", help="the CSV to train on (required, here or in --config)")
     parser.add_argument("--time-col", dest="time_col", help="time column (default: the one "
                        "column that parses as dates, years or yyyymmdd)")
-    parser.add_argument("--target", help="column to forecast (default: the one numeric column)")
+    parser.add_argument("--target", help="column to forecast (default: the one numeric column); "
+                        "several A,B,C, or all (every numeric column but the time and --features), "
+                        "read a wide file: each column one series of one global model")
+    parser.add_argument("--id-col", dest="id_col",
+                        help="long format, many series: the column naming each series (several "
+                             "comma-separated form one key: store,item); one global model over all")
     parser.add_argument("--features", help="extra input columns, comma-separated: A,B")
     parser.add_argument("--calendar", action="store_true", default=None,
                         help="add calendar inputs from the timestamps (hour of day, day of week, "
@@ -160,9 +178,18 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
     parser.add_argument("--layers", type=int, help="stacked layers (default 1)")
     parser.add_argument("--dropout", type=float, help="dropout after each layer (default 0)")
     parser.add_argument("--val-fraction", dest="val_fraction", type=float,
-                       help="share of rows for validation (default 0.15)")
+                       help="share of the time range for validation (default 0.15; one cutoff in "
+                            "time for every series)")
     parser.add_argument("--test-fraction", dest="test_fraction", type=float,
-                       help="share of rows held out for evaluate (default 0.15; 0 allowed)")
+                       help="share of the time range held out for evaluate (default 0.15; 0 allowed)")
+    parser.add_argument("--val-start", dest="val_start",
+                        help="timestamp where validation starts (instead of --val-fraction)")
+    parser.add_argument("--test-start", dest="test_start",
+                        help="timestamp where the test split starts (instead of --test-fraction)")
+    parser.add_argument("--windows-per-series", dest="windows_per_series", type=int,
+                        help="training windows drawn from each series per epoch at most, anew each "
+                             "epoch (default: the median series' count, so long series do not "
+                             "outweigh short ones)")
     parser.add_argument("--scaling", choices=("auto", "global", "change", "window"),
                        help="how the series is shown to the model: global (the classic recipe: "
                             "standardised levels), change (changes, forecasting a correction to "
@@ -197,15 +224,14 @@ def _settings(args: argparse.Namespace):
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from forecaster.config import parse_features
     from forecaster.inspection import inspect
 
-    print(inspect(args.csv, args.time_col, args.target, parse_features(args.features)).text())
+    print(inspect(args.csv, args.time_col, args.target, parse_features(args.features),
+                  parse_features(args.id_col)).text())
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    from forecaster.data import count
     from forecaster.training import train
 
     run = train(_settings(args), verbose=1 if sys.stdout.isatty() else 2, resume=args.resume)
@@ -215,7 +241,9 @@ def _train(args: argparse.Namespace) -> int:
               f"({count(run.missing_timestamps, 'missing timestamp')})" if run.filled_values else "")
     tried = ", ".join(f"{name} {mae:.4g}" for name, mae in run.candidates.items())
     saved = f"saved {run.model_dir}" if run.model_dir else "trained, not saved (only the chief saves)"
-    print(f"{saved} (val MAE {run.val_mae:.4g} {run.target}; scaling {run.scaling}"
+    score = (f"val MAE {run.val_mae:.4g} {run.target}" if run.series == 1 else
+             f"{run.series} series, val MASE {run.val_mase:.4g}")
+    print(f"{saved} ({score}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
           f"horizon {run.horizon}; best epoch {run.best_epoch} of {run.epochs_run}{filled})")
     if run.members:  # --ensemble N: each kept network forecasts the median of N models
@@ -229,7 +257,8 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from forecaster.evaluation import evaluate
 
-    result = evaluate(args.model_dir, csv=args.csv, output_dir=args.output_dir, levels=args.level)
+    result = evaluate(args.model_dir, csv=args.csv, output_dir=args.output_dir, levels=args.level,
+                      series=parse_features(args.series))
     print(result.table())
     print(f"wrote {result.report_path} (tables and {len(result.figures)} figures), "
           f"{result.metrics_path} and {', '.join(p.name for p in result.figures.values())}")
@@ -258,7 +287,8 @@ def _backtest(args: argparse.Namespace) -> int:
     if output != "-":
         check_output_file(output, "--output")
     report, table = run_backtest(args.model_dir, args.csv, start=args.start, last=args.last,
-                                 stride=args.stride, levels=args.level)
+                                 stride=args.stride, levels=args.level,
+                                 series=parse_features(args.series))
     text = table.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     if output == "-":
         sys.stdout.write(text)
@@ -267,13 +297,14 @@ def _backtest(args: argparse.Namespace) -> int:
         write_text_atomically(output, text)
         print(format_table(report))
         print(f"wrote {output} ({len(table)} rows: {report['origins']} origins x {report['horizon']} steps)")
+    for name, reason in report.get("left_out", []):
+        print(f"forecaster backtest: note: series {name} left out ({reason})", file=sys.stderr)
     return 0
 
 
 def _forecast(args: argparse.Namespace) -> int:
     from forecaster.artifacts import check_output_file, load_bundle, write_text_atomically
-    from forecaster.data import count
-    from forecaster.forecasting import forecast
+    from forecaster.forecasting import forecast, left_out_note
 
     if args.output not in (None, "-"):
         check_output_file(args.output, "--output")
@@ -281,19 +312,28 @@ def _forecast(args: argparse.Namespace) -> int:
         from forecaster.plots import PICTURE_SUFFIXES, plot_fan_chart
 
         check_output_file(args.plot, "--plot", PICTURE_SUFFIXES)
-    bundle = load_bundle(args.model_dir)
-    result = forecast(bundle, args.csv, horizon=args.horizon, levels=args.level)
-    if result.history.missing_values:
-        print(f"forecaster forecast: note: filled {count(result.history.missing_values, 'missing value')} "
-              f"in {args.csv} ({bundle.settings.fill}) before forecasting", file=sys.stderr)
+    model = load_bundle(args.model_dir)
+    result = forecast(model, args.csv, horizon=args.horizon, levels=args.level,
+                      series=parse_features(args.series))
+    history = result.history
+    if history.missing_values:
+        print(f"forecaster forecast: note: filled {count(history.missing_values, 'missing value')} "
+              f"in {args.csv} ({model.settings_.fill}) before forecasting", file=sys.stderr)
+    note = left_out_note(history)
+    if note:
+        print(f"forecaster forecast: note: {note}", file=sys.stderr)
     text = result.frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     if args.plot:
-        history = result.history.frame[bundle.schema.target]
-        plot_fan_chart(history.index, history, result.times, result.values, result.intervals,
-                       bundle.schema.target, args.plot)
+        values = history.values(0, model.settings_.fill)[:, 0]
+        title = model.schema_.target if len(history) == 1 else f"{model.schema_.target} of {history.label(0)}"
+        intervals = {level: (lower[0], upper[0]) for level, (lower, upper) in result.intervals.items()}
+        plot_fan_chart(history.index(0), values, result.times[0], result.values[0], intervals,
+                       title, args.plot)
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
         write_text_atomically(args.output, text)
-        print(f"wrote {args.output} ({len(result.frame)} steps)", file=sys.stderr)
+        steps = f"{len(result.frame)} rows: {len(history)} series x {result.values.shape[1]} steps" \
+            if len(history) > 1 else f"{len(result.frame)} steps"
+        print(f"wrote {args.output} ({steps})", file=sys.stderr)
     return 0

@@ -12,8 +12,12 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from forecaster.artifacts import check_output_dir, write_text_atomically
 from forecaster.config import MODEL_KINDS, Settings
 from forecaster.errors import UserError
+from forecaster.evaluation import evaluate
+from forecaster.plots import plot_comparison
+from forecaster.training import train
 
 
 @dataclass
@@ -52,11 +56,6 @@ def compare(settings: Settings, models, output_dir=None, verbose: int | str = 0)
     """Train every family in `models` with `settings`, evaluate each on the test split, and write
     compare.json and compare.png (plus each model's folder and report) to `output_dir`
     (default reports/compare-<csv name>)."""
-    from forecaster.artifacts import check_output_dir, write_text_atomically
-    from forecaster.evaluation import evaluate
-    from forecaster.plots import plot_comparison
-    from forecaster.training import train
-
     models = parse_models(models)
     if not settings.csv:
         raise UserError("no data given; pass --csv PATH (a CSV with a time column).")

@@ -24,7 +24,13 @@ class Settings:
     # Data
     csv: str | None = None  # the CSV to train on
     time_col: str | None = None  # time column; found automatically when only one parses as dates
-    target: str | None = None  # column to forecast; found automatically when only one is numeric
+    # Column to forecast; found automatically when only one is numeric. Several names "A,B,C" (or
+    # "all": every numeric column but the time and the features) read a wide file: each column
+    # one series of one global model.
+    target: str | None = None
+    # Long format: the column(s) whose values name a series ("store,item": one key over both); one
+    # global model over every series. Empty: the file is one series (or wide, by --target).
+    id_col: tuple[str, ...] = ()
     features: tuple[str, ...] = ()  # extra input columns (their past values), besides the target
     calendar: bool = False  # add hour/weekday/month inputs (sine and cosine) from the timestamps
     fill: str = "interpolate"  # missing values and missing timestamps: interpolate | ffill | error
@@ -34,8 +40,11 @@ class Settings:
     horizon: int | None = None  # steps forecast at once
     season_length: int | None = None  # steps per season (seasonal naive, "change", MASE); None =
     #                                   from the frequency: 24 hourly, 7 daily, 12 monthly
-    val_fraction: float = 0.15  # share of rows (the middle) for validation and early stopping
-    test_fraction: float = 0.15  # share of rows (the end) held out for `evaluate`; 0 allowed
+    val_fraction: float = 0.15  # share of the time range (the middle) for validation and early
+    #                             stopping; one cutoff in time for every series
+    test_fraction: float = 0.15  # share of the time range (the end) held out for `evaluate`; 0 allowed
+    val_start: str | None = None  # timestamp where validation starts (instead of val_fraction)
+    test_start: str | None = None  # timestamp where the test split starts (instead of test_fraction)
     # How the series is shown to the model: "global" (the classic recipe: levels standardised
     # with training statistics), "change" (the target's change over one season or one step; the
     # model forecasts a correction to the better of naive and seasonal naive), "window" (each
@@ -65,6 +74,10 @@ class Settings:
     jit_compile: bool = False
     steps_per_epoch: int | None = None  # batches per epoch at most (None: every training window
     #                                     once); each capped epoch reads a different share
+    # Training windows drawn from each series per epoch at most, anew each epoch, so that long
+    # series do not outweigh short ones and an epoch's cost is bounded however many series there
+    # are. None: the median series' number of training windows (one series: all of them).
+    windows_per_series: int | None = None
     seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
     # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
     # The members are chosen once, on the first seed; each kept network then gets the further
@@ -81,7 +94,7 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise UserError(f"--{_flag(name)} is {value!r}; expected a number, such as 0.15.")
-        for name in ("time_steps", "horizon", "season_length", "steps_per_epoch"):
+        for name in ("time_steps", "horizon", "season_length", "steps_per_epoch", "windows_per_series"):
             value = getattr(self, name)
             if value is not None and (_not_whole(value) or value < 1):
                 raise UserError(
@@ -136,6 +149,7 @@ class Settings:
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
         values["features"] = list(self.features)
+        values["id_col"] = list(self.id_col)
         return values
 
     @classmethod
@@ -147,8 +161,9 @@ class Settings:
                 f"unknown setting(s) {', '.join(unknown)}; known settings are "
                 f"{', '.join(sorted(known))}.")
         values = dict(values)
-        if "features" in values:
-            values["features"] = parse_features(values["features"])
+        for name in ("features", "id_col"):
+            if name in values:
+                values[name] = parse_features(values[name])
         return cls(**values)
 
 

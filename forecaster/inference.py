@@ -326,8 +326,15 @@ def _activation(config: dict, setting: str, place: str):
 
 
 def _linear(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """x @ kernel on the last axis of (..., in) as one 2-D product: (..., in) -> (..., out)."""
-    return np.matmul(x.reshape(-1, x.shape[-1]), kernel).reshape(*x.shape[:-1], kernel.shape[-1])
+    """x @ kernel on the last axis: (..., in) -> (..., out), each row on its own (`_rows`)."""
+    return _rows(x.reshape(-1, x.shape[-1]), kernel).reshape(*x.shape[:-1], kernel.shape[-1])
+
+
+def _rows(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """(rows, in) @ (in, out), one vector-matrix product per row: a row's result never depends on
+    the rows beside it (a matrix product's blocking does), so a window forecast alone or among
+    thousands (a backtest) gives the same outputs to the last digit."""
+    return np.matmul(x[:, None, :], kernel)[:, 0, :]
 
 
 def _one_input(function, place: str):
@@ -524,7 +531,7 @@ def _lstm(config, read, place):
 
     def step(x, states):
         h, c = states
-        z = x + np.matmul(h, recurrent)
+        z = x + _rows(h, recurrent)
         gates = gate(z)  # i, f and o are read from it; its third quarter goes unused
         c = gates[:, units: 2 * units] * c + gates[:, :units] * activation(z[:, 2 * units: 3 * units])
         h = gates[:, 3 * units:] * activation(c)
@@ -545,7 +552,7 @@ def _gru(config, read, place):
 
     def step(x, states):
         (h,) = states
-        inner = np.matmul(h, recurrent) + recurrent_bias
+        inner = _rows(h, recurrent) + recurrent_bias
         gates = gate(x[:, :2 * units] + inner[:, :2 * units])
         z, r = gates[:, :units], gates[:, units:]
         candidate = activation(x[:, 2 * units:] + r * inner[:, 2 * units:])
@@ -561,7 +568,7 @@ def _simple_rnn(config, read, place):
     kernel, recurrent, bias = _cell_weights(config, read)
 
     def step(x, states):
-        h = activation(x + np.matmul(states[0], recurrent))
+        h = activation(x + _rows(states[0], recurrent))
         return h, (h,)
 
     return _recurrent(step, config, place, kernel, 0 if bias is None else bias)

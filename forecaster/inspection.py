@@ -46,9 +46,24 @@ class Gap:
     missing: int  # timestamps missing, first to last
 
 
+@dataclass(frozen=True)
+class Series:
+    """The series of a file as `train` would read them: many in a long or wide file, or one."""
+
+    count: int
+    id_columns: tuple[str, ...]  # the id column(s) of an output: the file's own, or "series" (wide)
+    lengths: tuple[int, int, int]  # rows per series: min, median, max
+    starts: tuple[pd.Timestamp, pd.Timestamp]  # earliest and latest first timestamp
+    ends: tuple[pd.Timestamp, pd.Timestamp]  # earliest and latest last timestamp
+    left_out: tuple[tuple[str, str], ...]  # (id, why) of the series that hold no value, the first few
+    left_out_count: int
+    with_missing: int  # series with at least one missing target value
+    most_missing: tuple[tuple[str, int], ...]  # (id, missing values) of the worst, at most LARGEST
+
+
 @dataclass
 class Inspection:
-    """What `read_series` would see in a file, and every problem found on the way."""
+    """What `read_panel` would see in a file, and every problem found on the way."""
 
     path: str
     rows: int  # data rows (comment and blank lines not counted)
@@ -67,6 +82,7 @@ class Inspection:
     duplicate_count: int  # timestamps that appear more than once
     problems: tuple[str, ...]  # what would stop `train`, each saying how to fix it
     notes: tuple[str, ...]  # findings `train` handles by itself
+    series: Series | None = None  # the series found (None when the file cannot be read as series)
 
     @property
     def ready(self) -> bool:
@@ -79,8 +95,9 @@ class Inspection:
 
 
 def inspect(path, time_column: str | None = None, target: str | None = None,
-            features: tuple[str, ...] = ()) -> Inspection:
-    """Inspect the CSV at `path` with the same column choices as `train` (None: found automatically).
+            features: tuple[str, ...] = (), id_columns: tuple[str, ...] = ()) -> Inspection:
+    """Inspect the CSV at `path` with the same column choices as `train` (None: found automatically);
+    `target` may name several columns (or "all") of a wide file, `id_columns` those of a long one.
 
     Raises UserError only when the file cannot be read as a table (missing, a folder, empty, binary,
     not UTF-8, ragged rows); every other problem is listed in the report.
@@ -95,32 +112,41 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
             problems.append(str(error))
             return None
 
-    given = (time_column, target, tuple(features))
-    for name in (time_column, target, *features):
+    given = (time_column, target, tuple(features), tuple(id_columns))
+    targets = data.parse_names(target)
+    wide = len(targets) > 1 or (targets == ("all",) and "all" not in raw.columns)
+    for name in (time_column, *(() if wide and targets == ("all",) else targets), *features,
+                 *id_columns):
         if name is not None and name not in raw.columns:
             attempt(data.require_columns, raw, path, [name])
     time_column = time_column if time_column in raw.columns else None
     target = target if target in raw.columns else None
     features = tuple(f for f in features if f in raw.columns)
-
-    time_column = time_column or attempt(data.find_time_column, raw, path)
+    named = (*id_columns, *targets, *features)
+    time_column = time_column or attempt(data.find_time_column, raw, path, named)
     parsed = attempt(data.parse_times, raw[time_column], time_column, path) if time_column else None
     times, time_kind = parsed if parsed is not None else (None, None)
-    target = target or attempt(data.find_target, raw, path, (time_column,) if time_column else ())
+    if wide:
+        target = None
+    else:
+        target = target or attempt(data.find_target, raw, path,
+                                   (*id_columns, *((time_column,) if time_column else ())))
     for name in (target, *features):
         if name is not None and name != time_column:
             values = attempt(data.to_numbers, raw[name], name, path)
             if name == target and values is not None:
                 attempt(data.check_target_varies, values.to_numpy(), name, path)
-    roles = {**{f: "feature" for f in features}, target: "target", time_column: "time"}
+    roles = {**{f: "feature" for f in features}, **{i: "id" for i in id_columns},
+             **({t: "target" for t in targets if t in raw.columns} if wide else {target: "target"}),
+             time_column: "time"}
     columns = tuple(_column(raw[name], name, roles.get(name, ""), time_kind) for name in raw.columns)
 
     start = end = frequency = None
     missing_timestamps, gaps, gap_count, duplicates = 0, (), 0, []
     if times is not None:
         index, lines = pd.DatetimeIndex(times), raw.index.to_numpy()
-        duplicates = data.duplicate_timestamps(index, lines)
-        attempt(data.refuse_duplicates, index, lines, path)
+        if not (id_columns or wide):  # one series: a repeated timestamp is a problem of its own
+            duplicates = data.duplicate_timestamps(index, lines)
         unique = index.unique().sort_values()
         start, end = unique[0], unique[-1]
         frequency = attempt(data.infer_frequency, unique, path)
@@ -130,16 +156,37 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
             if (on_grid >= 0).all():
                 missing_timestamps = len(grid) - len(unique)
                 gap_count, gaps = _gaps(grid, on_grid)
-    try:
-        data.read_series(path, *given, table=raw)  # what train would say: its first problem, or none
+    series = None
+    try:  # what train would say: its first problem, or none
+        panel = data.read_panel(path, given[0], given[1], given[2], given[3], table=raw)
+        series = _series(panel)
     except UserError as error:
         if str(error) not in problems:
             problems.append(str(error))
     return Inspection(
-        str(path), len(raw), columns, time_column, time_kind, target, features, start, end,
+        str(path), len(raw), columns, time_column, time_kind,
+        target if not wide else ",".join(roles_of(roles, "target")), features, start, end,
         frequency, missing_timestamps, gaps, gap_count,
         tuple((stamp, tuple(lines)) for stamp, lines in duplicates[:LARGEST]), len(duplicates),
-        tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)))
+        tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)), series)
+
+
+def roles_of(roles: dict, role: str) -> list[str]:
+    return [name for name, given in roles.items() if given == role]
+
+
+def _series(panel: data.Panel) -> Series:
+    lengths = panel.lengths
+    ends = panel.ends
+    missing = np.array([int(np.isnan(panel.rows(k)[:, 0]).sum()) for k in range(len(panel))])
+    worst = [k for k in np.argsort(-missing, kind="stable")[:LARGEST] if missing[k] > 0]
+    return Series(
+        len(panel), panel.schema.id_names,
+        (int(lengths.min()), int(np.median(lengths)), int(lengths.max())),
+        (panel.starts.min(), panel.starts.max()), (ends.min(), ends.max()),
+        tuple((data.id_text(name), why) for name, why in panel.left_out[:LARGEST]),
+        len(panel.left_out), int((missing > 0).sum()),
+        tuple((panel.label(k), int(missing[k])) for k in worst))
 
 
 def _column(column: pd.Series, name: str, role: str, time_kind: str | None) -> Column:
@@ -158,7 +205,8 @@ def _column(column: pd.Series, name: str, role: str, time_kind: str | None) -> C
         kind = "text"
     else:
         kind = "numbers and text"
-    listed = np.flatnonzero(text) if kind == "numbers and text" or role else np.zeros(0, dtype=int)
+    listed = (np.flatnonzero(text) if kind == "numbers and text" or role not in ("", "id")
+              else np.zeros(0, dtype=int))
     examples = tuple((int(column.index[p]), str(column.iloc[p])) for p in listed[:EXAMPLES])
     values = pd.to_numeric(present) if kind == "number" else present.astype(str).str.strip()
     constant = str(present.iloc[0]).strip() if len(present) > 1 and values.nunique() == 1 else None
@@ -184,7 +232,9 @@ def _notes(columns, missing_timestamps: int, gap_count: int) -> list[str]:
     for column in columns:
         if column.role in ("target", "feature") and column.missing:
             notes.append(f"{column.name!r} has {data.count(column.missing, 'missing value')}: train "
-                         f"fills them (--fill, default interpolate; --fill error refuses them)")
+                         f"fills those inside a series (--fill, default interpolate; --fill error "
+                         f"refuses them); empty values before a series' first value or after its "
+                         f"last are not data")
         if column.role == "feature" and column.constant is not None:
             notes.append(f"feature {column.name!r} is constant ({column.constant}): it adds nothing "
                          f"to the model; drop it from --features")
@@ -195,7 +245,8 @@ def format_inspection(report: Inspection) -> str:
     """The report as lines of text: the columns, the facts, then what would stop `train`."""
     width = max(len(c.name) for c in report.columns)
     stamps = [report.start, report.end, *(t for g in report.gaps for t in (g.first, g.last)),
-              *(t for t, _ in report.duplicates)]
+              *(t for t, _ in report.duplicates),
+              *((*report.series.starts, *report.series.ends) if report.series else ())]
     dates = all(t == t.normalize() for t in stamps if t is not None)
 
     def when(stamp: pd.Timestamp) -> str:
@@ -232,6 +283,19 @@ def format_inspection(report: Inspection) -> str:
         more = report.duplicate_count - len(report.duplicates)
         fact("duplicates", f"{data.count(report.duplicate_count, 'timestamp')}: {listed}"
                            f"{f'; and {more} more' if more else ''}" if report.duplicates else "none")
+    found = report.series
+    if found is not None and (found.count > 1 or found.id_columns):
+        fact("series", f"{found.count} (ids in {', '.join(map(repr, found.id_columns))}); rows per "
+                       f"series {found.lengths[0]} / {found.lengths[1]} / {found.lengths[2]} "
+                       f"(min / median / max)")
+        fact("starts", f"{when(found.starts[0])} to {when(found.starts[1])}")
+        fact("ends", f"{when(found.ends[0])} to {when(found.ends[1])}")
+        if found.left_out_count:
+            fact("left out", f"{found.left_out_count}: " + "; ".join(
+                f"{name} ({why})" for name, why in found.left_out))
+        fact("per series", "no missing target value" if not found.with_missing else
+             f"{found.with_missing} with missing target values; most: " + ", ".join(
+                 f"{name} {missing}" for name, missing in found.most_missing))
     fact("missing values", ", ".join(f"{c.name} {c.missing}" for c in report.columns if c.missing)
          or "none")
     fact("non-numeric", "; ".join(

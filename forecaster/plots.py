@@ -223,3 +223,34 @@ def plot_comparison(rows: list, target: str, path) -> Path:
     speed.set_xlabel("seconds per epoch (median)")
     speed.margins(x=0.2)
     return _save(figure, path)
+
+
+def plot_series_scores(per_series: dict, model: str, path, reference: str = "seasonal_naive") -> Path:
+    """Each series' MASE of the model against that of `reference` (one point per series; below the
+    diagonal the model is the better of the two), and the model's MASE per series, sorted."""
+    names = list(per_series)
+    ours = np.array([per_series[name][model]["mase"] for name in names], dtype=float)
+    theirs = np.array([per_series[name][reference]["mase"] for name in names], dtype=float)
+    figure = Figure(figsize=(11, 4.8), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    left.scatter(theirs, ours, s=14, color=MODEL_COLOUR, alpha=0.7)
+    finite = np.concatenate([ours, theirs])
+    finite = finite[np.isfinite(finite)]
+    if finite.size:
+        low, high = finite.min(), finite.max()
+        left.plot([low, high], [low, high], color="black", linewidth=1, linestyle="--")
+    beats = int(np.sum(ours < theirs))
+    left.set_title(f"{LABELS.get(model, model)} beats {LABELS.get(reference, reference)} on {beats} of "
+                   f"{len(names)} series")
+    left.set_xlabel(f"{LABELS.get(reference, reference)} MASE")
+    left.set_ylabel(f"{LABELS.get(model, model)} MASE")
+    order = np.argsort(ours)
+    right.plot(np.arange(1, len(names) + 1), ours[order], marker="o", markersize=3, color=MODEL_COLOUR,
+               label=LABELS.get(model, model))
+    right.plot(np.arange(1, len(names) + 1), theirs[order], marker="o", markersize=3, linewidth=0.8,
+               color=COLOURS.get(reference, "tab:green"), label=LABELS.get(reference, reference))
+    right.set_title("MASE of each series, sorted by the model's")
+    right.set_xlabel("series (best to worst)")
+    right.set_ylabel("MASE")
+    right.legend(fontsize="small")
+    return _save(figure, path)

@@ -33,6 +33,24 @@ figure { margin: 1.5rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { color: #555; font-size: 0.9rem; margin-top: 0.3rem; }
 p.note { color: #555; font-size: 0.9rem; }
+table.sortable th { cursor: pointer; }
+"""
+# Sorts a table.sortable by the column whose heading is clicked (numbers as numbers; again: reversed).
+SORTING = """
+document.querySelectorAll("table.sortable th").forEach((heading, column) => {
+  heading.addEventListener("click", () => {
+    const body = heading.closest("table").tBodies[0];
+    const value = row => {
+      const text = row.cells[column].textContent.replace(/,/g, "");
+      const number = parseFloat(text);
+      return isNaN(number) ? text : number;
+    };
+    const up = heading.dataset.order !== "up";
+    heading.dataset.order = up ? "up" : "down";
+    [...body.rows].sort((a, b) => (value(a) > value(b) ? 1 : value(a) < value(b) ? -1 : 0) * (up ? 1 : -1))
+      .forEach(row => body.appendChild(row));
+  });
+});
 """
 
 
@@ -68,6 +86,14 @@ def render_report(report: dict, figures: dict) -> str:
     if report.get("coverage"):
         parts += ["<h2>Prediction interval coverage</h2>", _coverage_table(report["coverage"])]
     parts += ["<h2>MAE by horizon step</h2>", _per_step_table(models)]
+    if report.get("per_series"):
+        parts += ["<h2>Across series</h2>", _aggregates_table(report["aggregates"]),
+                  '<p class="note">MASE of each series over its own in-sample seasonal-naive MAE; ND: '
+                  "the sum of absolute errors over the sum of absolute actual values, all series "
+                  "pooled; the last column: the share of series whose MAE is below seasonal "
+                  "naive's.</p>",
+                  "<h2>Per series</h2>", _per_series_table(report["per_series"], next(iter(models))),
+                  '<p class="note">Click a column heading to sort by it.</p>', f"<script>{SORTING}</script>"]
     embedded = [_figure(caption, Path(image)) for caption, image in figures.items()
                 if Path(image).is_file() and Path(image).suffix.lower() in IMAGE_TYPES]
     if embedded:
@@ -105,6 +131,33 @@ def _overall_table(models: dict) -> str:
         opening, marker = ('<tr class="best">', " (best MAE)") if best else ("<tr>", "")
         rows.append(f"{opening}<td>{escape(_label(name))}{marker}</td>{cells}</tr>")
     return _table(f"<tr><th>model</th>{header}</tr>", rows)
+
+
+def _aggregates_table(aggregates: dict) -> str:
+    rows = [f"<tr><td>{escape(_label(name))}</td>"
+            f'<td class="number">{_number(found["mean_mase"])}</td>'
+            f'<td class="number">{_number(found["median_mase"])}</td>'
+            f'<td class="number">{_number(found["nd"])}</td>'
+            f'<td class="number">{_percent(found["beats_seasonal_naive"])}</td></tr>'
+            for name, found in aggregates.items()]
+    return _table("<tr><th>model</th><th>mean MASE</th><th>median MASE</th><th>ND</th>"
+                  "<th>series beating seasonal naive %</th></tr>", rows)
+
+
+def _per_series_table(per_series: dict, model: str) -> str:
+    """One row per series: the model's MASE, MAE and sMAPE, and the MASE of the baselines."""
+    baselines = [name for name in next(iter(per_series.values())) if name != model]
+    header = ("<tr><th>series</th>" + f"<th>{escape(_label(model))} MASE</th>"
+              + "".join(f"<th>{escape(_label(name))} MASE</th>" for name in baselines)
+              + f"<th>{escape(_label(model))} MAE</th><th>{escape(_label(model))} sMAPE %</th></tr>")
+    rows = []
+    for name, scores in per_series.items():
+        cells = "".join(f'<td class="number">{_number(scores[key]["mase"])}</td>'
+                        for key in (model, *baselines))
+        rows.append(f"<tr><td>{escape(str(name))}</td>{cells}"
+                    f'<td class="number">{_number(scores[model]["mae"])}</td>'
+                    f'<td class="number">{_number(scores[model]["smape"])}</td></tr>')
+    return _table(header, rows).replace("<table>", '<table class="sortable">', 1)
 
 
 def _coverage_table(coverage: dict) -> str:

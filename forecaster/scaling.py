@@ -1,11 +1,11 @@
-"""Standardisation fitted on the training split only, saved as JSON in the bundle."""
+"""Standardisation fitted on each series' training split only, saved as JSON in the bundle."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from forecaster.errors import UserError
-from forecaster.windows import make_windows
+from forecaster.windows import histories_at
 
 BLOCK_ROWS = 1 << 20  # rows per block when a statistic or a transform runs over a whole series
 MAX_FIT_ORIGINS = 100_000  # training windows that choose the anchors and their scale: evenly
@@ -73,115 +73,11 @@ class Scaler:
             raise RuntimeError("this Scaler is not fitted yet; call fit(training_values) first")
 
 
-ANCHORS = ("auto", "naive", "seasonal_naive", "mean")
-
-
-class TargetScaler:
-    """The model's targets: a scaled correction to an anchor forecast, one anchor per horizon step.
-
-    The model learns (truth - anchor) / scale_, so an output of 0 is the anchor forecast itself and
-    a model that learns nothing falls back to it instead of doing worse. Anchors:
-      "mean"            the training mean: the classic recipe (a standardised level);
-      "naive"           the last value before the origin;
-      "seasonal_naive"  the value one season before each step;
-      "auto"            per horizon step, whichever of naive and seasonal naive had the lower mean
-                        absolute error on the training windows.
-    Everything is fitted on training windows only; `anchors_` holds the choice for each step.
-    """
-
-    def __init__(self, anchor: str = "auto", season: int = 1):
-        if anchor not in ANCHORS:
-            raise UserError(f"--anchor is {anchor!r}; expected one of {', '.join(ANCHORS)}.")
-        self.anchor = anchor
-        self.season = season
-
-    def fit(self, target, origins, horizon: int) -> TargetScaler:
-        """`target`: (rows,) series in the user's units; `origins`: first target row of each
-        training window (each >= season when a seasonal anchor is possible)."""
-        target = np.asarray(target, dtype="float64")
-        origins = np.asarray(origins)
-        truth = target[origins[:, None] + np.arange(horizon)[None, :]]
-        self.mean_ = float(np.mean(target[: origins.max() + horizon]))
-        if self.anchor == "auto":
-            naive = np.abs(truth - _forecast("naive", target, origins, horizon, self.season, 0.0))
-            seasonal = np.abs(
-                truth - _forecast("seasonal_naive", target, origins, horizon, self.season, 0.0))
-            better = seasonal.mean(axis=0) < naive.mean(axis=0)
-            self.anchors_ = ["seasonal_naive" if b else "naive" for b in better]
-        else:
-            self.anchors_ = [self.anchor] * horizon
-        residuals = truth - self.anchor_forecast(target, origins)
-        scale = float(np.std(residuals))
-        self.scale_ = scale if scale > 0 else 1.0
-        return self
-
-    def anchor_forecast(self, target, origins) -> np.ndarray:
-        """(len(origins), horizon) anchor forecasts in the user's units."""
-        self._check_fitted()
-        target = np.asarray(target, dtype="float64")
-        origins = np.asarray(origins)
-        horizon = len(self.anchors_)
-        columns = {name: _forecast(name, target, origins, horizon, self.season, self.mean_)
-                   for name in set(self.anchors_)}
-        return np.stack([columns[name][:, step] for step, name in enumerate(self.anchors_)], axis=1)
-
-    def encode(self, target, origins) -> np.ndarray:
-        """The model's training targets for windows with these origins, as float32."""
-        horizon = len(self.anchors_)
-        target = np.asarray(target, dtype="float64")
-        truth = target[np.asarray(origins)[:, None] + np.arange(horizon)[None, :]]
-        return ((truth - self.anchor_forecast(target, origins)) / self.scale_).astype("float32")
-
-    def decode(self, outputs, target, origins) -> np.ndarray:
-        """Model outputs (len(origins), horizon) -> forecasts in the user's units."""
-        return self.anchor_forecast(target, origins) + np.asarray(outputs, "float64") * self.scale_
-
-    def decode_next(self, outputs, recent) -> np.ndarray:
-        """Outputs (n, 1) of a one-step model -> (n,) next values, each history `recent[i]` being
-        the target values (user units) right before its origin."""
-        recent = np.asarray(recent, dtype="float64")
-        name = self.anchors_[0]
-        if name == "naive":
-            anchor = recent[:, -1]
-        elif name == "seasonal_naive":
-            anchor = recent[:, -self.season]
-        else:
-            anchor = np.full(len(recent), self.mean_)
-        return anchor + np.asarray(outputs, "float64")[:, 0] * self.scale_
-
-    def to_dict(self) -> dict:
-        self._check_fitted()
-        return {"anchor": self.anchor, "season": self.season, "anchors": self.anchors_,
-                "mean": self.mean_, "scale": self.scale_}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TargetScaler:
-        scaler = cls(values["anchor"], int(values["season"]))
-        scaler.anchors_ = list(values["anchors"])
-        scaler.mean_ = float(values["mean"])
-        scaler.scale_ = float(values["scale"])
-        return scaler
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "anchors_"):
-            raise RuntimeError("this TargetScaler is not fitted yet; call fit(target, origins, horizon)")
-
-
-def _forecast(name: str, target, origins, horizon: int, season: int, mean: float) -> np.ndarray:
-    from forecaster.models import naive_forecast, seasonal_naive_forecast
-
-    if name == "naive":
-        return naive_forecast(target, origins, horizon)
-    if name == "seasonal_naive":
-        return seasonal_naive_forecast(target, origins, horizon, season)
-    return np.full((len(origins), horizon), mean)
-
-
 class Representation:
-    """How the series is shown to the model, and how the model's outputs map back to user units.
+    """How each series is shown to the model, and how the model's outputs map back to its units.
 
-    "global"  the classic recipe: every column standardised with training statistics; the model
-              forecasts the standardised level (its anchor is the training mean).
+    "global"  the classic recipe: every column standardised with the series' training statistics;
+              the model forecasts the standardised level (its anchor is the training mean).
     "change"  the target column enters as its change over `lag_` steps (one season when seasonal
               naive is the better anchor for most horizon steps, else one step), standardised; the
               model forecasts a correction to the better of naive and seasonal naive for each step.
@@ -190,9 +86,16 @@ class Representation:
               divided by the window's standard deviation (the training target's, where a window is
               flat); the model forecasts the change from the last value in those units, so levels
               never seen in training (a trend) look like any other window.
-    All are fitted on the training rows only. ("auto" is a choice made by training, not a
-    representation: it fits each and keeps the one, or the mean of several models' forecasts, with
-    the lowest validation error.)
+
+    Statistics are per series, from that series' training rows alone (nothing is pooled across
+    series): row k of `mean_`, `scale_` (input columns), `level_` (the training mean of the target)
+    and `spread_` (the standard deviation of the training residuals against the anchor, which
+    scales the model's targets). What every series shares: the anchor of each horizon step
+    (`anchors_`, chosen on the series' errors each divided by its own scale) and the lag. ("auto"
+    is a choice made by training, not a representation.)
+
+    Every method takes histories, the rows right before each forecast origin, and `series`, the
+    row of the statistics for each: (n, rows, columns) in user units and (n,) ints.
     """
 
     KINDS = ("global", "change", "window")
@@ -203,115 +106,178 @@ class Representation:
         self.scaling = scaling
         self.season = season
 
-    def fit(self, values, train_rows: int, time_steps: int, horizon: int) -> Representation:
-        """`values`: (rows, columns) in user units, target first; rows [0, train_rows) are training."""
+    def fit(self, values, train_rows, time_steps: int, horizon: int, offsets=None) -> Representation:
+        """`values`: (rows, columns) in user units, target first: one series, or several one after
+        another, series k at rows offsets[k]:offsets[k + 1]. `train_rows`: the training rows at
+        the start of each series (one int, or one per series); only they are read."""
         values = np.asarray(values, dtype="float64")
-        anchor = {"global": "mean", "change": "auto", "window": "naive"}[self.scaling]
-        origins = evenly_spaced(self.training_origins(train_rows, time_steps, horizon), MAX_FIT_ORIGINS)
-        if len(origins) == 0:
-            raise ValueError(f"no training window: {train_rows} rows, time_steps {time_steps}, "
-                             f"horizon {horizon}, season {self.season}")
+        offsets = np.array([0, len(values)]) if offsets is None else np.asarray(offsets)
+        count = len(offsets) - 1
+        train_rows = np.broadcast_to(np.asarray(train_rows, dtype=np.int64), (count,))
         self.time_steps_ = time_steps
-        self.target_ = TargetScaler(anchor, self.season).fit(values[:, 0], origins, horizon)
-        seasonal = self.target_.anchors_.count("seasonal_naive")
-        self.lag_ = 0 if anchor != "auto" else (self.season if 2 * seasonal > horizon else 1)
-        lag = self.lag_
-        self.inputs_ = Scaler().fit_blocks(
-            lambda a, b: self._differenced_rows(values, a + lag, b + lag), train_rows - lag)
+        series = [values[offsets[k]:offsets[k] + train_rows[k]] for k in range(count)]
+        origins = [evenly_spaced(self.training_origins(len(rows), time_steps, horizon), MAX_FIT_ORIGINS)
+                   for rows in series]
+        empty = [k for k, found in enumerate(origins) if len(found) == 0]
+        if empty:
+            raise ValueError(f"no training window in series {empty[:3]}: training rows "
+                             f"{train_rows[empty[0]]}, time_steps {time_steps}, horizon {horizon}, "
+                             f"season {self.season}")
+        if self.scaling == "global":
+            self.anchors_ = ["mean"] * horizon
+        elif self.scaling == "window":
+            self.anchors_ = ["naive"] * horizon
+        else:
+            self.anchors_ = self._better_anchors(series, origins, horizon)
+        seasonal = self.anchors_.count("seasonal_naive")
+        self.lag_ = 0 if self.scaling != "change" else (self.season if 2 * seasonal > horizon else 1)
+        stats = [self._statistics(rows, found, horizon) for rows, found in zip(series, origins, strict=True)]
+        self.mean_, self.scale_, self.level_, self.spread_ = (
+            np.array([row[i] for row in stats], dtype="float64") for i in range(4))
         return self
 
+    def with_series(self, histories) -> Representation:
+        """A copy that also knows the series of `histories` (a list of (rows, columns) arrays in
+        user units, each all training rows of a series not seen in training), appended after the
+        fitted ones: their statistics come from those rows alone. Each must hold one window."""
+        horizon = len(self.anchors_)
+        stats = []
+        for rows in histories:
+            rows = np.asarray(rows, dtype="float64")
+            found = evenly_spaced(self.training_origins(len(rows), self.time_steps_, horizon),
+                                  MAX_FIT_ORIGINS)
+            if len(found) == 0:
+                raise ValueError(f"a history of {len(rows)} rows holds no window of "
+                                 f"{self.time_steps_} + {horizon} steps")
+            stats.append(self._statistics(rows, found, horizon))
+        copy = Representation(self.scaling, self.season)
+        copy.time_steps_, copy.anchors_, copy.lag_ = self.time_steps_, list(self.anchors_), self.lag_
+        copy.mean_, copy.scale_, copy.level_, copy.spread_ = (
+            np.concatenate([own, np.array([row[i] for row in stats]).reshape(-1, *own.shape[1:])])
+            for i, own in enumerate((self.mean_, self.scale_, self.level_, self.spread_)))
+        return copy
+
+    @property
+    def series_count(self) -> int:
+        """Series whose statistics this holds."""
+        self._check_fitted()
+        return len(self.level_)
+
+    def _better_anchors(self, series, origins, horizon: int) -> list[str]:
+        """Per horizon step, naive or seasonal naive: the one with the lower mean absolute error
+        on the training windows, each series' errors divided by its naive MAE so that every series
+        counts alike (for one series, simply the lower MAE). A tie goes to naive."""
+        naive_total, seasonal_total = np.zeros(horizon), np.zeros(horizon)
+        for rows, found in zip(series, origins, strict=True):
+            target = rows[:, 0]
+            histories = histories_at(target[:, None], found, int(found.min()))[..., 0]
+            truth = target[found[:, None] + np.arange(horizon)[None, :]]
+            naive = np.abs(truth - anchor_forecast("naive", histories, horizon, self.season)).mean(axis=0)
+            seasonal = np.abs(truth - anchor_forecast("seasonal_naive", histories, horizon,
+                                              self.season)).mean(axis=0)
+            unit = naive.mean() if len(series) > 1 and naive.mean() > 0 else 1.0
+            naive_total, seasonal_total = naive_total + naive / unit, seasonal_total + seasonal / unit
+        return ["seasonal_naive" if s < n else "naive"
+                for s, n in zip(seasonal_total, naive_total, strict=True)]
+
+    def _statistics(self, rows: np.ndarray, origins: np.ndarray, horizon: int):
+        """(mean (columns,), scale (columns,), level, spread) of one series from its training
+        `rows` and training window `origins`."""
+        lag = self.lag_
+        inputs = Scaler().fit_blocks(lambda a, b: _differenced_rows(rows, a + lag, b + lag, lag),
+                                     len(rows) - lag)
+        target = rows[:, 0]
+        level = float(np.mean(target[: origins.max() + horizon]))
+        if self.scaling == "window":
+            spread = 1.0  # each window has its own
+        else:
+            history = int(origins.min())
+            histories = histories_at(target[:, None], origins, history)[..., 0]
+            truth = target[origins[:, None] + np.arange(horizon)[None, :]]
+            anchored = self._anchor_forecast(histories, np.full(len(origins), level))
+            spread = float(np.std(truth - anchored))
+        return inputs.mean_, inputs.scale_, level, spread if spread > 0 else 1.0
+
     def training_origins(self, train_rows: int, time_steps: int, horizon: int) -> np.ndarray:
-        """The training windows `fit` learns its statistics from: every origin with `time_steps`
-        rows and one season before it, and `horizon` rows from it inside the training rows."""
+        """The training windows of one series that `fit` learns its statistics from: every origin
+        with `time_steps` rows and one season before it, and `horizon` rows from it, inside the
+        training rows."""
         return np.arange(max(time_steps, self.season), train_rows - horizon + 1)
 
-    def first_origin(self, time_steps: int) -> int:
-        """The earliest row a forecast can start at: the window and the anchors need the rows before."""
+    def first_origin(self) -> int:
+        """Rows of history a forecast needs: the window, the lag it is differenced over, and the
+        season an anchor looks back."""
         self._check_fitted()
-        anchor_rows = self.season if "seasonal_naive" in self.target_.anchors_ else 1
-        return max(time_steps + self.lag_, anchor_rows)
+        anchor_rows = self.season if "seasonal_naive" in self.anchors_ else 1
+        return max(self.time_steps_ + self.lag_, anchor_rows)
 
-    def model_inputs(self, values) -> np.ndarray:
-        """(rows, columns) in user units -> what the model reads, (rows, columns) float32.
-
-        The first `lag_` rows have no change to show and hold zeros; no window starts there."""
+    def windows(self, histories, series) -> np.ndarray:
+        """What the model reads: histories (n, rows, columns) in user units, each ending right
+        before its origin and at least `first_origin()` rows long -> (n, time_steps, columns)."""
         self._check_fitted()
-        values = np.asarray(values, dtype="float64")
-        if values.ndim != 2 or len(values) <= BLOCK_ROWS:
-            return self.inputs_.transform(self._differenced(values))
-        inputs = np.empty(values.shape, dtype="float32")  # a long series: block by block
-        for start in range(0, len(values), BLOCK_ROWS):
-            stop = min(start + BLOCK_ROWS, len(values))
-            inputs[start:stop] = self.inputs_.transform(self._differenced_rows(values, start, stop))
-        return inputs
-
-    def windows(self, histories) -> np.ndarray:
-        """What the model reads: histories (..., rows, columns) in user units, each ending right
-        before its origin and at least `first_origin` rows long -> (..., time_steps, columns)."""
         histories = np.asarray(histories, dtype="float64")
+        series = np.asarray(series)
+        recent = histories[:, -self.time_steps_:, :]
         if self.scaling != "window":
-            return self.model_inputs(histories)[..., -self.time_steps_:, :]
-        recent = histories[..., -self.time_steps_:, :]
-        scaled = self.inputs_.transform(recent)
+            changed = _differenced(histories[:, -(self.time_steps_ + self.lag_):, :], self.lag_)
+            return self._standardise(changed[:, self.lag_:, :], series)
+        scaled = self._standardise(recent, series)
         target = recent[..., 0]
-        scaled[..., 0] = (target - target[..., -1:]) / self._spread(target)[..., None]
+        scaled[..., 0] = (target - target[:, -1:]) / self._spread(target, series)[:, None]
         return scaled
 
-    def windows_at(self, values, origins) -> np.ndarray:
-        """What the model reads for the windows of a series `values` (rows, columns) whose first
-        forecast step is at each of `origins`: (len(origins), time_steps, columns)."""
-        return self.window_reader(values)(origins)
+    def encode(self, histories, truth, series) -> np.ndarray:
+        """The model's training targets (n, horizon) float32: `truth` (n, horizon) in user units,
+        the steps after each history (n, rows) of target values."""
+        histories = np.asarray(histories, dtype="float64")
+        truth, series = np.asarray(truth, dtype="float64"), np.asarray(series)
+        base, unit = self._base_and_unit(histories, series)
+        return ((truth - base) / unit[:, None]).astype("float32")
 
-    def window_reader(self, values):
-        """`windows_at` for one series as a function of the origins alone, the series-wide work
-        (the scaled inputs, the window views) done once: for reading many batches of one series.
-        Only the windows asked for are ever copied."""
-        steps = self.time_steps_
-        if self.scaling != "window":
-            views = make_windows(self.model_inputs(values), steps, 1)[0]
-            return lambda origins: views[np.asarray(origins) - steps]
-        views = make_windows(np.asarray(values, dtype="float64"), steps, 1)[0]
-        return lambda origins: self.windows(views[np.asarray(origins) - steps])
+    def decode(self, outputs, histories, series) -> np.ndarray:
+        """Model outputs (n, horizon) -> forecasts in the target's units; `histories` (n, rows)
+        of target values right before each origin."""
+        histories = np.asarray(histories, dtype="float64")
+        base, unit = self._base_and_unit(histories, np.asarray(series))
+        return base + np.asarray(outputs, "float64") * unit[:, None]
 
-    def encode(self, target, origins) -> np.ndarray:
-        """Training targets for windows whose first forecast step is at `origins`."""
-        if self.scaling != "window":
-            return self.target_.encode(target, origins)
-        target, origins = np.asarray(target, dtype="float64"), np.asarray(origins)
-        truth = target[origins[:, None] + np.arange(len(self.target_.anchors_))[None, :]]
-        last, spread = self._last_and_spread(target, origins)
-        return ((truth - last[:, None]) / spread[:, None]).astype("float32")
+    def decode_next(self, outputs, histories, series) -> np.ndarray:
+        """A one-step model's outputs (n, 1) -> (n,) the next value after each history (n, rows)
+        of target values in user units."""
+        return self.decode(outputs, histories, series)[:, 0]
 
-    def decode(self, outputs, target, origins) -> np.ndarray:
-        """Model outputs -> forecasts in the target's units, (len(origins), horizon)."""
-        if self.scaling != "window":
-            return self.target_.decode(outputs, target, origins)
-        last, spread = self._last_and_spread(np.asarray(target, dtype="float64"), np.asarray(origins))
-        return last[:, None] + np.asarray(outputs, "float64") * spread[:, None]
+    def _base_and_unit(self, histories: np.ndarray, series: np.ndarray):
+        """(n, steps) what an output of 0 means, and (n,) what an output of 1 adds."""
+        self._check_fitted()
+        if self.scaling == "window":
+            recent = histories[:, -self.time_steps_:]
+            base = np.repeat(recent[:, -1:], len(self.anchors_), axis=1)
+            return base, self._spread(recent, series)
+        return self._anchor_forecast(histories, self.level_[series]), self.spread_[series]
 
-    def decode_next(self, outputs, recent) -> np.ndarray:
-        """A one-step model's outputs (n, 1) -> the next value after each history in `recent`
-        (n, rows) target values in user units, at least `season` rows each: (n,)."""
-        if self.scaling != "window":
-            return self.target_.decode_next(outputs, recent)
-        recent = np.asarray(recent, dtype="float64")[:, -self.time_steps_:]
-        return recent[:, -1] + np.asarray(outputs, "float64")[:, 0] * self._spread(recent)
+    def _anchor_forecast(self, histories: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """(n, horizon) anchor forecasts in user units after target histories (n, rows)."""
+        horizon = len(self.anchors_)
+        columns = {name: anchor_forecast(name, histories, horizon, self.season, level)
+                   for name in set(self.anchors_)}
+        return np.stack([columns[name][:, step] for step, name in enumerate(self.anchors_)], axis=1)
 
-    def _last_and_spread(self, target: np.ndarray, origins: np.ndarray):
-        windows = target[origins[:, None] + np.arange(-self.time_steps_, 0)[None, :]]
-        return windows[:, -1], self._spread(windows)
+    def _standardise(self, values: np.ndarray, series: np.ndarray) -> np.ndarray:
+        return ((values - self.mean_[series][:, None, :]) / self.scale_[series][:, None, :]).astype(
+            "float32")
 
-    def _spread(self, windows: np.ndarray) -> np.ndarray:
-        """Each window's standard deviation; the training target's where a window is flat."""
+    def _spread(self, windows: np.ndarray, series: np.ndarray) -> np.ndarray:
+        """Each window's standard deviation; its series' training target's where a window is flat."""
         spread = np.std(windows, axis=-1)
-        floor = 1e-6 * self.inputs_.scale_[0]
-        return np.where(spread > floor, spread, self.inputs_.scale_[0])
+        fallback = self.scale_[series, 0]
+        return np.where(spread > 1e-6 * fallback, spread, fallback)
 
     def to_dict(self) -> dict:
         self._check_fitted()
         return {"scaling": self.scaling, "season": self.season, "lag": self.lag_,
-                "time_steps": self.time_steps_,
-                "inputs": self.inputs_.to_dict(), "target": self.target_.to_dict()}
+                "time_steps": self.time_steps_, "anchors": self.anchors_,
+                "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
+                "level": self.level_.tolist(), "spread": self.spread_.tolist()}
 
     @classmethod
     def from_dict(cls, values: dict) -> Representation:
@@ -322,27 +288,49 @@ class Representation:
         representation = cls(values["scaling"], int(values["season"]))
         representation.lag_ = int(values["lag"])
         representation.time_steps_ = int(values["time_steps"])
-        representation.inputs_ = Scaler.from_dict(values["inputs"])
-        representation.target_ = TargetScaler.from_dict(values["target"])
+        representation.anchors_ = list(values["anchors"])
+        shape = (len(values["level"]), -1)
+        representation.mean_ = np.asarray(values["mean"], dtype="float64").reshape(shape)
+        representation.scale_ = np.asarray(values["scale"], dtype="float64").reshape(shape)
+        representation.level_ = np.asarray(values["level"], dtype="float64")
+        representation.spread_ = np.asarray(values["spread"], dtype="float64")
         return representation
 
-    def _differenced_rows(self, values: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """Rows [start, stop) of `_differenced(values)`, reading only the `lag_` rows before them."""
-        before = min(self.lag_, start)
-        return self._differenced(values[start - before:stop])[before:]
-
-    def _differenced(self, values: np.ndarray) -> np.ndarray:
-        """Works on (rows, columns) or a stack of them, (..., rows, columns)."""
-        if not self.lag_:
-            return values
-        changed = values.copy()
-        changed[..., : self.lag_, 0] = 0.0
-        changed[..., self.lag_:, 0] = values[..., self.lag_:, 0] - values[..., : -self.lag_, 0]
-        return changed
-
     def _check_fitted(self) -> None:
-        if not hasattr(self, "target_"):
+        if not hasattr(self, "anchors_"):
             raise RuntimeError("this Representation is not fitted yet; call fit(values, ...) first")
+
+
+def anchor_forecast(name: str, histories: np.ndarray, horizon: int, season: int, level=None) -> np.ndarray:
+    """(n, horizon) forecasts of one anchor after target histories (n, rows): "naive" the last
+    value, "seasonal_naive" the value one season before each step (as many seasons back as needed
+    to stay inside the history), "mean" the series' training `level` (n,)."""
+    if name == "naive":
+        return np.repeat(histories[:, -1:], horizon, axis=1)
+    if name == "seasonal_naive":
+        steps = np.arange(1, horizon + 1)
+        back = season * np.ceil(steps / season).astype(int) - (steps - 1)  # rows back from the end
+        if back.max() > histories.shape[1]:
+            raise ValueError(f"seasonal naive needs {season} rows of history; got {histories.shape[1]}")
+        return histories[:, histories.shape[1] - back]
+    return np.repeat(np.asarray(level, dtype="float64")[:, None], horizon, axis=1)
+
+
+def _differenced_rows(values: np.ndarray, start: int, stop: int, lag: int) -> np.ndarray:
+    """Rows [start, stop) of `_differenced(values)`, reading only the `lag` rows before them."""
+    before = min(lag, start)
+    return _differenced(values[start - before:stop], lag)[before:]
+
+
+def _differenced(values: np.ndarray, lag: int) -> np.ndarray:
+    """The target column (0) as its change over `lag` rows (0 for the first `lag` rows); the
+    other columns as they are. Works on (rows, columns) or a stack of them, (..., rows, columns)."""
+    if not lag:
+        return values
+    changed = values.copy()
+    changed[..., :lag, 0] = 0.0
+    changed[..., lag:, 0] = values[..., lag:, 0] - values[..., :-lag, 0]
+    return changed
 
 
 def evenly_spaced(items, most: int):
@@ -351,3 +339,15 @@ def evenly_spaced(items, most: int):
     if len(items) <= most:
         return items
     return items[np.linspace(0, len(items) - 1, most).round().astype(int)]
+
+
+def seasonal_mae_scale(target, season: int) -> float:
+    """MASE's denominator: the in-sample MAE of the seasonal-naive forecast (lag `season`) on the
+    training rows passed in; the lag-1 naive MAE if that is zero; NaN if the series is constant."""
+    target = np.asarray(target, dtype="float64")
+    for lag in dict.fromkeys((season, 1)):
+        if len(target) > lag:
+            scale = float(np.mean(np.abs(target[lag:] - target[:-lag])))
+            if scale > 0:
+                return scale
+    return float("nan")

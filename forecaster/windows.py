@@ -68,7 +68,7 @@ def choose_window(frequency: str, train_rows: int) -> tuple[int, int]:
 
 
 def window_batches(read, encode, origins, batch_size: int, seed: int | None = None,
-                   steps: int | None = None, epoch: int = 0):
+                   steps: int | None = None, epoch: int = 0, groups=None, per_group: int | None = None):
     """Batches gathered lazily, as a keras.utils.PyDataset: batch i is (read(o), encode(o)) for
     its share `o` of `origins`, so only one batch of windows is ever copied out of the series.
     `read`: origins -> inputs (n, time_steps, features); `encode`: origins -> targets (n, horizon).
@@ -78,8 +78,13 @@ def window_batches(read, encode, origins, batch_size: int, seed: int | None = No
     epoch reads the origins in its own shuffled order, a function of the seed and the epoch number
     alone (`epoch` is the first epoch's, 0-based): a resumed run reads the batches an uninterrupted
     one would. `steps` caps the batches per epoch, each epoch then reading a different share.
+
+    `groups` (the series of each origin) with `per_group`: each epoch draws at most `per_group`
+    origins of each series, uniformly among its own and anew each epoch, so that every series
+    weighs about alike however long it is, and an epoch's cost is bounded.
     """
-    return _window_batches_class()(read, encode, origins, batch_size, seed, steps, epoch)
+    return _window_batches_class()(read, encode, origins, batch_size, seed, steps, epoch,
+                                   groups, per_group)
 
 
 @functools.cache
@@ -87,11 +92,15 @@ def _window_batches_class():
     keras = backend.keras()
 
     class WindowBatches(keras.utils.PyDataset):
-        def __init__(self, read, encode, origins, batch_size, seed, steps, epoch):
+        def __init__(self, read, encode, origins, batch_size, seed, steps, epoch, groups, per_group):
             super().__init__()
             self.read, self.encode, self.batch_size = read, encode, batch_size
             self.origins, self.seed, self.first_epoch = np.asarray(origins), seed, epoch
-            batches = -(-len(self.origins) // batch_size)
+            self.groups, self.per_group = groups, per_group
+            drawn = len(self.origins)
+            if per_group is not None:
+                drawn = int(np.minimum(np.bincount(groups), per_group).sum())
+            batches = -(-drawn // batch_size)
             self.steps_per_epoch = batches if steps is None else min(batches, steps)
             self._order_of = (None, None)  # (epoch, its order): one epoch's at a time
 
@@ -112,8 +121,26 @@ def _window_batches_class():
 
         def _order(self, epoch: int) -> np.ndarray:
             if self._order_of[0] != epoch:
-                self._order_of = (epoch, np.random.default_rng([self.seed, epoch]).permutation(
-                    self.origins))
+                rng = np.random.default_rng([self.seed, epoch])
+                origins = self.origins
+                if self.per_group is not None:  # a random rank within each series; keep the first
+                    keys = rng.random(len(origins))
+                    order = np.lexsort((keys, self.groups))
+                    starts = np.searchsorted(self.groups[order], self.groups[order])
+                    origins = origins[np.sort(order[np.arange(len(order)) - starts < self.per_group])]
+                self._order_of = (epoch, rng.permutation(origins))
             return self._order_of[1]
 
     return WindowBatches
+
+
+def histories_at(values, origins, rows: int) -> np.ndarray:
+    """The `rows` rows before each origin: values (rows, columns) -> (len(origins), rows, columns),
+    history i being values[origins[i] - rows : origins[i]]. Only the histories asked for are copied."""
+    values = np.asarray(values)
+    origins = np.asarray(origins, dtype=np.int64)
+    if len(origins) and (origins.min() < rows or origins.max() > len(values)):
+        raise ValueError(f"origins must lie in [{rows}, {len(values)}] to have {rows} rows before "
+                         f"them; got {origins.min()} to {origins.max()}")
+    views = sliding_window_view(values, rows, axis=0)  # (len - rows + 1, columns, rows)
+    return views[origins - rows].transpose(0, 2, 1)

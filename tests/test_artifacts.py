@@ -28,10 +28,12 @@ from forecaster.artifacts import (
 from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
-from forecaster.evaluation import ConformalIntervals
+from forecaster.estimator import Forecaster
+from forecaster.intervals import ConformalIntervals
+from forecaster.models import LinearBaseline
 from forecaster.scaling import Representation
 
-BASELINES = {"train_mean": 1.0, "ridge": {"alpha": 1.0, "coef": [[0.0]], "intercept": [0.0]}}
+RIDGE = {"alpha": 1.0, "coef": [[0.0]], "intercept": [0.0]}
 RETRAIN = "Retrain with `forecaster train --csv FILE --model-dir "
 
 
@@ -42,26 +44,35 @@ def tiny_model(kind: str = "lstm", units: int = 3):
     return build_model(kind, time_steps=4, features=1, horizon=2, units=units)
 
 
+def fitted(models, ids=("series",)) -> Forecaster:
+    """A Forecaster with tiny fitted parts set as `load_bundle` sets them, whose forecast is the
+    mean of `models`' forecasts: the first with the "global" representation, the others with
+    "window" (4-step windows, 2-step horizon), one statistics row per series of `ids`."""
+    series = len(ids)
+    values = np.concatenate([np.arange(40.0) * (k + 1) for k in range(series)])[:, None]
+    representations = [Representation("global" if number == 0 else "window", season=1).fit(
+        values, train_rows=30, time_steps=4, horizon=2, offsets=np.arange(series + 1) * 40)
+        for number in range(len(models))]
+    settings = Settings(time_steps=4, horizon=2, epochs=2)
+    model = Forecaster(settings)
+    model.settings_, model.schema_ = settings, Schema("time", "load", (), "datetime", "h")
+    model.ids_, model.season_ = list(ids), 1
+    model.scale_, model.train_mean_ = np.arange(1.0, series + 1), np.arange(14.5, 14.5 + series)
+    model.linear_ = LinearBaseline.from_dict(RIDGE)
+    model.intervals_ = ConformalIntervals().fit(np.ones((5, 2)))
+    model.members_ = list(zip(models, representations, strict=True))
+    return model
+
+
 def write_bundle(directory, model, metadata=None):
     """save_bundle with tiny fitted parts: a 4-step, 2-horizon bundle of `model` in `directory`."""
-    representation = Representation("global", season=1).fit(np.arange(40.0)[:, None], train_rows=30,
-                                                            time_steps=4, horizon=2)
-    schema = Schema("time", "load", (), "datetime", "h")
-    intervals = ConformalIntervals().fit(np.ones((5, 2)))
-    return save_bundle(directory, model, Settings(time_steps=4, horizon=2, epochs=2), representation,
-                       schema, {"n": 1} if metadata is None else metadata, BASELINES, intervals)
+    return save_bundle(directory, fitted([model]), {"n": 1} if metadata is None else metadata)
 
 
 def write_combined(directory, models):
     """A bundle whose forecast is the mean of `models`' forecasts, the first with the "global"
     representation of `write_bundle`, the others with "window" (4-step windows, 2-step horizon)."""
-    values = np.arange(40.0)[:, None]
-    representations = [Representation("global" if number == 0 else "window", season=1).fit(
-        values, train_rows=30, time_steps=4, horizon=2) for number in range(len(models))]
-    return save_bundle(directory, models[0], Settings(time_steps=4, horizon=2, epochs=2),
-                       representations[0], Schema("time", "load", (), "datetime", "h"), {"n": 1},
-                       BASELINES, ConformalIntervals().fit(np.ones((5, 2))),
-                       list(zip(models[1:], representations[1:], strict=True)))
+    return save_bundle(directory, fitted(models), {"n": 1})
 
 
 def reseal(directory) -> None:
@@ -102,12 +113,20 @@ def bundle_copy(tmp_path):
 def test_round_trip_restores_settings_schema_and_representation(trained):
     run, settings = trained
     bundle = load_bundle(run.model_dir, engine="keras")
-    assert bundle.settings.time_steps == 24 and bundle.settings.horizon == 6
-    assert bundle.settings.csv == settings.csv
-    assert bundle.schema.time_column == "time" and bundle.schema.target == "load"
-    assert bundle.schema.frequency == "h"
-    assert bundle.model.input_shape == (None, 24, 1) and bundle.model.output_shape == (None, 6)
-    assert bundle.metadata["versions"]["keras"].startswith("3.")
+    assert bundle.settings_.time_steps == 24 and bundle.settings_.horizon == 6
+    assert bundle.settings_.csv == settings.csv
+    assert bundle.schema_.time_column == "time" and bundle.schema_.target == "load"
+    assert bundle.schema_.frequency == "h"
+    first = bundle.members_[0][0]
+    assert first.input_shape == (None, 24, 1) and first.output_shape == (None, 6)
+    assert bundle.metadata_["versions"]["keras"].startswith("3.")
+    assert bundle.directory_ == run.model_dir and bundle.scaling == run.model.scaling
+    # series.json: the training series, each one's scale and training mean, and the season.
+    assert bundle.ids_ == run.model.ids_ and len(bundle.ids_) == run.series == 1
+    np.testing.assert_array_equal(bundle.scale_, run.model.scale_)
+    np.testing.assert_array_equal(bundle.train_mean_, run.model.train_mean_)
+    assert bundle.season_ == run.model.season_ == 24
+    assert [r.to_dict() for _, r in bundle.members_] == [r.to_dict() for _, r in run.model.members_]
 
 
 @pytest.mark.slow
@@ -127,8 +146,8 @@ def test_factory_models_load_with_their_weights(kind, tmp_path):
     folder = write_bundle(tmp_path / kind, model)
     for engine in ("keras", "numpy"):
         bundle = load_bundle(folder, engine=engine)
-        np.testing.assert_allclose(predict(bundle.model), predict(model), rtol=1e-5, atol=1e-6)
-    assert bundle.settings.horizon == 2 and bundle.metadata == {"n": 1}
+        np.testing.assert_allclose(predict(bundle.members_[0][0]), predict(model), rtol=1e-5, atol=1e-6)
+    assert bundle.settings_.horizon == 2 and bundle.metadata_ == {"n": 1}
 
 
 @pytest.mark.slow
@@ -138,9 +157,10 @@ def test_an_ensemble_of_nested_members_loads(tmp_path):
     ensemble = combine_members([tiny_model(), tiny_model(), tiny_model("transformer", units=4)])
     folder = write_bundle(tmp_path / "ensemble", ensemble)
     bundle = load_bundle(folder, engine="keras")
-    assert len(ensemble_members(bundle.model)) == 3
-    np.testing.assert_allclose(predict(bundle.model), predict(ensemble), rtol=1e-6)
-    np.testing.assert_allclose(predict(load_bundle(folder).model), predict(ensemble), rtol=1e-5, atol=1e-6)
+    assert len(ensemble_members(bundle.members_[0][0])) == 3
+    np.testing.assert_allclose(predict(bundle.members_[0][0]), predict(ensemble), rtol=1e-6)
+    np.testing.assert_allclose(predict(load_bundle(folder).members_[0][0]), predict(ensemble), rtol=1e-5,
+                               atol=1e-6)
 
 
 @pytest.mark.slow
@@ -156,10 +176,36 @@ def test_a_combined_bundle_keeps_every_member_with_its_representation(tmp_path):
     for engine in ("keras", "numpy"):
         bundle = load_bundle(folder, engine=engine)
         assert bundle.scaling == "global+window+window+ridge(window)"
-        assert bundle.model is bundle.members[0][0]
-        for (model, _), original in zip(bundle.members, models, strict=True):
+        assert len(bundle.members_) == 4
+        for (model, _), original in zip(bundle.members_, models, strict=True):
             np.testing.assert_allclose(predict(model), predict(original), rtol=1e-5, atol=1e-6)
-        assert [r.scaling for _, r in bundle.members] == ["global", "window", "window", "window"]
+        assert [r.scaling for _, r in bundle.members_] == ["global", "window", "window", "window"]
+
+
+@pytest.mark.slow
+def test_the_series_file_keeps_each_series_id_scale_and_training_mean(tmp_path):
+    ids = (("store 1", "item 7"), ("store 2", "item 3"))
+    folder = save_bundle(tmp_path / "panel", fitted([tiny_model()], ids=ids), {"n": 1})
+    assert json.loads((folder / "series.json").read_text()) == {
+        "ids": [["store 1", "item 7"], ["store 2", "item 3"]], "scale": [1.0, 2.0],
+        "train_mean": [14.5, 15.5], "season_length": 1}
+    loaded = load_bundle(folder)
+    assert loaded.ids_ == list(ids) and loaded.season_ == 1
+    assert loaded.scale_.tolist() == [1.0, 2.0] and loaded.train_mean_.tolist() == [14.5, 15.5]
+    representation = loaded.members_[0][1]
+    assert representation.series_count == 2 and representation.level_.tolist() == [14.5, 29.0]
+
+
+@pytest.mark.slow
+def test_a_series_file_without_a_field_is_refused(bundle_copy):
+    path = bundle_copy / "series.json"
+    values = json.loads(path.read_text())
+    del values["scale"]
+    path.write_text(json.dumps(values))
+    reseal(bundle_copy)
+    with pytest.raises(UserError, match=rf"lacks the field 'scale' that this version of forecaster reads: "
+                                        rf"it was written by another version, or edited. {RETRAIN}"):
+        load_bundle(bundle_copy)
 
 
 @pytest.mark.slow
@@ -203,9 +249,9 @@ def test_a_failed_save_keeps_the_previous_bundle_and_leaves_no_debris(bundle_cop
             path.write_bytes(b"half a model")
             raise OSError("disk full")
 
+    good.members_ = [(BrokenModel(), good.members_[0][1])]
     with pytest.raises(OSError, match="disk full"):
-        save_bundle(bundle_copy, BrokenModel(), good.settings, good.representation, good.schema, {},
-                    BASELINES, good.intervals)
+        save_bundle(bundle_copy, good, {})
     assert {name: (bundle_copy / name).read_bytes() for name in (*BUNDLE_FILES, MANIFEST_FILE)} == before
     assert sorted(p.name for p in bundle_copy.parent.iterdir()) == ["model"]
 
@@ -227,7 +273,7 @@ def test_an_error_midway_through_a_save_keeps_the_previous_bundle(bundle_copy, m
         write_bundle(bundle_copy, tiny_model(units=5), {"n": 2})
     assert {p.name: p.read_bytes() for p in bundle_copy.iterdir()} == before
     assert sorted(p.name for p in bundle_copy.parent.iterdir()) == ["model"]
-    assert load_bundle(bundle_copy).metadata == {"n": 1}
+    assert load_bundle(bundle_copy).metadata_ == {"n": 1}
 
 
 @pytest.mark.slow
@@ -246,15 +292,14 @@ def test_a_failed_swap_puts_the_previous_bundle_back(bundle_copy, monkeypatch):
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in bundle_copy.iterdir()} == before
     assert sorted(p.name for p in bundle_copy.parent.iterdir()) == ["model"]
-    assert load_bundle(bundle_copy).metadata == {"n": 1}
+    assert load_bundle(bundle_copy).metadata_ == {"n": 1}
 
 
 @pytest.mark.slow
 def test_a_new_save_replaces_the_old_bundle(bundle_copy):
     good = load_bundle(bundle_copy, engine="keras")
-    save_bundle(bundle_copy, good.model, good.settings, good.representation, good.schema, {"n": 2},
-                BASELINES, good.intervals)
-    assert load_bundle(bundle_copy).metadata == {"n": 2}
+    save_bundle(bundle_copy, good, {"n": 2})
+    assert load_bundle(bundle_copy).metadata_ == {"n": 2}
     assert sorted(p.name for p in bundle_copy.parent.iterdir()) == ["model"]
 
 
@@ -265,8 +310,7 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_bundle(bundle_copy, tmp_pat
     precious.mkdir()
     (precious / "chapter1.txt").write_text("do not delete")
     with pytest.raises(UserError, match="is not a forecaster model folder"):
-        save_bundle(precious, good.model, good.settings, good.representation, good.schema, {},
-                    BASELINES, good.intervals)
+        save_bundle(precious, good, {})
     assert (precious / "chapter1.txt").read_text() == "do not delete"
 
 
@@ -303,7 +347,7 @@ def test_an_edited_file_is_named(bundle_copy):
 def test_a_model_copied_in_from_another_bundle_is_refused(bundle_copy, tmp_path):
     other = write_bundle(tmp_path / "other", tiny_model())  # same architecture, other weights
     (bundle_copy / "model.keras").write_bytes((other / "model.keras").read_bytes())
-    assert load_bundle(other).metadata == {"n": 1}  # the other bundle itself is fine
+    assert load_bundle(other).metadata_ == {"n": 1}  # the other bundle itself is fine
     # Caught by its size when the archives differ in length, by its SHA-256 when they do not.
     with pytest.raises(UserError, match=r"model.keras (does not match its SHA-256|is \d+ bytes).*: it "
                                         r"was (edited|truncated), or copied in from another model"):
@@ -362,7 +406,7 @@ def test_a_refused_bundle_is_refused_without_importing_tensorflow(tmp_path):
 @pytest.mark.slow
 def test_files_the_manifest_does_not_name_are_ignored(bundle_copy):
     (bundle_copy / "NOTES.txt").write_text("trained on the March export")
-    assert load_bundle(bundle_copy).metadata == {"n": 1}
+    assert load_bundle(bundle_copy).metadata_ == {"n": 1}
 
 
 @pytest.mark.slow

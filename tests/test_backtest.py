@@ -8,11 +8,16 @@ import pytest
 
 from forecaster.artifacts import load_bundle
 from forecaster.cli import main
-from forecaster.data import read_series
+from forecaster.data import read_panel
 from forecaster.evaluation import BASELINES, backtest, earliest_origin
 from forecaster.forecasting import forecast
 
 pytestmark = pytest.mark.slow
+
+
+def at(*rows) -> np.ndarray:
+    """Origins (n, 2) at `rows` of the first (only) series."""
+    return np.column_stack([np.zeros(len(rows), dtype=np.int64), rows])
 
 
 def gappy_copy(hourly_csv, path):
@@ -25,46 +30,47 @@ def gappy_copy(hourly_csv, path):
 
 @pytest.mark.parametrize("gaps", [False, True], ids=["complete", "with-gaps"])
 def test_backtest_equals_forecast_on_the_file_cut_at_each_origin(trained, hourly_csv, tmp_path, gaps):
-    bundle = load_bundle(trained[0].model_dir)
+    model = load_bundle(trained[0].model_dir)
     source = gappy_copy(hourly_csv, tmp_path / "gappy.csv") if gaps else hourly_csv
-    series = read_series(source, schema=bundle.schema)
-    origins = np.array([earliest_origin(bundle), 150, 300, len(series.frame) - 6])
-    result = backtest(bundle, series, origins)
+    panel = read_panel(source, schema=model.schema_)
+    origins = at(earliest_origin(model), 150, 300, panel.lengths[0] - 6)
+    result = backtest(model, panel, origins)
     lines = pd.read_csv(source)
-    for i, origin in enumerate(origins):
+    for i, origin in enumerate(origins[:, 1]):
         cut = tmp_path / f"cut{origin}.csv"
-        stamp = series.frame.index[origin]
+        stamp = panel.index(0)[origin]
         lines[pd.to_datetime(lines["time"]) < stamp].to_csv(cut, index=False)
-        expected = forecast(bundle, cut).values
+        expected = forecast(model, cut).values[0]
         assert np.array_equal(result.forecasts["lstm"][i], expected), (origin, result.forecasts["lstm"][i],
                                                                         expected)
 
 
 def test_changing_anything_after_an_origin_never_changes_its_forecasts(trained, hourly_csv, tmp_path):
-    bundle = load_bundle(trained[0].model_dir)
+    model = load_bundle(trained[0].model_dir)
     origin = 250
-    original = read_series(hourly_csv, schema=bundle.schema)
+    original = read_panel(hourly_csv, schema=model.schema_)
     frame = pd.read_csv(hourly_csv)
     frame.loc[origin:, "load"] = np.random.default_rng(1).normal(500, 100, len(frame) - origin)
     frame.loc[origin + 3, "load"] = np.nan
     changed_csv = tmp_path / "changed.csv"
     frame.to_csv(changed_csv, index=False)
-    changed = read_series(changed_csv, schema=bundle.schema)
-    before = backtest(bundle, original, [origin])
-    after = backtest(bundle, changed, [origin])
+    changed = read_panel(changed_csv, schema=model.schema_)
+    before = backtest(model, original, at(origin))
+    after = backtest(model, changed, at(origin))
     for name in ("lstm", *BASELINES):
         assert np.array_equal(before.forecasts[name], after.forecasts[name]), name
     assert not np.array_equal(before.truth, after.truth)
 
 
 def test_baselines_are_what_they_say(trained, hourly_csv):
-    bundle = load_bundle(trained[0].model_dir)
-    series = read_series(hourly_csv, schema=bundle.schema)
-    target = series.frame["load"].to_numpy()
-    result = backtest(bundle, series, [100])
+    model = load_bundle(trained[0].model_dir)
+    panel = read_panel(hourly_csv, schema=model.schema_)
+    target = panel.frame(0)["load"].to_numpy()
+    result = backtest(model, panel, at(100))
     assert result.forecasts["naive"][0].tolist() == [target[99]] * 6
     assert result.forecasts["seasonal_naive"][0].tolist() == target[76:82].tolist()
-    assert result.forecasts["mean"][0].tolist() == [bundle.train_mean] * 6
+    assert model.train_mean_.tolist() == [pytest.approx(target[:336].mean())]  # the training rows
+    assert result.forecasts["mean"][0].tolist() == [model.train_mean_[0]] * 6
     slope = (target[99] - target[0]) / 99
     np.testing.assert_allclose(result.forecasts["drift"][0], target[99] + slope * np.arange(1, 7))
     assert result.truth[0].tolist() == target[100:106].tolist()
@@ -98,14 +104,14 @@ def test_calendar_models_backtest_equals_forecast(tmp_path, hourly_csv, strategy
     settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 4,
                                       "epochs": 1, "calendar": True, "strategy": strategy,
                                       "scaling": "global", "model_dir": str(tmp_path / "m")})
-    bundle = load_bundle(train(settings, verbose=0).model_dir, engine="keras")
-    assert bundle.model.input_shape == (None, 24, 7)  # the target and six calendar inputs
-    series = read_series(hourly_csv, schema=bundle.schema)
-    result = backtest(bundle, series, [300])
+    model = load_bundle(train(settings, verbose=0).model_dir, engine="keras")
+    assert model.members_[0][0].input_shape == (None, 24, 7)  # the target and six calendar inputs
+    panel = read_panel(hourly_csv, schema=model.schema_)
+    result = backtest(model, panel, at(300))
     cut = tmp_path / "cut.csv"
     pd.read_csv(hourly_csv).iloc[:300].to_csv(cut, index=False)
-    assert np.array_equal(result.forecasts["lstm"][0], forecast(bundle, cut).values)
-    assert len(forecast(bundle, cut, horizon=9).values) == 9  # calendar inputs are known ahead
+    assert np.array_equal(result.forecasts["lstm"][0], forecast(model, cut).values[0])
+    assert forecast(model, cut, horizon=9).values.shape == (1, 9)  # calendar inputs are known ahead
 
 
 def test_season_length_overrides_the_frequency(tmp_path, hourly_csv):
@@ -115,11 +121,11 @@ def test_season_length_overrides_the_frequency(tmp_path, hourly_csv):
     settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 6,
                                       "epochs": 1, "scaling": "global", "season_length": 12,
                                       "model_dir": str(tmp_path / "m")})
-    bundle = load_bundle(train(settings, verbose=0).model_dir)
-    assert bundle.metadata["season_length"] == 12
-    series = read_series(hourly_csv, schema=bundle.schema)
-    target = series.frame["load"].to_numpy()
-    result = backtest(bundle, series, [100])
+    model = load_bundle(train(settings, verbose=0).model_dir)
+    assert model.metadata_["season_length"] == 12 and model.season_ == 12
+    panel = read_panel(hourly_csv, schema=model.schema_)
+    target = panel.frame(0)["load"].to_numpy()
+    result = backtest(model, panel, at(100))
     assert result.forecasts["seasonal_naive"][0].tolist() == target[88:94].tolist()
 
 
@@ -131,10 +137,10 @@ def test_window_scaling_backtest_equals_forecast(tmp_path, hourly_csv, strategy)
     settings = load_config(overrides={"csv": str(hourly_csv), "time_steps": 24, "horizon": 4,
                                       "epochs": 1, "scaling": "window", "loss": "huber",
                                       "strategy": strategy, "model_dir": str(tmp_path / "m")})
-    bundle = load_bundle(train(settings, verbose=0).model_dir)
-    assert bundle.representation.scaling == "window"
-    series = read_series(hourly_csv, schema=bundle.schema)
-    result = backtest(bundle, series, [300])
+    model = load_bundle(train(settings, verbose=0).model_dir)
+    assert model.members_[0][1].scaling == "window"
+    panel = read_panel(hourly_csv, schema=model.schema_)
+    result = backtest(model, panel, at(300))
     cut = tmp_path / "cut.csv"
     pd.read_csv(hourly_csv).iloc[:300].to_csv(cut, index=False)
-    assert np.array_equal(result.forecasts["lstm"][0], forecast(bundle, cut).values)
+    assert np.array_equal(result.forecasts["lstm"][0], forecast(model, cut).values[0])

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from forecaster.cli import main
-from forecaster.data import read_series
+from forecaster.data import read_panel
 from forecaster.errors import UserError
 from forecaster.inspection import inspect
 from tests.conftest import write_hourly_csv
@@ -81,7 +81,7 @@ TRAIN_CASES = [
                           "2021-03-28 03:00+02:00,3\n2021-03-28 04:00+02:00,4\n", [],
      "mixes UTC offsets: line 2 is at +01:00 and line 4 at +02:00"),
     ("duplicate timestamps", GOOD + "2021-01-01 03:00,12\n", [],
-     "duplicate timestamps: 2021-01-01 03:00:00 appears on lines 5, 62"),
+     "duplicate timestamps: 1 timestamp appears more than once (2021-01-01 03:00:00 on lines 5, 62)"),
     ("too few rows to tell the frequency", hourly(2), [], "has 2 rows; at least 3 are needed"),
     ("fewer rows than one window", hourly(30), ["--time-steps", "24", "--horizon", "12"],
      "has 30 rows; one window needs time_steps + horizon = 36"),
@@ -319,11 +319,13 @@ def loads_or_refuses(content) -> None:
             path.write_text(content, encoding="utf-8", errors="surrogatepass")
         for target in (None, "load"):
             try:
-                series = read_series(path, target=target)
+                panel = read_panel(path, target=target)
             except UserError as error:
                 assert "\n" not in str(error)
             else:
-                assert series.frame.index.is_monotonic_increasing and len(series.frame) >= 3
+                observed = panel.observed(0)  # one series, from its first value to its last
+                assert len(panel) == 1 and panel.frame(0).index.is_monotonic_increasing
+                assert len(observed) >= 1 and observed[0] and observed[-1]
         try:
             report = inspect(path)
         except UserError as error:
@@ -345,6 +347,7 @@ def test_random_bytes_load_or_raise_user_error(content):
 
 @PROPERTY
 @given(st.text(max_size=400))
+@example("time,load\n2020-01-01,\n2020-01-02,1\n2020-01-03,2\n2020-01-04,\n")  # two rows of data
 def test_random_text_loads_or_raises_user_error(content):
     loads_or_refuses(content.encode("utf-8", errors="surrogatepass"))
 

@@ -61,7 +61,7 @@ def test_a_killed_train_resumes_from_its_last_epoch_and_the_old_bundle_survives(
     write_hourly_csv(csv, rows=480)
     model_dir = tmp_path / "m"
     assert main(_train_args(csv, model_dir, "--epochs", "1")) == 0
-    old = load_bundle(model_dir).metadata["created"]
+    old = load_bundle(model_dir).metadata_["created"]
 
     # Retrain with more epochs (and patience, so early stopping cannot end it), and kill it once
     # it has completed two epochs.
@@ -85,19 +85,19 @@ def test_a_killed_train_resumes_from_its_last_epoch_and_the_old_bundle_survives(
             process.kill()
     state = json.loads(state_path.read_text())["models"]["change.seed42"]
     assert not state["done"] and 2 <= state["epoch"] < 6
-    assert load_bundle(model_dir).metadata["created"] == old  # the previous good bundle is intact
+    assert load_bundle(model_dir).metadata_["created"] == old  # the previous good bundle is intact
 
     assert main(args + ["--resume"]) == 0
-    bundle = load_bundle(model_dir)
-    history = bundle.metadata["history"]
+    model = load_bundle(model_dir)
+    history = model.metadata_["history"]
     assert len(history["loss"]) == 6  # the epochs before the kill and the rest, once each
     assert history["loss"][:state["epoch"]] == state["history"]["loss"]
     # Not retrained from the start (which, being deterministic, would repeat the losses): the
     # completed epochs keep the wall times measured before the kill.
-    assert bundle.metadata["epoch_seconds"][:state["epoch"]] == state["epoch_seconds"]
-    assert len(bundle.metadata["epoch_seconds"]) == 6
+    assert model.metadata_["epoch_seconds"][:state["epoch"]] == state["epoch_seconds"]
+    assert len(model.metadata_["epoch_seconds"]) == 6
     assert not resume_folder(model_dir).exists()
-    assert np.isfinite(bundle.model.predict_on_batch(np.zeros((1, 12, 1)))).all()
+    assert np.isfinite(model.members_[0][0].predict_on_batch(np.zeros((1, 12, 1)))).all()
 
 
 @pytest.mark.slow
@@ -110,15 +110,15 @@ def test_resume_skips_models_that_had_finished(tmp_path, capsys):
     assert main(args) == 0
     assert re.search(r"^each network kept is the median of 2 models; their own val MAE: "
                      r"change [\d.]+, [\d.]+(; \w+ [\d.]+, [\d.]+)*$", capsys.readouterr().out, re.M)
-    first = load_bundle(model_dir).metadata["member_val_mae"]
+    first = load_bundle(model_dir).metadata_["member_val_mae"]
     # Leave a resume folder whose first member had finished, as a kill during the second would.
     checkpoints = Checkpoints(model_dir, fingerprint(csv, _settings_dict(args)))
-    bundle = load_bundle(model_dir, engine="keras")
-    member = bundle.model.layers[1]
+    network = load_bundle(model_dir, engine="keras").members_[0][0]
+    member = network.layers[1]
     member.compile(loss="mse")
     checkpoints.save_finished("change.seed42", member, {"loss": [9.0, 8.0]}, [0.1, 0.1])
     assert main(args + ["--resume"]) == 0
-    resumed = load_bundle(model_dir).metadata
+    resumed = load_bundle(model_dir).metadata_
     assert resumed["member_val_mae"].keys() == first.keys()
     for name, maes in first.items():
         assert resumed["member_val_mae"][name] == pytest.approx(maes, rel=1e-5)

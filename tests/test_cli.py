@@ -73,7 +73,7 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     assert len(kept) > 1  # on this file, a mean of members (each a network or a ridge) validates best
     assert {p.name for p in model_dir.iterdir()} == {
         "model.keras", "settings.json", "scaling.json", "schema.json", "metadata.json", "baselines.json",
-        "intervals.json", "manifest.json", *member_files(len(kept))}
+        "intervals.json", "series.json", "manifest.json", *member_files(len(kept))}
 
     assert main(["evaluate", "--model-dir", str(model_dir), "--output-dir", str(reports)]) == 0
     out = capsys.readouterr().out

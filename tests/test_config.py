@@ -24,6 +24,8 @@ def test_defaults():
     assert (settings.learning_rate, settings.patience, settings.seed) == (1e-3, 5, 42)
     assert settings.model_dir is None
     assert settings.ensemble == 1
+    assert settings.id_col == () and settings.windows_per_series is None
+    assert (settings.val_start, settings.test_start) == (None, None)
 
 
 def test_toml_overrides_defaults_and_overrides_beat_toml(tmp_path):
@@ -70,10 +72,14 @@ def test_features_from_a_toml_list(tmp_path):
 
 
 def test_to_dict_from_dict_round_trip():
-    settings = Settings(features=("a", "b"), epochs=7)
+    settings = Settings(features=("a", "b"), id_col=("store", "item"), epochs=7, test_start="2021-03-01")
     values = settings.to_dict()
-    assert values["features"] == ["a", "b"]
+    assert values["features"] == ["a", "b"] and values["id_col"] == ["store", "item"]
     assert Settings.from_dict(values) == settings
+
+
+def test_id_columns_parse_like_features():
+    assert load_config(overrides={"id_col": "store, item"}).id_col == ("store", "item")
 
 
 @pytest.mark.parametrize(
@@ -83,6 +89,7 @@ def test_to_dict_from_dict_round_trip():
         ({"horizon": -1}, "--horizon", "is -1"),
         ({"epochs": 0}, "--epochs", "is 0"),
         ({"ensemble": 0}, "--ensemble", "is 0"),
+        ({"windows_per_series": 0}, "--windows-per-series", "is 0"),
         ({"val_fraction": 0.0}, "--val-fraction", "is 0.0"),
         ({"val_fraction": 1.0}, "--val-fraction", "is 1.0"),
         ({"test_fraction": 1.0}, "--test-fraction", "is 1.0"),

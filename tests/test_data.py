@@ -10,7 +10,7 @@ from forecaster.data import (
     calendar,
     calendar_names,
     fill_missing,
-    read_series,
+    read_panel,
     season_length,
     split_points,
     text_time_format,
@@ -28,45 +28,45 @@ DAILY = "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n2020-01-04,4\n2020
 
 
 def test_two_columns_find_time_and_target(tmp_path):
-    series = read_series(write_csv(tmp_path, DAILY))
-    assert (series.schema.time_column, series.schema.target) == ("date", "load")
-    assert series.schema.features == ()
-    assert series.schema.time_kind == "datetime"
-    assert series.schema.frequency == "D"
-    assert series.frame["load"].tolist() == [1, 2, 3, 4, 5]
-    assert series.frame.index[0] == pd.Timestamp("2020-01-01")
-    assert series.missing_timestamps == 0
-    assert series.source == str(tmp_path / "series.csv")
+    panel = read_panel(write_csv(tmp_path, DAILY))
+    assert (panel.schema.time_column, panel.schema.target) == ("date", "load")
+    assert panel.schema.features == ()
+    assert panel.schema.time_kind == "datetime"
+    assert panel.schema.frequency == "D"
+    assert panel.frame(0)["load"].tolist() == [1, 2, 3, 4, 5]
+    assert panel.frame(0).index[0] == pd.Timestamp("2020-01-01")
+    assert int(panel.missing_timestamps.sum()) == 0
+    assert panel.source == str(tmp_path / "series.csv")
 
 
 def test_slash_dates_with_hours(tmp_path):
     path = write_csv(tmp_path, "when,load\n2010/01/01 00:00,1\n2010/01/01 01:00,2\n2010/01/01 02:00,3\n")
-    series = read_series(path)
-    assert series.schema.time_column == "when"
-    assert series.schema.frequency == "h"
-    assert series.frame.index[2] == pd.Timestamp("2010-01-01 02:00")
+    panel = read_panel(path)
+    assert panel.schema.time_column == "when"
+    assert panel.schema.frequency == "h"
+    assert panel.frame(0).index[2] == pd.Timestamp("2010-01-01 02:00")
 
 
 def test_integer_years(tmp_path):
-    series = read_series(write_csv(tmp_path, "year,sales\n2000,1.5\n2001,2.5\n2002,3.5\n"))
-    assert series.schema.time_kind == "year"
-    assert series.schema.frequency.startswith("Y")
-    assert series.frame.index.tolist() == [pd.Timestamp(f"{y}-01-01") for y in (2000, 2001, 2002)]
-    assert series.frame["sales"].tolist() == [1.5, 2.5, 3.5]
+    panel = read_panel(write_csv(tmp_path, "year,sales\n2000,1.5\n2001,2.5\n2002,3.5\n"))
+    assert panel.schema.time_kind == "year"
+    assert panel.schema.frequency.startswith("Y")
+    assert panel.frame(0).index.tolist() == [pd.Timestamp(f"{y}-01-01") for y in (2000, 2001, 2002)]
+    assert panel.frame(0)["sales"].tolist() == [1.5, 2.5, 3.5]
 
 
 def test_yyyymmdd_integers(tmp_path):
-    series = read_series(write_csv(tmp_path, "day,sales\n20200101,1.5\n20200102,2.5\n20200103,3.5\n"))
-    assert series.schema.time_kind == "yyyymmdd"
-    assert series.schema.frequency == "D"
-    assert series.frame.index[1] == pd.Timestamp("2020-01-02")
+    panel = read_panel(write_csv(tmp_path, "day,sales\n20200101,1.5\n20200102,2.5\n20200103,3.5\n"))
+    assert panel.schema.time_kind == "yyyymmdd"
+    assert panel.schema.frequency == "D"
+    assert panel.frame(0).index[1] == pd.Timestamp("2020-01-02")
 
 
 def test_unsorted_rows_are_sorted(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-03,3\n2020-01-01,1\n2020-01-02,2\n")
-    series = read_series(path)
-    assert series.frame.index.is_monotonic_increasing
-    assert series.frame["load"].tolist() == [1, 2, 3]
+    panel = read_panel(path)
+    assert panel.frame(0).index.is_monotonic_increasing
+    assert panel.frame(0)["load"].tolist() == [1, 2, 3]
 
 
 def test_missing_hour_becomes_a_nan_row(tmp_path):
@@ -74,24 +74,24 @@ def test_missing_hour_becomes_a_nan_row(tmp_path):
         tmp_path,
         "date,load\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n2020-01-01 03:00,4\n2020-01-01 04:00,5\n",
     )
-    series = read_series(path)
-    assert series.schema.frequency == "h"
-    assert series.missing_timestamps == 1
-    assert len(series.frame) == 5
-    assert series.frame.index[2] == pd.Timestamp("2020-01-01 02:00")
-    assert np.isnan(series.frame["load"].iloc[2])
-    assert series.observed.tolist() == [True, True, False, True, True]
-    assert series.missing_values == 1
+    panel = read_panel(path)
+    assert panel.schema.frequency == "h"
+    assert int(panel.missing_timestamps.sum()) == 1
+    assert len(panel.frame(0)) == 5
+    assert panel.frame(0).index[2] == pd.Timestamp("2020-01-01 02:00")
+    assert np.isnan(panel.frame(0)["load"].iloc[2])
+    assert panel.observed(0).tolist() == [True, True, False, True, True]
+    assert panel.missing_values == 1
 
 
 def test_monthly_with_a_missing_month_is_month_start(tmp_path):
     path = write_csv(
         tmp_path, "month,v\n2020-01-01,1\n2020-02-01,2\n2020-04-01,4\n2020-05-01,5\n2020-06-01,6\n"
     )
-    series = read_series(path)
-    assert series.schema.frequency == "MS"
-    assert series.missing_timestamps == 1
-    assert series.frame.index[2] == pd.Timestamp("2020-03-01")
+    panel = read_panel(path)
+    assert panel.schema.frequency == "MS"
+    assert int(panel.missing_timestamps.sum()) == 1
+    assert panel.frame(0).index[2] == pd.Timestamp("2020-03-01")
 
 
 def test_business_days(tmp_path):
@@ -99,17 +99,17 @@ def test_business_days(tmp_path):
     days = ["2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12",
             "2024-01-15"]
     text = "date,v\n" + "".join(f"{day},{i}\n" for i, day in enumerate(days))
-    series = read_series(write_csv(tmp_path, text))
-    assert series.schema.frequency == "B"
-    assert series.missing_timestamps == 0
+    panel = read_panel(write_csv(tmp_path, text))
+    assert panel.schema.frequency == "B"
+    assert int(panel.missing_timestamps.sum()) == 0
 
 
 def test_named_target_and_features(tmp_path):
     text = "date,load,temp,wind\n2020-01-01,1,10,5\n2020-01-02,2,20,6\n2020-01-03,3,30,7\n"
-    series = read_series(write_csv(tmp_path, text), target="load", features=("wind",))
-    assert series.schema.columns == ("load", "wind")
-    assert series.frame.columns.tolist() == ["load", "wind"]
-    assert series.values("interpolate").tolist() == [[1, 5], [2, 6], [3, 7]]
+    panel = read_panel(write_csv(tmp_path, text), target="load", features=("wind",))
+    assert panel.schema.columns == ("load", "wind")
+    assert panel.frame(0).columns.tolist() == ["load", "wind"]
+    assert panel.values(0, "interpolate").tolist() == [[1, 5], [2, 6], [3, 7]]
 
 
 # Every UserError of reading
@@ -117,55 +117,55 @@ def test_named_target_and_features(tmp_path):
 
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
-        read_series(tmp_path / "nope.csv")
+        read_panel(tmp_path / "nope.csv")
 
 
 def test_directory(tmp_path):
     with pytest.raises(UserError, match="is a directory"):
-        read_series(tmp_path)
+        read_panel(tmp_path)
 
 
 def test_empty_file(tmp_path):
     with pytest.raises(UserError, match="is empty"):
-        read_series(write_csv(tmp_path, ""))
+        read_panel(write_csv(tmp_path, ""))
 
 
 def test_header_only(tmp_path):
     with pytest.raises(UserError, match="has a header but no rows"):
-        read_series(write_csv(tmp_path, "date,load\n"))
+        read_panel(write_csv(tmp_path, "date,load\n"))
 
 
 def test_not_utf8(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("date,place\n2020-01-01,café\n".encode("latin-1"))
     with pytest.raises(UserError, match="is not UTF-8 text"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_ragged_rows(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2,5\n2020-01-03,3\n")
     with pytest.raises(UserError, match="not a well-formed CSV") as caught:
-        read_series(path)
+        read_panel(path)
     assert "line 3" in str(caught.value)
 
 
 def test_ragged_first_row(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1,5\n2020-01-02,2\n2020-01-03,3\n")
     with pytest.raises(UserError, match="not a well-formed CSV"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_several_numeric_columns(tmp_path):
     path = write_csv(tmp_path, "date,a,b\n2020-01-01,1,2\n2020-01-02,2,3\n2020-01-03,3,4\n")
     with pytest.raises(UserError, match="several numeric columns: 'a', 'b'") as caught:
-        read_series(path)
+        read_panel(path)
     assert "--target" in str(caught.value)
 
 
 def test_no_time_column(tmp_path):
     path = write_csv(tmp_path, "label,load\nfoo,1\nbar,2\nbaz,3\n")
     with pytest.raises(UserError, match="no column that parses as dates") as caught:
-        read_series(path)
+        read_panel(path)
     assert "--time-col" in str(caught.value)
 
 
@@ -175,7 +175,7 @@ def test_several_time_columns(tmp_path):
         "start,end,load\n2020-01-01,2020-01-02,1\n2020-01-02,2020-01-03,2\n2020-01-03,2020-01-04,3\n",
     )
     with pytest.raises(UserError, match="several columns that parse as times: 'start', 'end'") as caught:
-        read_series(path)
+        read_panel(path)
     assert "--time-col" in str(caught.value)
 
 
@@ -184,20 +184,20 @@ def test_several_time_columns_one_named_like_time(tmp_path):
         tmp_path,
         "date,end,load\n2020-01-01,2020-01-02,1\n2020-01-02,2020-01-03,2\n2020-01-03,2020-01-04,3\n",
     )
-    assert read_series(path).schema.time_column == "date"
+    assert read_panel(path).schema.time_column == "date"
 
 
 @pytest.mark.parametrize("arguments", [{"time_column": "when"}, {"target": "when"},
                                        {"features": ("when",)}])
 def test_named_column_that_does_not_exist(tmp_path, arguments):
     with pytest.raises(UserError, match="has no column 'when'; its columns are 'date', 'load'"):
-        read_series(write_csv(tmp_path, DAILY), **arguments)
+        read_panel(write_csv(tmp_path, DAILY), **arguments)
 
 
 def test_text_in_the_target(tmp_path):
     path = write_csv(tmp_path, DAILY.replace("2020-01-03,3", "2020-01-03,--"))
     with pytest.raises(UserError) as caught:
-        read_series(path)
+        read_panel(path)
     message = str(caught.value)
     assert "column 'load'" in message and "line 4 holds '--'" in message
     assert "decimal comma" not in message
@@ -206,7 +206,7 @@ def test_text_in_the_target(tmp_path):
 def test_decimal_comma_in_the_target(tmp_path):
     path = write_csv(tmp_path, DAILY.replace("2020-01-02,2", '2020-01-02,"12,5"'))
     with pytest.raises(UserError) as caught:
-        read_series(path)
+        read_panel(path)
     message = str(caught.value)
     assert "column 'load'" in message and "line 3 holds '12,5'" in message
     assert "decimal comma" in message
@@ -215,13 +215,14 @@ def test_decimal_comma_in_the_target(tmp_path):
 def test_infinite_value(tmp_path):
     path = write_csv(tmp_path, DAILY.replace("2020-01-02,2", "2020-01-02,inf"))
     with pytest.raises(UserError, match="column 'load' of .* is infinite on line 3"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_duplicate_timestamps(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-01,3\n2020-01-03,4\n")
-    with pytest.raises(UserError, match="duplicate timestamps: 2020-01-01 00:00:00 appears on lines 2, 4"):
-        read_series(path)
+    with pytest.raises(UserError, match=r"duplicate timestamps: 1 timestamp appears more than once "
+                                        r"\(2020-01-01 00:00:00 on lines 2, 4\)"):
+        read_panel(path)
 
 
 def test_irregular_timestamps(tmp_path):
@@ -231,96 +232,96 @@ def test_irregular_timestamps(tmp_path):
         "2020-01-01 03:00,4\n2020-01-01 04:00,5\n",
     )
     with pytest.raises(UserError, match="irregular timestamps"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_empty_time_cell(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\n,2\n2020-01-03,3\n")
     with pytest.raises(UserError, match="time column 'date' of .* is empty on line 3"):
-        read_series(path, time_column="date")
+        read_panel(path, time_column="date")
 
 
 def test_unparseable_date(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\nyesterday,2\n2020-01-03,3\n")
     with pytest.raises(UserError, match="does not parse as dates: line 3 holds 'yesterday'"):
-        read_series(path, time_column="date")
+        read_panel(path, time_column="date")
 
 
 def test_integers_that_are_not_times(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
     with pytest.raises(UserError, match="time column 'load' .* neither years nor yyyymmdd"):
-        read_series(path, time_column="load")
+        read_panel(path, time_column="load")
 
 
 def test_integers_that_are_not_times_quote_the_plain_value(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
     with pytest.raises(UserError, match=r"\(line 2: 1\)"):
-        read_series(path, time_column="load")
+        read_panel(path, time_column="load")
 
 
 def test_no_numeric_column(tmp_path):
     path = write_csv(tmp_path, "date,label\n2020-01-01,a\n2020-01-02,b\n2020-01-03,c\n")
     with pytest.raises(UserError, match="no numeric column to forecast besides 'date'"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_true_false_target(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,true\n2020-01-02,false\n2020-01-03,true\n")
     with pytest.raises(UserError, match="column 'load' .* holds true/false values"):
-        read_series(path, target="load")
+        read_panel(path, target="load")
 
 
 def test_empty_target(tmp_path):
     path = write_csv(tmp_path, "date,load,x\n2020-01-01,,1\n2020-01-02,,2\n2020-01-03,,3\n")
     with pytest.raises(UserError, match="column 'load' of .* is empty"):
-        read_series(path, target="load")
+        read_panel(path, target="load")
 
 
 def test_too_few_rows_to_tell_the_frequency(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-02,2\n")
     with pytest.raises(UserError, match="has 2 rows; at least 3 are needed"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_target_also_a_feature(tmp_path):
     path = write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n2020-01-03,3,7\n")
     with pytest.raises(UserError, match="--target 'load' is also used"):
-        read_series(path, target="load", features=("load",))
+        read_panel(path, target="load", features=("load",))
 
 
 # Reading with the schema of a trained model
 
 
 def test_schema_reuses_columns_and_frequency(tmp_path):
-    first = read_series(write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n"
-                                            "2020-01-03,3,7\n", name="train.csv"),
-                        target="load", features=("temp",))
-    later = read_series(write_csv(tmp_path, "date,temp,load\n2021-05-01,5,50\n2021-05-02,6,60\n",
-                                  name="later.csv"), schema=first.schema)
+    first = read_panel(write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n"
+                                           "2020-01-03,3,7\n", name="train.csv"),
+                       target="load", features=("temp",))
+    later = read_panel(write_csv(tmp_path, "date,temp,load\n2021-05-01,5,50\n2021-05-02,6,60\n",
+                                 name="later.csv"), schema=first.schema)
     assert later.schema == first.schema
-    assert later.values("error").tolist() == [[50, 5], [60, 6]]
+    assert later.values(0, "error").tolist() == [[50, 5], [60, 6]]
 
 
 def test_schema_requires_the_same_columns(tmp_path):
-    first = read_series(write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n"
-                                            "2020-01-03,3,7\n", name="train.csv"),
-                        target="load", features=("temp",))
+    first = read_panel(write_csv(tmp_path, "date,load,temp\n2020-01-01,1,9\n2020-01-02,2,8\n"
+                                           "2020-01-03,3,7\n", name="train.csv"),
+                       target="load", features=("temp",))
     with pytest.raises(UserError, match="lacks column\\(s\\) 'temp' that the model was trained on"):
-        read_series(write_csv(tmp_path, DAILY, name="later.csv"), schema=first.schema)
+        read_panel(write_csv(tmp_path, DAILY, name="later.csv"), schema=first.schema)
 
 
 def test_schema_requires_the_same_time_format(tmp_path):
-    first = read_series(write_csv(tmp_path, "date,load\n20200101,1.5\n20200102,2.5\n20200103,3.5\n",
-                                  name="train.csv"))
+    first = read_panel(write_csv(tmp_path, "date,load\n20200101,1.5\n20200102,2.5\n20200103,3.5\n",
+                                 name="train.csv"))
     with pytest.raises(UserError, match="writes time as datetime values .* trained on yyyymmdd"):
-        read_series(write_csv(tmp_path, DAILY, name="later.csv"), schema=first.schema)
+        read_panel(write_csv(tmp_path, DAILY, name="later.csv"), schema=first.schema)
 
 
 def test_schema_requires_the_same_grid(tmp_path):
-    first = read_series(write_csv(tmp_path, DAILY, name="train.csv"))
+    first = read_panel(write_csv(tmp_path, DAILY, name="train.csv"))
     later = write_csv(tmp_path, "date,load\n2020-01-01 00:00,1\n2020-01-01 12:00,2\n", name="later.csv")
     with pytest.raises(UserError, match="timestamp 2020-01-01 12:00:00 that is not on the 'D' grid"):
-        read_series(later, schema=first.schema)
+        read_panel(later, schema=first.schema)
 
 
 # fill_missing
@@ -383,21 +384,21 @@ def test_a_missing_day_keeps_daily_frequency_and_weekly_season(tmp_path):
     dates = pd.date_range("2021-01-01", periods=60, freq="D").delete(40)
     path = tmp_path / "daily.csv"
     pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "sales": np.arange(59.0)}).to_csv(path, index=False)
-    series = read_series(path)
-    assert series.schema.frequency == "D" and season_length(series.schema.frequency) == 7
-    assert series.missing_timestamps == 1
+    panel = read_panel(path)
+    assert panel.schema.frequency == "D" and season_length(panel.schema.frequency) == 7
+    assert int(panel.missing_timestamps.sum()) == 1
 
 
 def test_semicolon_separated_file_is_read(tmp_path):
     path = write_csv(tmp_path, "date;load\n2020-01-01;1\n2020-01-02;2\n2020-01-03;3\n")
-    series = read_series(path)
-    assert series.schema.target == "load" and series.frame["load"].tolist() == [1.0, 2.0, 3.0]
+    panel = read_panel(path)
+    assert panel.schema.target == "load" and panel.frame(0)["load"].tolist() == [1.0, 2.0, 3.0]
 
 
 def test_every_text_cell_is_counted(tmp_path):
     path = write_csv(tmp_path, 'date,load\n2020-01-01,1\n2020-01-02,--\n2020-01-03,x\n2020-01-04,"12,5"\n')
     with pytest.raises(UserError, match="line 3 holds '--', and 2 more cells hold text"):
-        read_series(path)
+        read_panel(path)
 
 
 @pytest.mark.parametrize(("first", "second", "pattern"), [
@@ -420,14 +421,14 @@ def test_day_first_dates_are_read_day_first_without_warnings(tmp_path, style):
     path = write_csv(tmp_path, "Day;Units sold\n" + rows)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # pandas's "Parsing dates in %d/%m/%Y format" included
-        series = read_series(path)  # the time column is found, not named
-    assert series.schema.time_column == "Day" and series.schema.frequency == "D"
-    assert (series.frame.index == days).all() and series.schema.time_format == style
+        panel = read_panel(path)  # the time column is found, not named
+    assert panel.schema.time_column == "Day" and panel.schema.frequency == "D"
+    assert (panel.frame(0).index == days).all() and panel.schema.time_format == style
 
 
 def test_dates_that_read_either_way_are_read_month_first(tmp_path):
     path = write_csv(tmp_path, "date,load\n01/02/2024,1\n01/03/2024,2\n01/04/2024,3\n")
-    assert read_series(path).frame.index[0] == pd.Timestamp("2024-01-02")
+    assert read_panel(path).frame(0).index[0] == pd.Timestamp("2024-01-02")
 
 
 def test_calendar_inputs_are_sines_and_cosines_of_the_clock():
@@ -449,14 +450,14 @@ def test_calendar_inputs_are_those_that_vary_at_the_frequency(frequency, cycles)
 def test_calendar_on_yearly_data_is_refused(tmp_path):
     path = write_csv(tmp_path, "year,load\n2001,1\n2002,2\n2003,3\n2004,4\n")
     with pytest.raises(UserError, match="where none of them varies; drop --calendar"):
-        read_series(path, with_calendar=True)
+        read_panel(path, with_calendar=True)
 
 
 def test_calendar_columns_follow_the_target_and_features(tmp_path):
     path = write_csv(tmp_path, "date,load\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n")
-    series = read_series(path, with_calendar=True)
-    assert series.schema.calendar == ("weekday_sin", "weekday_cos", "month_sin", "month_cos")
-    values = series.values("interpolate")
+    panel = read_panel(path, with_calendar=True)
+    assert panel.schema.calendar == ("weekday_sin", "weekday_cos", "month_sin", "month_cos")
+    values = panel.values(0, "interpolate")
     assert values.shape == (3, 5) and values[:, 0].tolist() == [1.0, 2.0, 3.0]
 
 
@@ -488,30 +489,30 @@ CLEAN = "time,load\n" + "".join(f"{row}\n" for row in ROWS)
     ("tabs", CLEAN.replace(",", "\t")),
 ])
 def test_messy_but_valid_files_read_the_same_series(tmp_path, name, content):
-    clean = read_series(write_csv(tmp_path, CLEAN, name="clean.csv"))
-    messy = read_series(write_csv(tmp_path, content, name="messy.csv"))
+    clean = read_panel(write_csv(tmp_path, CLEAN, name="clean.csv"))
+    messy = read_panel(write_csv(tmp_path, content, name="messy.csv"))
     assert messy.schema == clean.schema
-    pd.testing.assert_frame_equal(messy.frame, clean.frame)
+    pd.testing.assert_frame_equal(messy.frame(0), clean.frame(0))
 
 
 def test_weekday_only_daily_series_is_business_days(tmp_path):
     days = pd.bdate_range("2024-01-01", periods=40).delete([5, 17])  # two holidays
     text = "date,v\n" + "".join(f"{day:%Y-%m-%d},{i}\n" for i, day in enumerate(days[::-1]))
-    series = read_series(write_csv(tmp_path, text))
-    assert series.schema.frequency == "B" and season_length(series.schema.frequency) == 5
-    assert series.missing_timestamps == 2 and len(series.frame) == 40
+    panel = read_panel(write_csv(tmp_path, text))
+    assert panel.schema.frequency == "B" and season_length(panel.schema.frequency) == 5
+    assert int(panel.missing_timestamps.sum()) == 2 and len(panel.frame(0)) == 40
 
 
 def test_missing_markers_count_as_missing_values(tmp_path):
     path = write_csv(tmp_path, DAILY.replace("2020-01-02,2", "2020-01-02,n/a").replace(
         "2020-01-04,4", "2020-01-04,NA"))
-    assert read_series(path).missing_values == 2
+    assert read_panel(path).missing_values == 2
 
 
 def test_line_numbers_count_comment_and_blank_lines(tmp_path):
     path = write_csv(tmp_path, "# a comment\n\ndate,load\n2020-01-01,1\n# another\n2020-01-02,--\n")
     with pytest.raises(UserError, match="line 6 holds '--'"):
-        read_series(path)
+        read_panel(path)
 
 
 # More UserErrors of reading
@@ -521,118 +522,119 @@ def test_utf16_text(tmp_path):
     path = tmp_path / "wide.csv"
     path.write_bytes(DAILY.encode("utf-16"))
     with pytest.raises(UserError, match="is UTF-16 text; expected UTF-8"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_utf16_text_without_a_byte_order_mark(tmp_path):
     path = tmp_path / "wide.csv"
     path.write_bytes(DAILY.encode("utf-16-le"))
     with pytest.raises(UserError, match="looks like UTF-16 text"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_binary_file(tmp_path):
     path = tmp_path / "data.csv"
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(UserError, match="holds binary data"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_spreadsheet_instead_of_csv(tmp_path):
     path = tmp_path / "data.csv"
     path.write_bytes(b"PK\x03\x04" + bytes(200))
     with pytest.raises(UserError, match=r"is a ZIP archive \(an Excel .xlsx workbook\?\)"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_not_utf8_names_the_line_and_byte(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("date,load\n2020-01-01,1\n2020-01-02,2 \xb0C\n".encode("latin-1"))
     with pytest.raises(UserError, match="line 3 holds the byte 0xb0"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_only_comments(tmp_path):
     with pytest.raises(UserError, match="holds only comment or blank lines"):
-        read_series(write_csv(tmp_path, "# nothing here\n\n"))
+        read_panel(write_csv(tmp_path, "# nothing here\n\n"))
 
 
 def test_short_row(tmp_path):
     path = write_csv(tmp_path, "date,load,temp\n2020-01-01,1,5\n2020-01-02,2\n2020-01-03,3,7\n")
     with pytest.raises(UserError, match="line 3 has 2 fields but the header has 3"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_space_separated_file(tmp_path):
     path = write_csv(tmp_path, "date load\n2020-01-01 1\n2020-01-02 2\n2020-01-03 3\n")
     with pytest.raises(UserError, match=r"has one column, 'date load' \(it looks separated by spaces\)"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_decimal_commas_with_semicolons(tmp_path):
     path = write_csv(tmp_path, "date;load\n2020-01-01;1,5\n2020-01-02;2,5\n2020-01-03;3,5\n")
     with pytest.raises(UserError, match="line 2 holds '1,5' \\(a decimal comma\\?"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_mixed_utc_offsets(tmp_path):
     path = write_csv(tmp_path, "time,load\n2021-03-28 00:00+01:00,1\n2021-03-28 01:00+01:00,2\n"
                                "2021-03-28 03:00+02:00,3\n")
     with pytest.raises(UserError, match="mixes UTC offsets: line 2 is at \\+01:00 and line 4 at \\+02:00"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_unparseable_date_found_without_time_col(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\nyesterday,2\n2020-01-03,3\n")
     with pytest.raises(UserError, match="does not parse as dates: line 3 holds 'yesterday'"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_constant_target(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,4.5\n2020-01-02,\n2020-01-03,4.5\n2020-01-04,4.5\n")
     with pytest.raises(UserError, match="column 'load' of .* is constant: all 3 values are 4.5"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_constant_history_is_fine_for_a_trained_model(tmp_path):
-    first = read_series(write_csv(tmp_path, DAILY, name="train.csv"))
+    first = read_panel(write_csv(tmp_path, DAILY, name="train.csv"))
     flat = write_csv(tmp_path, "date,load\n2021-01-01,3\n2021-01-02,3\n2021-01-03,3\n", name="flat.csv")
-    assert read_series(flat, schema=first.schema).frame["load"].tolist() == [3, 3, 3]
+    assert read_panel(flat, schema=first.schema).frame(0)["load"].tolist() == [3, 3, 3]
 
 
 def test_every_repeated_timestamp_is_counted(tmp_path):
     path = write_csv(tmp_path, "date,load\n2020-01-01,1\n2020-01-01,2\n2020-01-02,3\n2020-01-02,4\n"
                                "2020-01-03,5\n")
-    with pytest.raises(UserError, match="lines 2, 3 \\(and 1 more repeated timestamp\\)"):
-        read_series(path)
+    with pytest.raises(UserError, match=r"duplicate timestamps: 2 timestamps appear more than once "
+                                        r"\(2020-01-01 00:00:00 on lines 2, 3\)"):
+        read_panel(path)
 
 
 def test_rows_after_comment_and_blank_lines_are_named_by_their_line(tmp_path):
     path = write_csv(tmp_path, "# header below\ndate,load\n2020-01-01,1\n\n2020-01-02,2,9\n2020-01-03,3\n")
     with pytest.raises(UserError, match="line 5 has 3 fields but the header has 2"):
-        read_series(path)
+        read_panel(path)
     path = write_csv(tmp_path, "date,load,temp\n# note\n2020-01-01,1,5\n\n2020-01-02,2\n")
     with pytest.raises(UserError, match="line 5 has 2 fields but the header has 3"):
-        read_series(path)
+        read_panel(path)
 
 
 @pytest.mark.parametrize("cell", ["1e400", "NaT"])
 def test_a_cell_that_parses_as_no_time(tmp_path, cell):
     path = write_csv(tmp_path, f"time,load\n2020-01-01,1\n{cell},2\n2020-01-03,3\n")
     with pytest.raises(UserError, match=f"does not parse as dates: line 3 holds '{cell}'"):
-        read_series(path, time_column="time")
+        read_panel(path, time_column="time")
 
 
 def test_timestamps_far_apart_are_irregular_without_building_the_grid(tmp_path):
     path = write_csv(tmp_path, "time,load\n2020-01-01 00:00:00.000001,1\n2020-01-01 00:00:00.000002,2\n"
                                "2020-01-01 00:00:00.000003,3\n2200-01-01,4\n")
     with pytest.raises(UserError, match="irregular timestamps: .* the 4 rows span"):
-        read_series(path)
+        read_panel(path)
 
 
 def test_a_history_far_longer_than_its_rows_is_refused(tmp_path):
-    first = read_series(write_csv(tmp_path, "time,load\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n"
-                                            "2020-01-01 02:00,3\n", name="train.csv"))
+    first = read_panel(write_csv(tmp_path, "time,load\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n"
+                                           "2020-01-01 02:00,3\n", name="train.csv"))
     later = write_csv(tmp_path, "time,load\n1900-01-01 00:00,1\n2020-01-01 01:00,2\n", name="later.csv")
     with pytest.raises(UserError, match="about 1,051,897 steps, so nearly all would be missing"):
-        read_series(later, schema=first.schema)
+        read_panel(later, schema=first.schema)

@@ -56,9 +56,9 @@ def _forecasts(model_dir, csv) -> np.ndarray:
 def _assert_same_training(model_dir, single_dir, csv):
     distributed, single = load_bundle(model_dir), load_bundle(single_dir)
     for name in ("loss", "val_loss"):
-        np.testing.assert_allclose(distributed.metadata["history"][name],
-                                   single.metadata["history"][name], rtol=TOLERANCE)
-    np.testing.assert_allclose(distributed.metadata["val_mae"], single.metadata["val_mae"], rtol=TOLERANCE)
+        np.testing.assert_allclose(distributed.metadata_["history"][name],
+                                   single.metadata_["history"][name], rtol=TOLERANCE)
+    np.testing.assert_allclose(distributed.metadata_["val_mae"], single.metadata_["val_mae"], rtol=TOLERANCE)
     np.testing.assert_allclose(_forecasts(model_dir, csv), _forecasts(single_dir, csv), rtol=TOLERANCE)
 
 
@@ -83,11 +83,11 @@ def test_mirrored_on_two_logical_cpus_trains_the_single_device_model(tmp_path, s
     assert result.returncode == 0, result.stderr[-3000:]
     assert ("--distribute mirrored: trained on 2 replicas in sync (/device:CPU:0, /device:CPU:1); "
             "--batch-size 16 is the global batch, 8 windows per replica.") in result.stderr
-    bundle = load_bundle(tmp_path / "model")  # in this process: no strategy, no logical devices
-    assert bundle.metadata["distribution"] == {
+    model = load_bundle(tmp_path / "model")  # in this process: no strategy, no logical devices
+    assert model.metadata_["distribution"] == {
         "distribute": "mirrored", "replicas": 2, "workers": 1,
         "devices": ["/device:CPU:0", "/device:CPU:1"]}
-    assert bundle.settings.distribute == "mirrored"
+    assert model.settings_.distribute == "mirrored"
     _assert_same_training(tmp_path / "model", single_dir, csv)
 
 
@@ -133,9 +133,9 @@ def test_two_workers_train_the_single_device_model_and_only_the_chief_writes(tmp
     assert not (tmp_path / "worker1").exists()  # no bundle, no resume folder, no staging folder
     assert not any((tmp_path / "temp1").iterdir())  # its scratch copy is gone
     assert [p.name for p in (tmp_path / "worker0").iterdir()] == ["model"]  # resume folder removed
-    bundle = load_bundle(tmp_path / "worker0" / "model")
-    assert bundle.metadata["distribution"]["replicas"] == 2
-    assert bundle.metadata["distribution"]["workers"] == 2
+    model = load_bundle(tmp_path / "worker0" / "model")
+    assert model.metadata_["distribution"]["replicas"] == 2
+    assert model.metadata_["distribution"]["workers"] == 2
     _assert_same_training(tmp_path / "worker0" / "model", single_dir, csv)
 
 

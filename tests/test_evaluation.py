@@ -3,19 +3,14 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from forecaster.data import Panel, Schema
 from forecaster.errors import UserError
-from forecaster.evaluation import (
-    Backtest,
-    ConformalIntervals,
-    check_level,
-    format_table,
-    mean_absolute_error,
-    score,
-    seasonal_mae_scale,
-    summarise,
-)
+from forecaster.evaluation import Backtest, format_table, mean_absolute_error, score, summarise
+from forecaster.intervals import ConformalIntervals, check_level
+from forecaster.scaling import seasonal_mae_scale
 
 TRUTH = [[1.0, 2.0], [3.0, 4.0]]
 FORECAST = [[2.0, 2.0], [3.0, 6.0]]  # errors (forecast - truth): [[1, 0], [0, 2]]
@@ -113,19 +108,52 @@ def test_format_table_names_every_model_and_has_a_row_per_step():
     assert [line.split() for line in steps] == [["1", "0.5", "0.5", "0.5"], ["2", "1", "1", "1"]]
 
 
+def one_series(rows: int = 10) -> Panel:
+    """A panel of one hourly series of `rows` rows (only its length matters to `summarise`)."""
+    schema = Schema("time", "load", (), "datetime", "h")
+    return Panel(schema, "test", ["series"], pd.DatetimeIndex([pd.Timestamp("2020-01-01")]),
+                 np.array([0, rows]), np.arange(float(rows))[:, None], np.zeros(1, dtype=int))
+
+
 def test_summarise_adds_skill_against_seasonal_naive_and_interval_coverage():
     truth = np.array([[10.0, 20.0], [30.0, 40.0]])
-    result = Backtest(series=None, origins=np.array([5, 6]), truth=truth, forecasts={
+    forecasts = {
         "lstm": truth + [[1.0, -1.0], [1.0, -1.0]],  # MAE 1
         "seasonal_naive": truth + 4.0,  # MAE 4
-    })
+    }
+    result = Backtest(one_series(), origins=np.array([[0, 5], [0, 6]]), truth=truth, forecasts=forecasts)
     intervals = ConformalIntervals().fit(np.array([[0.5, 2.0]] * 9))  # 80%: half-widths 0.5 and 2
-    summary = summarise(result, mase_scale=2.0, intervals=intervals, levels=[80])
+    summary = summarise(result, scales=[2.0], intervals={80: intervals.bounds(forecasts["lstm"], 80)})
     assert summary["models"]["lstm"]["overall"]["skill"] == 0.75
     assert summary["models"]["seasonal_naive"]["overall"]["skill"] == 0.0
     assert summary["models"]["lstm"]["overall"]["mase"] == 0.5
     # Step 1 misses by 1 > 0.5 (outside); step 2 misses by 1 <= 2 (inside).
     assert summary["coverage"]["80"] == {"nominal": 0.8, "empirical": 0.5, "per_step": [0.0, 1.0]}
+
+
+def test_score_divides_each_row_by_its_own_series_scale():
+    per_row = score(TRUTH, FORECAST, ALL, mase_scale=[0.5, 2.0])  # scaled errors [[2, 0], [0, 1]]
+    assert per_row["overall"]["mase"] == pytest.approx(0.75)
+    assert per_row["per_step"]["mase"] == pytest.approx([1.0, 0.5])
+    assert per_row["overall"]["mae"] == pytest.approx(0.75)  # MAE stays in the units
+
+
+def test_summarise_scores_each_series_and_aggregates_them():
+    schema = Schema("time", "load", (), "datetime", "h", id_columns=("store",))
+    panel = Panel(schema, "test", ["a", "b"], pd.DatetimeIndex([pd.Timestamp("2020-01-01")] * 2),
+                  np.array([0, 10, 20]), np.arange(20.0)[:, None], np.zeros(2, dtype=int))
+    truth = np.array(TRUTH)
+    result = Backtest(panel, origins=np.array([[0, 5], [1, 6]]), truth=truth,
+                      forecasts={"lstm": np.array(FORECAST), "seasonal_naive": truth + 1.0})
+    summary = summarise(result, scales=[0.5, 2.0])
+    assert summary["models"]["lstm"]["overall"]["mase"] == pytest.approx(0.75)
+    per_series = {name: (found["lstm"]["mae"], found["lstm"]["mase"])
+                  for name, found in summary["per_series"].items()}
+    assert per_series == {"a": (0.5, 1.0), "b": (1.0, 0.5)}  # each in its own units and scale
+    assert summary["aggregates"]["lstm"] == {"mean_mase": 0.75, "median_mase": 0.75,
+                                             "nd": pytest.approx(0.3),  # 3 / (1 + 2 + 3 + 4)
+                                             "beats_seasonal_naive": 0.5}  # a (0.5 < 1), not b (1)
+    assert summary["aggregates"]["seasonal_naive"]["mean_mase"] == pytest.approx(1.25)  # 2 and 0.5
 
 
 def test_conformal_half_width_is_the_right_order_statistic():
@@ -137,6 +165,9 @@ def test_conformal_half_width_is_the_right_order_statistic():
     assert intervals.half_widths_[95] == [math.inf, math.inf]  # ceil(9.5) = 10 > 9: unbounded
     lower, upper = intervals.bounds(np.array([100.0, 200.0]), 80)
     assert lower.tolist() == [92.0, 184.0] and upper.tolist() == [108.0, 216.0]
+    # Calibrated on errors each divided by its series' scale: the width is in units of the scale.
+    lower, upper = intervals.bounds(np.array([[100.0, 200.0], [1.0, 2.0]]), 80, scale=np.array([1.0, 0.5]))
+    assert lower.tolist() == [[92.0, 184.0], [-3.0, -6.0]] and upper.tolist() == [[108.0, 216.0], [5.0, 10.0]]
     assert ConformalIntervals.from_dict(intervals.to_dict()).half_widths_ == intervals.half_widths_
 
 

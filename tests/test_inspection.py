@@ -41,12 +41,14 @@ def test_a_messy_file_is_reported_not_refused(tmp_path):
                                  (pd.Timestamp("2021-01-01 04:00"), (7, 21)))
     assert not report.ready and len(report.problems) == 2
     assert "line 12 holds '--', and 1 more cell holds text" in report.problems[0]
-    assert "duplicate timestamps: 2021-01-01 03:00:00 appears on lines 6, 20" in report.problems[1]
+    assert ("duplicate timestamps: 2 timestamps appear more than once (2021-01-01 03:00:00 on lines 6, 20)"
+            in report.problems[1])
     assert report.notes == (
         "3 missing timestamps in 2 gaps: train inserts them and fills their values (--fill, default "
         "interpolate)",
-        "'load' has 1 missing value: train fills them (--fill, default interpolate; --fill error "
-        "refuses them)")
+        "'load' has 1 missing value: train fills those inside a series (--fill, default "
+        "interpolate; --fill error refuses them); empty values before a series' first value or "
+        "after its last are not data")
 
 
 def test_the_printed_report(tmp_path):

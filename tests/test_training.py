@@ -9,18 +9,21 @@ import pandas as pd
 import pytest
 
 from forecaster.artifacts import load_bundle
-from forecaster.config import load_config
+from forecaster.config import Settings, load_config
+from forecaster.data import Splits
 from forecaster.errors import UserError
-from forecaster.training import _combine, _mean_errors, train
+from forecaster.estimator import Candidate, Forecaster, _combine, _halves, _mae
+from forecaster.models import RIDGE_MODEL
+from forecaster.scaling import seasonal_mae_scale
+from forecaster.training import train
 from tests.conftest import write_hourly_csv
 
 pytestmark = pytest.mark.slow
 
 
 def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourly_csv):
-    from forecaster.data import read_series
+    from forecaster.data import read_panel
     from forecaster.evaluation import backtest, mean_absolute_error
-    from forecaster.windows import split_origins
 
     run, _ = trained
     networks = {"change", "window", "global"}
@@ -28,63 +31,116 @@ def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourl
     kept = run.scaling.split("+")
     best = min(networks, key=run.candidates.get)
     assert kept[0] == best  # the best network first
-    assert run.val_mae <= run.candidates[best] and run.members == {}  # no --ensemble
-    bundle = load_bundle(run.model_dir)
-    assert bundle.scaling == run.scaling and len(bundle.members) == len(kept)
-    # The validation MAE that chose it is that of the forecast the bundle makes, origin by origin.
-    series = read_series(hourly_csv, schema=bundle.schema)
-    origins = split_origins(480, 6, 336, 408, 48)["validation"]
-    result = backtest(bundle, series, origins)
+    assert run.members == {}  # no --ensemble
+    model = load_bundle(run.model_dir)
+    assert model.scaling == run.scaling and len(model.members_) == len(kept)
+    # The validation MAE that chose it is that of the forecast the bundle makes, origin by origin:
+    # every origin whose 6 steps lie in the validation rows 336..407 of 480.
+    panel = read_panel(hourly_csv, schema=model.schema_)
+    origins = np.column_stack([np.zeros(67, dtype=np.int64), np.arange(336, 403)])
+    assert run.model.report_["validation_origins"] == len(origins)
+    result = backtest(model, panel, origins)
     assert mean_absolute_error(result.truth, result.forecasts["lstm"]) == pytest.approx(
         run.val_mae, rel=1e-5)
+    # ... and the best network's own MAE is that of its forecast alone.
+    alone = model.predict(panel, origins, members=model.members_[:1])
+    assert mean_absolute_error(result.truth, alone) == pytest.approx(run.candidates[best], rel=1e-5)
+    # The members were chosen on every other block of 6 validation origins: there, the mean kept
+    # is at least as good as the best network alone (the intervals are calibrated on the others).
+    choose, calibrate = _halves(origins, run.model.report_["splits"], 6)
+    assert choose[:6].all() and calibrate[6:12].all()
+    kept_error = mean_absolute_error(result.truth[choose], result.forecasts["lstm"][choose])
+    assert kept_error <= mean_absolute_error(result.truth[choose], alone[choose]) * (1 + 1e-5)
 
 
-def candidate(name: str, errors, ridge: bool = False) -> SimpleNamespace:
-    errors = np.asarray(errors, dtype="float64")
-    return SimpleNamespace(representation=SimpleNamespace(scaling=name), val_errors=errors,
-                           val_mae=float(np.nanmean(np.abs(errors))), ridge=ridge,
-                           label=f"ridge({name})" if ridge else name)
+def candidate(name: str, errors, ridge: bool = False) -> Candidate:
+    """A candidate of representation `name` (a network, or its ridge) with validation `errors`."""
+    network = SimpleNamespace(representation=SimpleNamespace(scaling=name))
+    model = SimpleNamespace(name=RIDGE_MODEL if ridge else "lstm_forecaster")
+    return Candidate(network, model, np.asarray(errors, dtype="float64"))
+
+
+def combine(candidates, unit=None, choose=None) -> list[Candidate]:
+    """`_combine` with every origin's series of scale 1 (`unit`) and chosen on every origin."""
+    origins = len(candidates[0].errors)
+    return _combine(candidates, np.ones(origins) if unit is None else np.asarray(unit), choose)
+
+
+def mean_error(kept) -> float:
+    """The MAE of the members' mean forecast: the mean of their errors."""
+    return _mae(np.mean([c.errors for c in kept], axis=0))
 
 
 def test_combine_averages_the_models_that_err_in_opposite_directions_and_drops_a_poor_one():
     high, low, poor = (candidate("change", [[1.0, 2.0], [1.0, np.nan]]),
                        candidate("window", [[-1.2, -2.0], [-1.0, np.nan]]),
                        candidate("global", [[9.0, 9.0], [9.0, np.nan]]))
-    kept = _combine([poor, low, high])
-    assert [c.representation.scaling for c in kept] == ["change", "window"]  # best single first
-    assert _mean_errors(kept)[0] == pytest.approx(0.1 / 3)
+    kept = combine([poor, low, high])
+    assert [c.network.representation.scaling for c in kept] == ["change", "window"]  # best single first
+    assert mean_error(kept) == pytest.approx(0.1 / 3)
 
 
 def test_combine_keeps_one_model_when_averaging_does_not_help():
     one, two = candidate("window", [[1.0, 1.0]]), candidate("change", [[1.0, 1.0]])
-    assert [c.representation.scaling for c in _combine([two, one])] == ["change"]  # equal: first
+    assert [c.network.representation.scaling for c in combine([two, one])] == ["change"]  # equal: first
     one, two = candidate("window", [[1.0, -1.0]]), candidate("change", [[2.0, 2.0]])
-    assert [c.representation.scaling for c in _combine([two, one])] == ["window"]
+    assert [c.network.representation.scaling for c in combine([two, one])] == ["window"]
 
 
-def test_combine_does_not_average_models_scored_on_different_windows():
-    kept = _combine([candidate("change", [[1.0], [1.0]]), candidate("window", [[-1.5]]),
-                     candidate("change", [[0.1], [0.1]], ridge=True)])
-    assert [c.label for c in kept] == ["change"]  # the best network, never a ridge alone
+def test_candidates_are_scored_on_the_validation_windows_every_network_can_forecast():
+    # A short file whose representations need different histories: every candidate is scored on
+    # the same origins (from the longest history on), so their errors can be averaged.
+    model = Forecaster(Settings())
+    model.settings_ = Settings(time_steps=4, horizon=2)
+    networks = [SimpleNamespace(representation=SimpleNamespace(first_origin=lambda rows=rows: rows))
+                for rows in (5, 12)]
+    splits = Splits(pd.Timestamp("2021-01-01"), pd.Timestamp("2021-01-02"), val_start=np.array([10, 8]),
+                    test_start=np.array([20, 15]))
+    at = model._validation_origins(SimpleNamespace(source="short.csv"), splits, networks)
+    assert at.tolist() == [[0, row] for row in range(12, 19)] + [[1, 12], [1, 13]]
+    short = Splits(splits.val_time, splits.test_time, np.array([10]), np.array([13]))
+    with pytest.raises(UserError, match="validation split of short.csv holds no complete window"):
+        model._validation_origins(SimpleNamespace(source="short.csv"), short, networks)
+
+
+def test_combine_weighs_each_series_by_its_scale():
+    # Errors of 100 on a series of scale 100 count as much as errors of 1 on a series of scale 1.
+    large, small = candidate("change", [[100.0], [0.0]]), candidate("window", [[0.0], [2.0]])
+    assert [c.label for c in combine([large, small])] == ["window"]  # MAE 1 against 50
+    assert [c.label for c in combine([large, small], unit=[100.0, 1.0])] == ["change"]  # 0.5 against 1
+
+
+def test_combine_chooses_on_the_origins_it_is_given():
+    first, second = candidate("change", [[1.0], [9.0]]), candidate("window", [[2.0], [0.0]])
+    assert [c.label for c in combine([first, second])] == ["window"]
+    assert [c.label for c in combine([first, second], choose=np.array([True, False]))] == ["change"]
+
+
+def test_combine_never_keeps_a_ridge_alone():
+    kept = combine([candidate("change", [[1.0], [1.0]]), candidate("window", [[-1.5], [-1.5]]),
+                    candidate("change", [[0.1], [0.1]], ridge=True)])
+    # The ridge errs least alone, but is kept only beside the networks, the best network first.
+    assert [c.label for c in kept] == ["change", "window", "ridge(change)"]
+    assert mean_error(kept) == pytest.approx(0.4 / 3)
 
 
 def test_combine_keeps_a_network_first_and_never_a_ridge_alone():
     network = candidate("window", [[1.0, 1.0], [1.0, 1.0]])
     better_ridge = candidate("window", [[0.5, 0.5], [0.5, 0.5]], ridge=True)
     opposite_ridge = candidate("global", [[-1.0, -1.0], [-0.8, -1.0]], ridge=True)
-    kept = _combine([better_ridge, opposite_ridge, network])
+    kept = combine([better_ridge, opposite_ridge, network])
     # The ridge that errs least (0.5) is never kept alone; the network's mean with the ridge that
     # errs the other way errs least of every subset holding the network, the network first ...
     assert [c.label for c in kept] == ["window", "ridge(global)"]
-    assert _mean_errors(kept)[0] == pytest.approx(0.1 / 4)  # one cell of four errs (1 - 0.8) / 2
+    assert mean_error(kept) == pytest.approx(0.1 / 4)  # one cell of four errs (1 - 0.8) / 2
     # ... and a ridge that only drags the mean down is left out.
     poor_ridge = candidate("change", [[9.0, 9.0], [9.0, 9.0]], ridge=True)
-    assert [c.label for c in _combine([poor_ridge, network])] == ["window"]
+    assert [c.label for c in combine([poor_ridge, network])] == ["window"]
 
 
 def test_splits_are_ordered_disjoint_and_cover_the_file(trained, hourly_csv):
     run, _ = trained
-    splits = load_bundle(run.model_dir).metadata["splits"]
+    splits = load_bundle(run.model_dir).metadata_["splits"]
     times = pd.to_datetime(pd.read_csv(hourly_csv)["time"])
     train_span, val_span, test_span = (pd.to_datetime(splits[k]) for k in ("train", "validation", "test"))
     assert train_span[0] == times.iloc[0] and test_span[1] == times.iloc[-1]
@@ -102,11 +158,15 @@ def test_scaling_statistics_come_from_the_training_rows_only(tmp_path):
     settings = load_config(overrides={"csv": str(csv), "time_steps": 12, "horizon": 3, "epochs": 1,
                                       "scaling": "global", "model_dir": str(tmp_path / "m")})
     run = train(settings, verbose=0)
-    representation = load_bundle(run.model_dir).representation
+    model = load_bundle(run.model_dir)
+    representation = model.members_[0][1]
     training_rows = frame["load"].to_numpy()[:168]
-    assert representation.inputs_.mean_[0] == pytest.approx(training_rows.mean())
-    assert representation.inputs_.scale_[0] == pytest.approx(training_rows.std())
-    assert representation.target_.mean_ == pytest.approx(training_rows.mean())
+    assert representation.mean_.shape == representation.scale_.shape == (1, 1)  # (series, columns)
+    assert representation.mean_[0, 0] == pytest.approx(training_rows.mean())
+    assert representation.scale_[0, 0] == pytest.approx(training_rows.std())
+    assert representation.level_.tolist() == [pytest.approx(training_rows.mean())]
+    assert model.train_mean_.tolist() == [pytest.approx(training_rows.mean())]
+    assert model.scale_.tolist() == [pytest.approx(seasonal_mae_scale(training_rows, 24))]
 
 
 def test_explicit_window_too_long_for_the_file_says_which_flag_to_change(tmp_path):
@@ -149,10 +209,11 @@ def test_ensemble_forecasts_the_median_of_models_from_consecutive_seeds(tmp_path
     runs = {seed: train(settings(f"seed{seed}", seed=seed), verbose=0) for seed in (42, 43, 44)}
     run = train(settings("ensemble", ensemble=3), verbose=0)
     assert run.members == {"change": [runs[seed].val_mae for seed in (42, 43, 44)]}
-    bundle = load_bundle(run.model_dir, engine="keras")
-    assert len(ensemble_members(bundle.model)) == 3
-    assert bundle.metadata["member_val_mae"] == run.members
+    model = load_bundle(run.model_dir, engine="keras")
+    assert len(model.members_) == 1 and len(ensemble_members(model.members_[0][0])) == 3
+    assert model.metadata_["member_val_mae"] == run.members
     singles = np.stack([forecast(load_bundle(runs[seed].model_dir), hourly_csv).values
                         for seed in (42, 43, 44)])
-    np.testing.assert_allclose(forecast(bundle, hourly_csv).values, np.median(singles, axis=0),
+    assert singles.shape == (3, 1, 3)
+    np.testing.assert_allclose(forecast(model, hourly_csv).values, np.median(singles, axis=0),
                                rtol=0, atol=1e-4)

@@ -13,7 +13,18 @@ from forecaster.data.columns import (
     text_cells,
     to_numbers,
 )
-from forecaster.data.panel import Schema, Series, fill_missing, read_series, split_points
+from forecaster.data.panel import (
+    WIDE_ID,
+    Panel,
+    Schema,
+    Splits,
+    fill_missing,
+    id_text,
+    parse_names,
+    read_panel,
+    split_points,
+    time_splits,
+)
 from forecaster.data.reading import read_table
 from forecaster.data.times import (
     CALENDAR_CYCLES,
@@ -31,9 +42,9 @@ from forecaster.data.times import (
 from forecaster.errors import count
 
 __all__ = [
-    "CALENDAR_CYCLES", "TIME_NAMES", "Schema", "Series", "calendar", "calendar_names",
-    "check_target_varies", "count", "duplicate_timestamps", "fill_missing", "find_target", "format_times",
-    "find_time_column", "infer_frequency", "parse_times", "read_series", "read_table",
-    "refuse_duplicates", "regularise", "require_columns", "season_length", "split_points",
-    "text_cells", "text_time_format", "to_numbers",
+    "CALENDAR_CYCLES", "TIME_NAMES", "WIDE_ID", "Panel", "Schema", "Splits", "calendar",
+    "calendar_names", "check_target_varies", "count", "duplicate_timestamps", "fill_missing",
+    "find_target", "find_time_column", "format_times", "id_text", "infer_frequency", "parse_names",
+    "parse_times", "read_panel", "read_table", "refuse_duplicates", "regularise", "require_columns",
+    "season_length", "split_points", "text_cells", "text_time_format", "time_splits", "to_numbers",
 ]

@@ -12,10 +12,12 @@ from forecaster.errors import UserError, count, listing
 TIME_NAMES = ("date", "time", "datetime", "timestamp", "ds", "year", "month", "period")
 
 
-def find_time_column(raw: pd.DataFrame, path) -> str:
-    """The one column that parses as dates, integer years or yyyymmdd integers."""
-    text = [c for c in raw.columns if _is_text_or_datetime(raw[c]) and _parses(raw[c])]
-    candidates = text or [c for c in raw.columns
+def find_time_column(raw: pd.DataFrame, path, exclude=()) -> str:
+    """The one column that parses as dates, integer years or yyyymmdd integers, among those not
+    in `exclude` (columns given other roles)."""
+    names = [c for c in raw.columns if c not in exclude]
+    text = [c for c in names if _is_text_or_datetime(raw[c]) and _parses(raw[c])]
+    candidates = text or [c for c in names
                           if types.is_integer_dtype(raw[c]) and raw[c].is_unique and _parses(raw[c])]
     if len(candidates) > 1:
         named = [c for c in candidates if c.lower() in TIME_NAMES]
@@ -25,7 +27,7 @@ def find_time_column(raw: pd.DataFrame, path) -> str:
             f"{path} has several columns that parse as times: {listing(candidates)}; choose one "
             f"with --time-col.")
     if not candidates:
-        for name in raw.columns:  # a time column with a flaw: say what the flaw is
+        for name in names:  # a time column with a flaw: say what the flaw is
             if name.lower() in TIME_NAMES or _mostly_times(raw[name]):
                 parse_times(raw[name], name, path)
                 return name  # a time column all the same (integer years that repeat)
@@ -49,7 +51,7 @@ def _parses(column: pd.Series) -> bool:
 def find_target(raw: pd.DataFrame, path, exclude=()) -> str:
     """The one numeric column besides the time column (columns with no value at all are skipped)."""
     candidates = [c for c in raw.columns
-                  if c not in exclude and raw[c].notna().any() and _is_numeric_like(raw[c])]
+                  if c not in exclude and raw[c].notna().any() and is_numeric_like(raw[c])]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
@@ -132,7 +134,7 @@ def _is_text_or_datetime(column: pd.Series) -> bool:
             or types.is_datetime64_any_dtype(column))
 
 
-def _is_numeric_like(column: pd.Series) -> bool:
+def is_numeric_like(column: pd.Series) -> bool:
     """Numeric, or text whose non-empty cells are mostly numbers (stray text is reported later)."""
     if types.is_bool_dtype(column):
         return False
@@ -151,13 +153,13 @@ def _decimal_commas(column: pd.Series) -> bool:
     present = column.dropna().astype(str)
     if len(present) == 0 or not present.str.contains(",", regex=False).any():
         return False
-    return _is_numeric_like(present.str.replace(",", ".", regex=False))
+    return is_numeric_like(present.str.replace(",", ".", regex=False))
 
 
 def _mostly_times(column: pd.Series) -> bool:
     """Text (not numbers) of which at least half the non-empty cells parse as dates."""
     present = column.dropna()
-    if (len(present) == 0 or _is_numeric_like(column)
+    if (len(present) == 0 or is_numeric_like(column)
             or not (types.is_string_dtype(column) or types.is_object_dtype(column))):
         return False
     parsed = read_datetimes(present, errors="coerce")

@@ -1,23 +1,27 @@
 """The regular series: one row per time step, missing values filled only once the splits are known.
 
-The result is a `Series`: a float frame on a regular DatetimeIndex (missing timestamps inserted as
-NaN rows), plus the `Schema` that says which columns mean what. Missing values are left as NaN here
+The result is a `Panel`: one series or many (long format with id columns, or wide format with a
+column per series), each on the regular grid of the file's one frequency (missing timestamps
+inserted as NaN rows), plus the `Schema` that says which columns mean what. A single series is a
+panel of one. Missing values are left as NaN here
 and filled by `fill_missing` once the caller knows where the splits fall, so that no value from a
 later split leaks into an earlier one.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api import types
 
 from forecaster.data.columns import (
     check_target_varies,
     find_target,
     find_time_column,
+    is_numeric_like,
     require_columns,
     to_numbers,
 )
@@ -25,148 +29,429 @@ from forecaster.data.reading import read_table
 from forecaster.data.times import (
     calendar,
     calendar_names,
+    duplicate_timestamps,
     infer_frequency,
     parse_times,
-    refuse_duplicates,
     regularise,
     text_time_format,
     to_offset,
 )
-from forecaster.errors import UserError, listing
+from forecaster.errors import UserError, count, listing
+
+WIDE_ID = "series"  # the id column of a wide file's series in every output: the column names
+EXAMPLES = 3  # offenders quoted in a message, before "and N more"
 
 
 @dataclass(frozen=True)
 class Schema:
-    """What the columns of a file mean; saved in the bundle and checked against forecast input."""
+    """What the columns of a file mean; saved in the bundle and checked against forecast input.
+
+    A long file names its series in `id_columns` (one key over all of them); a wide file holds one
+    series per column of `wide` and its ids are those column names (written as WIDE_ID); a file
+    with neither is one series.
+    """
 
     time_column: str
-    target: str
-    features: tuple[str, ...]  # extra input columns besides the target
+    target: str  # the column forecast; for a wide file, "value" (its series are `wide`)
+    features: tuple[str, ...]  # extra input columns besides the target (past values only)
     time_kind: str  # how the file writes time: "datetime", "year" or "yyyymmdd"
     frequency: str  # pandas offset alias, e.g. "h", "D", "MS"
     time_format: str | None = None  # strftime pattern of text times ("%Y-%m"), to write them back
     calendar: tuple[str, ...] = ()  # calendar inputs derived from the timestamps (see `calendar`)
-    id_column: str | None = None  # long format (many series): reserved, always None today
+    id_columns: tuple[str, ...] = ()  # long format: the columns whose values name a series
+    wide: tuple[str, ...] = ()  # wide format: the columns that are each one series
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The file's columns the model reads, target first."""
+        """The model's input columns, target first (a wide file's target is each of `wide`)."""
         return (self.target, *self.features)
+
+    @property
+    def file_columns(self) -> tuple[str, ...]:
+        """The columns of the file that are read: time, ids, the target(s), features."""
+        targets = self.wide or (self.target,)
+        return (self.time_column, *self.id_columns, *targets, *self.features)
+
+    @property
+    def id_names(self) -> tuple[str, ...]:
+        """The id columns of an output file: the input's own, WIDE_ID for a wide file, or none."""
+        return self.id_columns or ((WIDE_ID,) if self.wide else ())
 
     def to_dict(self) -> dict:
         values = asdict(self)
-        values["features"] = list(self.features)
-        values["calendar"] = list(self.calendar)
+        for name in ("features", "calendar", "id_columns", "wide"):
+            values[name] = list(values[name])
         return values
 
     @classmethod
     def from_dict(cls, values: dict) -> Schema:
-        return cls(**{**values, "features": tuple(values["features"]),
-                      "calendar": tuple(values.get("calendar", ()))})
+        values = {key: value for key, value in values.items() if key != "id_column"}  # reserved once
+        return cls(**{**values, **{name: tuple(values.get(name, ()))
+                                    for name in ("features", "calendar", "id_columns", "wide")}})
 
 
 @dataclass
-class Series:
-    """One regular time series: `frame` has a DatetimeIndex at `schema.frequency` and float columns
-    `schema.columns` (target first), with NaN where a value or a whole timestamp was missing."""
+class Panel:
+    """Many regular series (or one) on one frequency; series k holds rows offsets[k]:offsets[k+1]
+    of `raw`, one row per step from its first observation to its last, NaN where a value or a
+    whole timestamp was missing. Columns: `schema.columns` (target first, then the features)."""
 
-    frame: pd.DataFrame
     schema: Schema
     source: str  # the file it came from, for messages
-    missing_timestamps: int  # rows inserted to make the index regular
+    ids: list  # each series' id: a str, or a tuple of str for several id columns
+    starts: pd.DatetimeIndex  # each series' first timestamp
+    offsets: np.ndarray  # (series + 1,) int64
+    raw: np.ndarray  # (rows, columns) float64
+    missing_timestamps: np.ndarray  # (series,) steps each series' grid lacked in the file
+    left_out: list = field(default_factory=list)  # (id, reason) of series read but not kept
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
     @property
-    def observed(self) -> np.ndarray:
-        """(rows,) bool: True where the file had a target value (not missing, not inserted)."""
-        return self.frame[self.schema.target].notna().to_numpy()
+    def lengths(self) -> np.ndarray:
+        """(series,) rows of each series."""
+        return np.diff(self.offsets)
+
+    @property
+    def ends(self) -> pd.DatetimeIndex:
+        """Each series' last timestamp."""
+        return pd.DatetimeIndex([self.index(k)[-1] for k in range(len(self))])
+
+    def index(self, k: int = 0) -> pd.DatetimeIndex:
+        """The timestamps of series k."""
+        return pd.date_range(self.starts[k], periods=int(self.lengths[k]), freq=self.schema.frequency,
+                             name=self.schema.time_column)
+
+    def times(self, series, rows) -> pd.DatetimeIndex:
+        """The timestamps of `rows` (counted from each one's series start; they may run past its
+        end) of `series`, two arrays of the same shape, flattened."""
+        series, rows = np.ravel(series), np.ravel(rows)
+        frequency = self.schema.frequency
+        begin = pd.date_range(self.starts.min(), self.starts.max(), freq=frequency)
+        start = begin.get_indexer(self.starts)
+        size = int(start.max() + (rows.max() if len(rows) else 0) + 1)
+        grid = pd.date_range(self.starts.min(), periods=size, freq=frequency,
+                             name=self.schema.time_column)
+        return grid[start[series] + rows]
+
+    def rows(self, k: int = 0) -> np.ndarray:
+        """(rows, columns) of series k in the user's units, NaN where missing (a view)."""
+        return self.raw[self.offsets[k]:self.offsets[k + 1]]
+
+    def frame(self, k: int = 0) -> pd.DataFrame:
+        """Series k as a frame on its DatetimeIndex, columns `schema.columns`."""
+        return pd.DataFrame(self.rows(k), index=self.index(k), columns=list(self.schema.columns))
+
+    def observed(self, k: int | None = None) -> np.ndarray:
+        """(rows,) bool: True where the file had a target value, for series k (or every row)."""
+        target = self.raw[:, 0] if k is None else self.rows(k)[:, 0]
+        return ~np.isnan(target)
 
     @property
     def missing_values(self) -> int:
-        """Missing target values, including those at inserted timestamps."""
-        return int((~self.observed).sum())
+        """Missing target values of every series, including those at inserted timestamps."""
+        return int(np.isnan(self.raw[:, 0]).sum())
 
-    def values(self, fill: str, segments=()) -> np.ndarray:
-        """(rows, columns) float64 in the user's units, target first, then the features, missing
-        values filled within each segment (see `fill_missing`), then the calendar inputs."""
-        filled = fill_missing(self.frame.to_numpy(dtype="float64"), fill, segments,
-                              names=self.schema.columns)
+    def values(self, k: int, fill: str, segments=()) -> np.ndarray:
+        """(rows, columns) float64 of series k in the user's units, target first, then the
+        features, missing values filled within each segment (see `fill_missing`), then the
+        calendar inputs."""
+        filled = fill_missing(self.rows(k), fill, segments, names=self.schema.columns)
         if not self.schema.calendar:
             return filled
-        return np.hstack([filled, calendar(self.frame.index, self.schema.calendar)])
+        return np.hstack([filled, calendar(self.index(k), self.schema.calendar)])
+
+    def label(self, k: int) -> str:
+        """Series k's id as text: 'store 1, item 7' style for several id columns."""
+        return id_text(self.ids[k])
+
+    def select(self, keep) -> Panel:
+        """The panel of the series `keep` (indices, or a (series,) bool mask), in that order."""
+        keep = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, dtype=int)
+        lengths = self.lengths[keep]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        rows = (np.concatenate([np.arange(self.offsets[k], self.offsets[k + 1]) for k in keep])
+                if len(keep) else np.zeros(0, dtype=int))
+        return Panel(self.schema, self.source, [self.ids[k] for k in keep], self.starts[keep],
+                     offsets, self.raw[rows], self.missing_timestamps[keep], list(self.left_out))
+
+    def find(self, wanted, flag: str = "--series") -> np.ndarray:
+        """Indices of the series named in `wanted` (ids as text; several id columns joined by ','
+        as in 'S1,A'), in that order; a UserError naming the unknown ones."""
+        position = {id_text(name): k for k, name in enumerate(self.ids)}
+        width = len(self.schema.id_columns)
+        names = [str(name).strip() for name in wanted]
+        if width > 1:  # "a,b,c,d" with two id columns: ('a','b'), ('c','d')
+            names = [", ".join(names[i:i + width]) for i in range(0, len(names), width)]
+        unknown = [name for name in names if name not in position]
+        if unknown:
+            raise UserError(
+                f"{flag} names {count(len(unknown), 'series')} not in {self.source}: "
+                f"{_first(unknown)}; its series are {_first([self.label(k) for k in range(len(self))])}. "
+                f"Check the spelling (ids are case-sensitive).")
+        return np.array([position[name] for name in names], dtype=int)
 
 
-def read_series(
+def id_text(value) -> str:
+    """A series id as text: the id itself, or several id columns' values joined by ', '."""
+    return ", ".join(value) if isinstance(value, tuple) else str(value)
+
+
+def parse_names(value) -> tuple[str, ...]:
+    """'a,b' or ['a', 'b'] -> ('a', 'b'); empty names are dropped."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def read_panel(
     path: str | Path,
     time_column: str | None = None,
-    target: str | None = None,
-    features: tuple[str, ...] = (),
+    target=None,
+    features=(),
+    id_columns=(),
     schema: Schema | None = None,
     with_calendar: bool = False,
     table: pd.DataFrame | None = None,
-) -> Series:
-    """Read `path` into a regular Series.
+) -> Panel:
+    """Read `path` (a CSV file, or a pandas DataFrame of the same columns) into a Panel: one
+    series, many in long format (`id_columns`), or many in wide format (`target` naming several
+    columns, or "all").
 
     Columns are found automatically where unambiguous; pass `schema` (from a trained bundle) to
     require the same columns and frequency as at training time. `with_calendar` adds the calendar
     inputs that vary at the data's frequency (a schema brings its own). `table` is the file as
-    `read_table` gives it, for a caller that has read it already (it is not changed).
+    `read_table` gives it, for a caller that has read it already (it is not changed). Each series
+    starts at its first observed target value and ends at its last: empty values before and after
+    are not data. A series with no value at all is left out (`Panel.left_out`).
     """
+    if isinstance(path, pd.DataFrame):  # the library's own long (or wide) frame: rows as lines
+        table = path.reset_index(drop=True).set_axis(np.arange(len(path)) + 2, axis=0)
+        table.columns = [str(c) for c in table.columns]
+        path = "the data frame"
     raw = read_table(path) if table is None else table
     if schema is not None:
-        time_column, target, features = schema.time_column, schema.target, schema.features
-        missing = [c for c in (time_column, *schema.columns) if c not in raw.columns]
+        time_column, features, id_columns = schema.time_column, schema.features, schema.id_columns
+        target = schema.wide or schema.target
+        missing = [c for c in schema.file_columns if c not in raw.columns]
         if missing:
             raise UserError(
                 f"{path} lacks column(s) {', '.join(map(repr, missing))} that the model was trained "
                 f"on; it has {listing(raw.columns)}. Pass a CSV with the training columns.")
-    time_column = time_column or find_time_column(raw, path)
-    require_columns(raw, path, [time_column, *([target] if target else []), *features])
-    times, time_kind = parse_times(raw[time_column], time_column, path)
-    target = target or find_target(raw, path, exclude=(time_column,))
-    if target == time_column or target in features:
+    features, id_columns = parse_names(features), parse_names(id_columns)
+    targets = parse_names(target)
+    every = targets == ("all",) and "all" not in raw.columns
+    if id_columns and (len(targets) > 1 or every):
         raise UserError(
-            f"--target {target!r} is also used as the time column or a feature; pick a different "
-            f"column for each role.")
-    values = {name: to_numbers(raw[name], name, path).to_numpy() for name in (target, *features)}
-    if schema is None:
-        check_target_varies(values[target], target, path)
+            f"--id-col {','.join(id_columns)} reads a long file (one target column, a row per "
+            f"series and time), but --target names several columns (a wide file, a series per "
+            f"column); pass one of the two.")
+    require_columns(raw, path, [*([time_column] if time_column else []), *id_columns,
+                                *([] if every else targets), *features])
+    named = (*id_columns, *([] if every else targets), *features)
+    time_column = time_column or find_time_column(raw, path, exclude=named)
+    times, time_kind = parse_times(raw[time_column], time_column, path)
+    if every:
+        targets = tuple(c for c in raw.columns if c not in (time_column, *features)
+                        and raw[c].notna().any() and is_numeric_like(raw[c]))
+        if not targets:
+            raise UserError(
+                f"--target all found no numeric column in {path} besides the time column and "
+                f"features (columns: {listing(raw.columns)}); name the series' columns with --target.")
+    if not id_columns and len(targets) <= 1 and times.has_duplicates:
+        _refuse_repeated_times(raw, times, time_column, (*targets, *features), path)
+    if not targets:
+        targets = (find_target(raw, path, exclude=(time_column, *id_columns)),)
+    for name in targets:
+        if name == time_column or name in features or name in id_columns:
+            raise UserError(
+                f"--target {name!r} is also used as the time column, an id or a feature; pick a "
+                f"different column for each role.")
+    wide = targets if len(targets) > 1 or every else ()
     lines = raw.index.to_numpy()  # the file's line numbers (see `read_table`)
     time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
-    del raw  # a long file's text cells go now: only the numbers and times are kept
-    frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name=time_column), copy=False)
-    del values
-    if not frame.index.is_monotonic_increasing:  # sorted files (the usual case) are not copied
-        order = np.argsort(frame.index.asi8, kind="stable")
-        frame, lines = frame.iloc[order], lines[order]
-    refuse_duplicates(frame.index, lines, path)
+    numbers = {name: to_numbers(raw[name], name, path).to_numpy() for name in (*targets, *features)}
     if schema is None:
-        frequency = infer_frequency(frame.index, path)
+        check_target_varies(np.concatenate([numbers[name] for name in targets]),
+                            targets[0] if len(targets) == 1 else "all series'", path)
+    if wide:
+        ids = list(targets)
+        codes = np.repeat(np.arange(len(targets)), len(raw))
+        stamps = np.tile(times.asi8, len(targets))
+        lines = np.tile(lines, len(targets))
+        values = np.column_stack([np.concatenate([numbers[name] for name in targets]),
+                                  *[np.tile(numbers[name], len(targets)) for name in features]])
     else:
-        if time_kind != schema.time_kind:
+        codes, ids = _series_codes(raw, id_columns, path)
+        stamps = times.asi8
+        values = np.column_stack([numbers[name] for name in (*targets, *features)])
+    del raw, numbers  # a long file's text cells go now: only the numbers and times are kept
+    order = np.lexsort((stamps, codes))
+    if not (np.diff(order) == 1).all():  # sorted files (the usual case) are not copied
+        codes, stamps, lines, values = codes[order], stamps[order], lines[order], values[order]
+    _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path)
+    unique = _stamps_index(np.unique(stamps), times)
+    frequency = _frequency(unique, schema, time_kind, time_column, path)
+    grid = _grid(unique, frequency, path)
+    positions = grid.get_indexer(unique)[np.searchsorted(unique.asi8, stamps)]
+    target_name = "value" if wide else targets[0]
+    names = _calendar_names(schema, with_calendar, frequency, path)
+    schema = Schema(time_column, target_name, tuple(features), time_kind, frequency, time_format,
+                    names, tuple(id_columns), tuple(wide))
+    return _assemble(schema, str(path), ids, codes, positions, grid, values)
+
+
+def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list]:
+    """(rows,) series number of each row, in order of first appearance, and each series' id."""
+    if not id_columns:
+        return np.zeros(len(raw), dtype=np.int64), ["series"]
+    keys = []
+    for name in id_columns:
+        column = raw[name]
+        empty = column.isna().to_numpy()
+        if empty.any():
+            lines = column.index[empty]
             raise UserError(
-                f"{path} writes time as {time_kind} values in column {time_column!r}, but the "
-                f"model was trained on {schema.time_kind} values. Use the training format.")
-        frequency = infer_frequency(frame.index, path) if len(frame) >= 3 else schema.frequency
-        if to_offset(frequency) != to_offset(schema.frequency):
-            raise UserError(
-                f"{path} has one row per {frequency!r} step, but the model was trained on "
-                f"{schema.frequency!r} data; pass a history at the training frequency (resample "
-                f"it), or train a model on this frequency.")
-        frequency = schema.frequency
-    regular = regularise(frame, frequency, path)
+                f"id column {name!r} of {path} is empty on {count(len(lines), 'line')} "
+                f"({_first(lines.tolist())}); every row needs its series' id. Fill those cells or "
+                f"delete the rows.")
+        keys.append(column.astype(str).str.strip().to_numpy(dtype=object))
+    if len(keys) == 1:
+        codes, uniques = pd.factorize(keys[0], sort=False)
+        return codes.astype(np.int64), [str(u) for u in uniques]
+    index = pd.MultiIndex.from_arrays(keys)
+    codes, uniques = pd.factorize(index, sort=False)
+    return codes.astype(np.int64), [tuple(str(part) for part in u) for u in uniques]
+
+
+def _refuse_repeated_times(raw: pd.DataFrame, times: pd.DatetimeIndex, time_column: str, used,
+                           path) -> None:
+    """A one-file-one-series read whose timestamps repeat: name the column that looks like a
+    series id (text or whole numbers, making (column, time) unique) and the flag to pass, or the
+    first repeated timestamps."""
+    candidates = []
+    for name in raw.columns:
+        column = raw[name]
+        if name in (time_column, *used) or column.isna().any():
+            continue
+        if not (types.is_integer_dtype(column) or types.is_string_dtype(column)
+                or types.is_object_dtype(column)) or is_numeric_like(column) and not \
+                types.is_integer_dtype(column):
+            continue
+        pairs = pd.DataFrame({"id": column.to_numpy(), "time": times.asi8})
+        if 1 < column.nunique() < len(column) and not pairs.duplicated().any():
+            candidates.append(name)
+    found = duplicate_timestamps(times, raw.index.to_numpy())
+    stamp, lines = found[0]
+    repeated = (f"{count(len(found), 'timestamp')} {'appears' if len(found) == 1 else 'appear'} "
+                f"more than once ({stamp} on lines {_first(lines)})")
+    if candidates:
+        best = candidates[0]
+        raise UserError(
+            f"{path} holds several series: {repeated}, and column {best!r} tells them apart"
+            f"{f' (so could {listing(candidates[1:])})' if len(candidates) > 1 else ''}. Pass "
+            f"--id-col {best} to train one model over all of them.")
+    raise UserError(
+        f"{path} has duplicate timestamps: {repeated}. Expected one row per time step (or, for "
+        f"many series, an id column named with --id-col); remove or aggregate the duplicates.")
+
+
+def _stamps_index(stamps: np.ndarray, times: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Integer timestamps taken from `times.asi8` back as timestamps, in its unit and time zone."""
+    index = pd.DatetimeIndex(np.asarray(stamps, dtype=np.int64).astype(f"datetime64[{times.unit}]"))
+    return index.tz_localize("UTC").tz_convert(times.tz) if times.tz is not None else index
+
+
+def _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path) -> None:
+    """A UserError naming the first (series, time) pair that appears twice, its lines, and how
+    many pairs repeat. `codes`, `stamps` and `lines` are sorted by series, then time."""
+    repeated = (codes[1:] == codes[:-1]) & (stamps[1:] == stamps[:-1])
+    if not repeated.any():
+        return
+    first = int(np.argmax(repeated))
+    same = (codes == codes[first]) & (stamps == stamps[first])
+    stamp = _stamps_index(stamps[first:first + 1], times)[0]
+    pairs = int((repeated & ~np.concatenate([[False], repeated[:-1]])).sum())
+    more = f" ({count(pairs - 1, 'more repeated pair')})" if pairs > 1 else ""
+    who = f"series {id_text(ids[codes[first]])!r} has" if len(ids) > 1 else f"{path} has"
+    raise UserError(
+        f"{who} two rows for {stamp}: lines {_first(sorted(lines[same].tolist()))}{more}. Expected "
+        f"one row per series and time step; remove or aggregate the duplicates.")
+
+
+def _frequency(unique: pd.DatetimeIndex, schema: Schema | None, time_kind: str, time_column: str,
+               path) -> str:
+    """The file's one frequency, from the timestamps of all its series together; with a schema,
+    it must be the schema's."""
+    if schema is None:
+        return infer_frequency(unique, path)
+    if time_kind != schema.time_kind:
+        raise UserError(
+            f"{path} writes time as {time_kind} values in column {time_column!r}, but the "
+            f"model was trained on {schema.time_kind} values. Use the training format.")
+    frequency = infer_frequency(unique, path) if len(unique) >= 3 else schema.frequency
+    if to_offset(frequency) != to_offset(schema.frequency):
+        raise UserError(
+            f"{path} has one row per {frequency!r} step, but the model was trained on "
+            f"{schema.frequency!r} data; pass a history at the training frequency (resample "
+            f"it), or train a model on this frequency.")
+    return schema.frequency
+
+
+def _grid(unique: pd.DatetimeIndex, frequency: str, path) -> pd.DatetimeIndex:
+    """Every step from the file's first timestamp to its last; each timestamp must lie on it."""
+    empty = pd.DataFrame(index=unique)
+    return regularise(empty, frequency, path).index
+
+
+def _calendar_names(schema: Schema | None, with_calendar: bool, frequency: str, path) -> tuple:
     if schema is not None:
-        names = schema.calendar
-    elif with_calendar:
-        names = calendar_names(frequency)
-        if not names:
-            raise UserError(
-                f"--calendar adds inputs that repeat within a year (hour, weekday, month), but "
-                f"{path} has one row per {frequency!r} step, where none of them varies; drop "
-                f"--calendar.")
-    else:
-        names = ()
-    schema = Schema(time_column, target, tuple(features), time_kind, frequency, time_format, names)
-    return Series(regular, schema, str(path), len(regular) - len(frame))
+        return schema.calendar
+    if not with_calendar:
+        return ()
+    names = calendar_names(frequency)
+    if not names:
+        raise UserError(
+            f"--calendar adds inputs that repeat within a year (hour, weekday, month), but "
+            f"{path} has one row per {frequency!r} step, where none of them varies; drop "
+            f"--calendar.")
+    return names
+
+
+def _assemble(schema: Schema, source: str, ids: list, codes: np.ndarray, positions: np.ndarray,
+              grid: pd.DatetimeIndex, values: np.ndarray) -> Panel:
+    """The Panel from rows sorted by series then time: `positions` on the file's `grid`. Each
+    series runs from its first observed target value to its last; one with none is left out."""
+    series = len(ids)
+    observed = ~np.isnan(values[:, 0])
+    big = np.iinfo(np.int64).max
+    first = np.full(series, big, dtype=np.int64)
+    last = np.full(series, -1, dtype=np.int64)
+    np.minimum.at(first, codes[observed], positions[observed])
+    np.maximum.at(last, codes[observed], positions[observed])
+    kept = last >= 0
+    left_out = [(ids[k], "no target value") for k in np.flatnonzero(~kept)]
+    inside = kept[codes] & (positions >= first[codes]) & (positions <= last[codes])
+    codes, positions, values = codes[inside], positions[inside], values[inside]
+    renumber = np.cumsum(kept) - 1
+    first, last = first[kept], last[kept]
+    codes = renumber[codes]
+    lengths = last - first + 1
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    table = np.full((int(offsets[-1]), values.shape[1]), np.nan)
+    table[offsets[codes] + positions - first[codes]] = values
+    present = np.bincount(codes, minlength=len(lengths))
+    return Panel(schema, source, [ids[k] for k in np.flatnonzero(kept)], grid[first], offsets, table,
+                 lengths - present, left_out)
+
+
+def _first(items, most: int = EXAMPLES) -> str:
+    """The first few of `items` joined by ', ', then how many more: 'a, b, c and 4 more'."""
+    items = [str(item) for item in items]
+    shown = ", ".join(items[:most])
+    return f"{shown} and {len(items) - most} more" if len(items) > most else shown
 
 
 def fill_missing(values: np.ndarray, method: str, segments=(), names=()) -> np.ndarray:
@@ -203,3 +488,66 @@ def split_points(rows: int, val_fraction: float, test_fraction: float) -> tuple[
     test_rows = int(round(rows * test_fraction))
     val_rows = int(round(rows * val_fraction))
     return rows - test_rows - val_rows, rows - test_rows
+
+
+@dataclass(frozen=True)
+class Splits:
+    """One cutoff in time for every series: training before `val_time`, validation from it, test
+    from `test_time`; and where those fall in each series, counted in rows from its start."""
+
+    val_time: pd.Timestamp
+    test_time: pd.Timestamp  # one step after the last time when there is no test split
+    val_start: np.ndarray  # (series,) first validation row of each series (its length if none)
+    test_start: np.ndarray  # (series,) first test row of each series
+
+    def span(self, panel: Panel, name: str) -> list[str] | None:
+        """[first, last] timestamp of a split over all series as ISO text, or None if empty."""
+        lengths = panel.lengths
+        begin, end = {"train": (np.zeros_like(lengths), self.val_start),
+                      "validation": (self.val_start, self.test_start),
+                      "test": (self.test_start, lengths)}[name]
+        present = np.flatnonzero(end > begin)
+        if len(present) == 0:
+            return None
+        first = min(panel.index(k)[begin[k]] for k in present)
+        last = max(panel.index(k)[end[k] - 1] for k in present)
+        return [first.isoformat(), last.isoformat()]
+
+
+def time_splits(panel: Panel, val_fraction: float, test_fraction: float, val_start=None,
+                test_start=None) -> Splits:
+    """Validation and test are the last fractions of the file's time range (all series together),
+    or start at the timestamps `val_start` / `test_start`; each series is cut at the same times."""
+    frequency = panel.schema.frequency
+    first, last = panel.starts.min(), max(panel.index(k)[-1] for k in range(len(panel)))
+    grid = pd.date_range(first, last, freq=frequency)
+    val_row, test_row = split_points(len(grid), val_fraction, test_fraction)
+    rows = {"val": val_row, "test": test_row}
+    for name, given in (("val", val_start), ("test", test_start)):
+        if given is not None:
+            rows[name] = _grid_row(grid, given, f"--{name}-start", panel.source)
+    if rows["test"] < rows["val"]:
+        raise UserError(
+            f"--test-start {grid[min(rows['test'], len(grid) - 1)]} comes before the validation "
+            f"start {grid[min(rows['val'], len(grid) - 1)]}; expected validation, then test.")
+    beyond = pd.date_range(last, periods=2, freq=frequency)[1]
+    times = {name: grid[row] if row < len(grid) else beyond for name, row in rows.items()}
+    offset = grid.get_indexer(panel.starts)
+    lengths = panel.lengths
+    return Splits(times["val"], times["test"], np.clip(rows["val"] - offset, 0, lengths),
+                  np.clip(rows["test"] - offset, 0, lengths))
+
+
+def _grid_row(grid: pd.DatetimeIndex, given, flag: str, source) -> int:
+    """The first row of `grid` at or after the timestamp `given`."""
+    try:
+        stamp = pd.Timestamp(given)
+    except (ValueError, TypeError):
+        raise UserError(f"{flag} {given!r} is not a timestamp; use, e.g., 2010-11-01.") from None
+    if stamp.tz is None and grid.tz is not None:
+        stamp = stamp.tz_localize(grid.tz)
+    if not grid[0] < stamp <= grid[-1]:
+        raise UserError(
+            f"{flag} {given} is outside the time range of {source}, {grid[0]} to {grid[-1]}; "
+            f"choose a time inside it.")
+    return int(grid.searchsorted(stamp))

@@ -1,0 +1,483 @@
+"""The fitted forecaster: what training learned, and the one way every command forecasts.
+
+    model = Forecaster(settings).fit(panel)        # returns self
+    forecasts = model.predict(panel, origins)     # origins: (series, row) pairs -> (n, horizon)
+
+`fit` trains the networks (`forecaster.fitting`) on the training windows of every series, scores
+each on the validation windows through `predict`, keeps the member set with the lowest validation
+error (`--scaling auto`) and calibrates conformal intervals on scale-free residuals. Validation
+scoring, `evaluate`, `backtest` and `forecast` all call `predict`: they differ only in the origins
+they ask for. At an origin only the rows of that series before it are read (missing values filled
+from those rows alone), so a backtest's forecast equals `forecast` on the file cut at its origin.
+
+A series the model never saw (an id not in training) is forecast from its own history: its
+statistics come from the rows before the origin, as training's came from the training rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from forecaster.config import Settings
+from forecaster.data import Panel, Splits, calendar, fill_missing, id_text, season_length, time_splits
+from forecaster.errors import UserError
+from forecaster.fitting import MAX_SCORED_ORIGINS, Network, Problem, ensemble, fit_network
+from forecaster.intervals import ConformalIntervals
+from forecaster.models import RIDGE_MODEL, LinearBaseline, member_label, ridge_model
+from forecaster.scaling import evenly_spaced, seasonal_mae_scale
+from forecaster.windows import choose_window, histories_at
+
+if TYPE_CHECKING:  # the checkpoints of a run, passed in by forecaster.training
+    from forecaster.checkpoints import Checkpoints
+
+# What --scaling auto trains, keeping the one, or the mean of the several, with the lowest
+# validation error. Chosen by `make benchmark` (docs/benchmarks.md): on its own each representation
+# loses badly somewhere (global on trends, window on hourly temperatures, change on El Nino), and
+# choosing one on a short validation split picked a poor one; the mean of those that validate best
+# together beat the classic recipe on every bundled and generated series.
+AUTO_SCALINGS = ("change", "window", "global")
+CHUNK = 4096  # origins forecast at once
+
+
+@dataclass
+class Candidate:
+    """A network, or a ridge member, and its errors on the validation windows."""
+
+    network: Network
+    model: object  # keras.Model: the network's, or `ridge_model` of its ridge baseline
+    errors: np.ndarray  # (validation origins, horizon) actual - forecast; NaN where not observed
+
+    @property
+    def ridge(self) -> bool:
+        return self.model.name == RIDGE_MODEL
+
+    @property
+    def label(self) -> str:
+        return member_label(self.model, self.network.representation.scaling)
+
+
+class Forecaster:
+    """A global forecaster over every series of a panel (one series is a panel of one).
+
+    Learned state, set by `fit` (or by `forecaster.artifacts.load_bundle`):
+      settings_    the settings resolved for the data (time_steps, horizon, columns)
+      schema_      the file's columns and frequency
+      ids_         the training series' ids, in the order of the statistics' rows
+      members_     [(model, representation)]: the forecast is the mean of their forecasts
+      linear_      the ridge baseline on the first member's windows and representation
+      intervals_   conformal half-widths per horizon step, in units of each series' scale
+      scale_       (series,) each training series' scale: its in-sample seasonal-naive MAE
+      train_mean_  (series,) each training series' mean over its training rows
+      season_      the season length (seasonal naive, the change representation, MASE)
+      report_      what fitting found: candidates' validation errors, splits, series left out
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    # Fitting -------------------------------------------------------------------------------------
+
+    def fit(self, panel: Panel, verbose=0, checkpoints: Checkpoints | None = None) -> Forecaster:
+        """Train on the training split of every series of `panel` (split at one time for all)."""
+        settings = self.settings
+        splits = time_splits(panel, settings.val_fraction, settings.test_fraction,
+                             settings.val_start, settings.test_start)
+        season = settings.season_length or season_length(panel.schema.frequency)
+        time_steps, horizon = resolve_window(settings, panel, splits)
+        kept, splits, left_out = _trainable(panel, splits, time_steps, horizon, season)
+        self.settings_ = dataclasses.replace(
+            settings, time_col=panel.schema.time_column, target=settings.target or panel.schema.target,
+            time_steps=time_steps, horizon=horizon)
+        self.schema_, self.season_, self.ids_ = panel.schema, season, list(kept.ids)
+        problem = _problem(kept, splits, self.settings_, season)
+        self.scale_ = np.array([seasonal_mae_scale(problem.values[a:a + n, 0], season) for a, n in
+                                zip(problem.offsets[:-1], splits.val_start, strict=True)])
+        self.scale_ = np.where(np.isfinite(self.scale_) & (self.scale_ > 0), self.scale_, 1.0)
+        self.train_mean_ = np.array([problem.values[a:a + n, 0].mean() for a, n in
+                                     zip(problem.offsets[:-1], splits.val_start, strict=True)])
+        scalings = AUTO_SCALINGS if settings.scaling == "auto" else (settings.scaling,)
+        networks = []
+        for number, scaling in enumerate(scalings, 1):
+            if verbose and len(scalings) > 1:
+                print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
+            networks.append(fit_network(scaling, problem, self.settings_, verbose, checkpoints))
+        at = self._validation_origins(kept, splits, networks)
+        candidates = [self._candidate(kept, at, network, network.model) for network in networks]
+        if settings.scaling == "auto":
+            candidates += [self._candidate(kept, at, network, ridge_model(
+                network.linear, time_steps, problem.values.shape[1])) for network in networks]
+        choose, calibrate = _halves(at, splits, horizon) if len(candidates) > 1 else (None, None)
+        chosen = _combine(candidates, self._unit(at), choose)
+        seeds = {}
+        if settings.ensemble > 1:  # further seeds for each kept network (a ridge has no seed)
+            for i, candidate in enumerate(chosen):
+                if not candidate.ridge:
+                    combined, networks_ = ensemble(candidate.network, problem, self.settings_,
+                                                   verbose, checkpoints)
+                    chosen[i] = self._candidate(kept, at, combined, combined.model)
+                    seeds[candidate.label] = [self._candidate(kept, at, n, n.model) for n in networks_]
+        self.members_ = [(c.model, c.network.representation) for c in chosen]
+        self.linear_ = chosen[0].network.linear  # the best network kept: its ridge is the baseline
+        errors = np.mean([c.errors for c in chosen], axis=0)
+        unit = self._unit(at)
+        self.intervals_ = ConformalIntervals().fit(
+            (errors / unit[:, None])[calibrate if calibrate is not None else slice(None)])
+        best = chosen[0].network
+        self.report_ = {
+            "splits": splits, "validation_origins": len(at), "left_out": left_out,
+            "spans": {name: splits.span(kept, name) for name in ("train", "validation", "test")},
+            "val_mae": _mae(errors), "val_mase": _mae(errors / unit[:, None]),
+            "candidates": {c.label: _mae(c.errors) for c in candidates},
+            "candidates_mase": {c.label: _mae(c.errors / unit[:, None]) for c in candidates},
+            "members": {label: [_mae(c.errors) for c in found] for label, found in seeds.items()},
+            "history": best.history, "epoch_seconds": best.epoch_seconds,
+            "calibration": "validation windows not used to choose the members"
+            if calibrate is not None else "every validation window",
+        }
+        return self
+
+    def _validation_origins(self, panel: Panel, splits: Splits, networks: list[Network]) -> np.ndarray:
+        """(series, row) of every validation window that all networks can forecast, at most
+        MAX_SCORED_ORIGINS of them evenly spaced."""
+        first = max(max(n.representation.first_origin() for n in networks), 1)
+        horizon = self.settings_.horizon
+        pairs = [np.column_stack([np.full(max(0, end - horizon + 1 - max(begin, first)), k),
+                                  np.arange(max(begin, first), end - horizon + 1)])
+                 for k, (begin, end) in enumerate(zip(splits.val_start, splits.test_start, strict=True))]
+        at = np.concatenate(pairs).astype(np.int64)
+        if len(at) == 0:
+            raise UserError(
+                f"the validation split of {panel.source} holds no complete window (each needs "
+                f"{first} rows of history and {horizon} rows to forecast). Use a smaller "
+                f"--time-steps/--horizon, a larger --val-fraction, or a longer file.")
+        return evenly_spaced(at, MAX_SCORED_ORIGINS) if len(at) > MAX_SCORED_ORIGINS else at
+
+    def _candidate(self, panel: Panel, at: np.ndarray, network: Network, model) -> Candidate:
+        forecasts = self.predict(panel, at, members=[(model, network.representation)])
+        truth = actuals(panel, at, self.settings_.horizon)
+        return Candidate(network, model, truth - forecasts)
+
+    def _unit(self, at: np.ndarray) -> np.ndarray:
+        """(n,) the scale of each training series origin's series."""
+        return self.scale_[at[:, 0]]
+
+    # Forecasting ---------------------------------------------------------------------------------
+
+    @property
+    def horizon(self) -> int:
+        return self.settings_.horizon
+
+    def history_needed(self) -> int:
+        """Rows of history before an origin that the model (every member) needs."""
+        self._check_fitted()
+        return max(representation.first_origin() for _, representation in self.members_)
+
+    def rows_needed(self, panel: Panel) -> np.ndarray:
+        """(series,) rows of history each series of `panel` needs before its first origin: the
+        model's history, or for a series not seen in training, enough rows to learn its own
+        statistics from (one window of time_steps + horizon after a season)."""
+        known = self._rows_of(panel) >= 0
+        representation = self.members_[0][1]
+        fresh = max(self.settings_.time_steps, representation.season) + self.settings_.horizon
+        return np.where(known, self.history_needed(), max(fresh, self.history_needed()))
+
+    def predict(self, panel: Panel, origins, steps: int | None = None, members=None) -> np.ndarray:
+        """Forecasts (n, steps) in each series' units from each of `origins`, (n, 2) pairs
+        (series of `panel`, row of that series where the first forecast step is), reading only the
+        rows of that series before its origin. `steps` defaults to the trained horizon; beyond it
+        the forecast goes on from the history extended by the (mean) forecast so far, as it would
+        from a file holding it (calendar inputs ahead are known; other features are not, so a
+        model with --features stops at its horizon). `members` replaces the model's own members
+        (the ridge baseline is [(linear_, first representation)])."""
+        if members is None:
+            self._check_fitted()
+            members = self.members_
+        settings = self.settings_
+        steps = steps or settings.horizon
+        origins = np.asarray(origins, dtype=np.int64).reshape(-1, 2)
+        if steps > settings.horizon and self.schema_.features:
+            raise UserError(
+                f"this model forecasts {settings.horizon} steps; going further means reading its own "
+                f"forecasts as input, but its --features {','.join(self.schema_.features)} have no "
+                f"future values. Ask for at most {settings.horizon} steps, or retrain with a longer "
+                f"--horizon.")
+        needed = max(representation.first_origin() for _, representation in members)
+        forecasts = np.empty((len(origins), steps))
+        for start in range(0, len(origins), CHUNK):
+            chunk = origins[start:start + CHUNK]
+            rows, fresh = self._statistics_rows(panel, chunk)
+            used = [(_predictor(model), representation.with_series(fresh) if fresh else representation)
+                    for model, representation in members]
+            histories = self.histories(panel, chunk, needed)
+            ahead = self._ahead(panel, chunk, steps + settings.horizon)
+            forecasts[start:start + CHUNK] = self._forecast(histories, rows, used, steps, ahead)
+        return forecasts
+
+    def bounds(self, panel: Panel, origins, forecasts, level: int):
+        """(lower, upper) conformal interval at `level` around `forecasts` from `origins`: the
+        calibrated half-width times the scale of each origin's series."""
+        origins = np.asarray(origins, dtype=np.int64).reshape(-1, 2)
+        rows = self._rows_of(panel)[origins[:, 0]]
+        scale = np.empty(len(origins))
+        known = rows >= 0
+        scale[known] = self.scale_[rows[known]]
+        for i in np.flatnonzero(~known):  # a series not seen in training: its history's scale
+            history = self._filled(panel, *origins[i])[:, 0]
+            value = seasonal_mae_scale(history, self.season_)
+            scale[i] = value if np.isfinite(value) and value > 0 else 1.0
+        return self.intervals_.bounds(forecasts, level, scale)
+
+    def training_means(self, panel: Panel, origins) -> np.ndarray:
+        """(n,) each origin's series' training mean (the "mean" baseline): for a series not seen
+        in training, the mean of its rows before the origin."""
+        origins = np.asarray(origins, dtype=np.int64).reshape(-1, 2)
+        rows = self._rows_of(panel)[origins[:, 0]]
+        means = np.where(rows >= 0, self.train_mean_[np.maximum(rows, 0)], np.nan)
+        for i in np.flatnonzero(rows < 0):
+            means[i] = float(np.mean(self._filled(panel, *origins[i])[:, 0]))
+        return means
+
+    def histories(self, panel: Panel, origins, rows: int) -> np.ndarray:
+        """(n, rows, columns) the `rows` rows before each origin, target first, then features and
+        calendar inputs, missing values filled from the rows of that series before the origin."""
+        origins = np.asarray(origins, dtype=np.int64).reshape(-1, 2)
+        series, at = origins[:, 0], origins[:, 1]
+        if len(origins) and (at < rows).any():
+            i = int(np.argmax(at < rows))
+            raise ValueError(f"origin {at[i]} of series {panel.label(series[i])} has fewer than "
+                             f"{rows} rows before it")
+        inputs = self._inputs(panel)
+        position = panel.offsets[series] + at
+        gaps = np.concatenate([[0], np.cumsum(np.isnan(panel.raw).any(axis=1))])
+        histories = histories_at(inputs, position, rows).astype("float64")
+        for i in np.flatnonzero(gaps[position] - gaps[position - rows] > 0):
+            histories[i, :, :panel.raw.shape[1]] = self._filled(panel, *origins[i])[-rows:]
+        return histories
+
+    def _forecast(self, histories, rows, members, steps: int, ahead) -> np.ndarray:
+        horizon = self.settings_.horizon
+        forecast = np.zeros((len(histories), 0))
+        recent = histories
+        while forecast.shape[1] < steps:
+            known = ahead[:, forecast.shape[1]:forecast.shape[1] + horizon]
+            chunk = np.mean([self._one_horizon(predict, representation, recent, rows, known)
+                             for predict, representation in members], axis=0)
+            forecast = np.concatenate([forecast, chunk], axis=1)
+            if forecast.shape[1] < steps:  # read the forecasts as history, then go on
+                extended = np.concatenate([chunk[..., None], known], axis=2)
+                recent = np.concatenate([recent, extended], axis=1)[:, -histories.shape[1]:]
+        return forecast[:, :steps]
+
+    def _one_horizon(self, predict, representation, recent, rows, known) -> np.ndarray:
+        if self.settings_.strategy == "recursive":
+            return roll_forward(predict, representation, recent, self.settings_.horizon, known, rows)
+        windows = representation.windows(recent, rows)
+        return representation.decode(_batched(predict, windows), recent[..., 0], rows)
+
+    def _rows_of(self, panel: Panel) -> np.ndarray:
+        """(series,) each series' row in the statistics, -1 for a series not seen in training."""
+        position = {id_text(name): k for k, name in enumerate(self.ids_)}
+        return np.array([position.get(panel.label(k), -1) for k in range(len(panel))], dtype=np.int64)
+
+    def _statistics_rows(self, panel: Panel, origins: np.ndarray):
+        """(n,) the statistics row of each origin, and the histories of the series not seen in
+        training (each origin of theirs gets its own row after the fitted ones, learned from
+        its rows before that origin)."""
+        rows = self._rows_of(panel)[origins[:, 0]]
+        fresh = []
+        for i in np.flatnonzero(rows < 0):
+            rows[i] = len(self.ids_) + len(fresh)
+            series, origin = origins[i]
+            filled = self._filled(panel, series, origin)
+            if self.schema_.calendar:
+                filled = np.hstack([filled, calendar(panel.index(series)[:origin], self.schema_.calendar)])
+            fresh.append(filled)
+        return rows, fresh
+
+    def _filled(self, panel: Panel, series: int, origin: int) -> np.ndarray:
+        """Rows of `series` before `origin`, missing values filled from them alone."""
+        return fill_missing(panel.rows(series)[:origin], self.settings_.fill,
+                            names=self.schema_.columns)
+
+    def _inputs(self, panel: Panel) -> np.ndarray:
+        """(rows, columns) every series' rows with their calendar inputs appended."""
+        if not self.schema_.calendar:
+            return panel.raw
+        series = np.repeat(np.arange(len(panel)), panel.lengths)
+        times = panel.times(series, np.arange(len(panel.raw)) - panel.offsets[series])
+        return np.hstack([panel.raw, calendar(times, self.schema_.calendar)])
+
+    def _ahead(self, panel: Panel, origins: np.ndarray, steps: int) -> np.ndarray:
+        """(n, steps, calendar columns) the calendar inputs of the steps from each origin."""
+        if not self.schema_.calendar:
+            return np.zeros((len(origins), steps, 0))
+        positions = origins[:, 1][:, None] + np.arange(steps)
+        times = panel.times(np.repeat(origins[:, 0], steps), positions)
+        return calendar(times, self.schema_.calendar).reshape(len(origins), steps, -1)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise RuntimeError("this Forecaster is not fitted yet; call fit(panel) first")
+
+    @property
+    def scaling(self) -> str:
+        """The members whose mean forecast is the forecast, each named by `member_label`:
+        "window", "change+window", "window+ridge(global)", ..."""
+        return "+".join(member_label(model, representation.scaling)
+                        for model, representation in self.members_)
+
+
+def roll_forward(predict, representation, histories, steps: int, ahead=None, rows=None) -> np.ndarray:
+    """Recursive forecasts from many histories at once: a one-step model reads each history's last
+    window, its forecast is appended, and so on for `steps` steps.
+
+    `histories`: (n, rows, columns) in user units, the target first and then only inputs known
+    ahead of time; `ahead`: (n, steps, columns - 1) those inputs for the steps forecast (None when
+    the target is the only column); `rows`: (n,) statistics rows (default 0). Returns (n, steps).
+    """
+    histories = np.array(histories, dtype="float64")
+    rows = np.zeros(len(histories), dtype=int) if rows is None else rows
+    if ahead is None:
+        ahead = np.zeros((len(histories), steps, histories.shape[2] - 1))
+    forecasts = np.empty((len(histories), steps))
+    for step in range(steps):
+        window = representation.windows(histories, rows)
+        forecasts[:, step] = representation.decode_next(_batched(predict, window),
+                                                         histories[:, :, 0], rows)
+        row = np.concatenate([forecasts[:, step, None], ahead[:, step]], axis=1)[:, None, :]
+        histories = np.concatenate([histories[:, 1:], row], axis=1)
+    return forecasts
+
+
+def resolve_window(settings: Settings, panel: Panel, splits: Splits) -> tuple[int, int]:
+    """The window sizes to use: the settings' own, or defaults for the data's frequency cut to the
+    median series' training rows; checks that the longest series holds a window in each split."""
+    path = panel.source
+    train_rows = int(np.median(splits.val_start))
+    default_steps, default_horizon = choose_window(panel.schema.frequency, max(train_rows, 1))
+    time_steps = settings.time_steps or default_steps
+    horizon = settings.horizon or default_horizon
+    longest = int(np.argmax(panel.lengths))
+    rows, val_start, test_start = (int(panel.lengths[longest]), int(splits.val_start[longest]),
+                                   int(splits.test_start[longest]))
+    what = path if len(panel) == 1 else f"the longest series of {path}"
+    if rows < time_steps + horizon:
+        raise UserError(
+            f"{what} has {rows} rows; one window needs time_steps + horizon = "
+            f"{time_steps + horizon}. Use a longer file or a smaller --time-steps/--horizon.")
+    if val_start < time_steps + horizon:
+        raise UserError(
+            f"the training split of {what} has {val_start} rows ({rows} rows minus validation and "
+            f"test); one window needs time_steps + horizon = {time_steps + horizon}. Use a smaller "
+            f"--time-steps/--horizon, smaller --val-fraction/--test-fraction, or a longer file.")
+    for name, first, stop in (("validation", val_start, test_start), ("test", test_start, rows)):
+        if (stop > first or name == "validation") and stop - first < horizon:
+            flag = "--val-fraction" if name == "validation" else "--test-fraction"
+            raise UserError(
+                f"the {name} split of {what} has {stop - first} rows, fewer than the horizon of "
+                f"{horizon} steps, so it holds no window to score. Raise {flag} or lower "
+                f"--horizon.")
+    return time_steps, horizon
+
+
+def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, season: int):
+    """The series with at least one training window (and their splits), and the ids of those
+    left out with the reason."""
+    fits = splits.val_start - horizon + 1 > max(time_steps, season)
+    left_out = [(panel.ids[k], f"too short: {splits.val_start[k]} training rows, one window needs "
+                 f"{max(time_steps, season) + horizon}") for k in np.flatnonzero(~fits)]
+    if not fits.any():
+        raise UserError(
+            f"no series of {panel.source} is long enough to train on: one window needs "
+            f"max(time_steps {time_steps}, season length {season}) + horizon {horizon} = "
+            f"{max(time_steps, season) + horizon} rows before the validation split "
+            f"({splits.val_time}), and the longest series has {int(splits.val_start.max())}. Use a "
+            f"smaller --time-steps/--horizon/--season-length, an earlier --val-start, or longer "
+            f"series.")
+    if fits.all():
+        return panel, splits, left_out
+    kept = panel.select(fits)
+    kept.left_out = panel.left_out + left_out
+    return kept, dataclasses.replace(splits, val_start=splits.val_start[fits],
+                                     test_start=splits.test_start[fits]), left_out
+
+
+def _problem(panel: Panel, splits: Splits, settings: Settings, season: int) -> Problem:
+    """Every series filled within its own splits (no value from a later split fills an earlier
+    one), with its calendar inputs, laid one after another."""
+    pieces = [panel.values(k, settings.fill, segments=(splits.val_start[k], splits.test_start[k]))
+              for k in range(len(panel))]
+    return Problem(np.concatenate(pieces), panel.offsets, splits.val_start, splits.test_start,
+                   settings.time_steps, settings.horizon, season, panel.source)
+
+
+def _halves(at: np.ndarray, splits: Splits, horizon: int):
+    """Validation origins split in two, alternating blocks of `horizon` consecutive origins of
+    each series: the members are chosen on the first, the intervals calibrated on the second, so
+    that coverage is not judged on the errors that chose the members (both span the whole split)."""
+    block = (at[:, 1] - splits.val_start[at[:, 0]]) // max(horizon, 1)
+    choose = block % 2 == 0
+    if choose.all() or not choose.any():  # too few origins to split: both on all of them
+        return None, None
+    return choose, ~choose
+
+
+def _combine(candidates: list[Candidate], unit: np.ndarray, choose) -> list[Candidate]:
+    """The candidates whose equal-weight mean forecast has the lowest validation error (each
+    series' errors divided by its scale, so that every series counts alike; for one series, the
+    MAE), the best network in it first: every subset holding at least one network is scored (56
+    for three networks and their three ridges) and, at equal error, the smaller one kept. A model
+    that does badly on validation drags a mean down, so it is left out; models that err
+    differently and do about equally well are averaged, which is steadier than picking one of
+    them on a short validation split. `choose` (a mask of origins) is what they are chosen on."""
+    choose = slice(None) if choose is None else choose
+
+    def error(subset) -> float:
+        return _mae((np.mean([c.errors for c in subset], axis=0) / unit[:, None])[choose])
+
+    ranked = sorted(candidates, key=lambda c: (c.ridge, error([c])))  # networks first, best first
+    subsets = [subset for size in range(1, len(ranked) + 1)
+               for subset in itertools.combinations(ranked, size) if not subset[0].ridge]
+    return list(min(subsets, key=error))  # the first of equals
+
+
+def actuals(panel: Panel, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """(n, horizon) the actual values from each origin; NaN where the file had none or past the
+    end of the series."""
+    truth = np.full((len(origins), horizon), np.nan)
+    position = panel.offsets[origins[:, 0]][:, None] + origins[:, 1][:, None] + np.arange(horizon)
+    inside = origins[:, 1][:, None] + np.arange(horizon) < panel.lengths[origins[:, 0]][:, None]
+    truth[inside] = panel.raw[position[inside], 0]
+    return truth
+
+
+def _mae(errors) -> float:
+    errors = np.abs(np.asarray(errors, dtype="float64"))
+    return float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
+
+
+def _predictor(model):
+    """windows -> outputs of a member: a Keras or NumPy model, or a ridge baseline."""
+    if isinstance(model, LinearBaseline):
+        return model.predict
+    return model.predict_on_batch  # compiled once: ~35x faster than eager calls
+
+
+def _batched(predict, windows: np.ndarray, size: int = 1024) -> np.ndarray:
+    if len(windows) <= size:
+        return np.asarray(predict(windows))
+    return np.concatenate([np.asarray(predict(windows[i:i + size]))
+                           for i in range(0, len(windows), size)])
+
+
+def describe_left_out(left_out) -> str:
+    """'3 series left out (a: too short ..., b: ..., c: ...)'."""
+    shown = "; ".join(f"{id_text(name)}: {reason}" for name, reason in left_out[:3])
+    more = f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+    return f"{len(left_out)} series left out ({shown}{more})"
+

@@ -1,0 +1,264 @@
+"""Fitting one network on the training windows of a panel: its representation, the Keras fit with
+early stopping and checkpoints, and its ridge baseline. Scoring and choosing among networks is the
+estimator's (`forecaster.estimator`), through its one predict method.
+
+Windows are drawn lazily, a batch at a time, from all series laid one after another (`Problem`):
+an origin is a row of that array, and a window never reaches across a series' start, since no
+origin lies closer to its series' start than the history a window needs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from forecaster import backend, distribution
+from forecaster.config import Settings
+from forecaster.errors import UserError
+from forecaster.models import LinearBaseline, build_model, combine_members, load_model
+from forecaster.scaling import Representation, evenly_spaced
+from forecaster.windows import histories_at, window_batches
+
+if TYPE_CHECKING:  # the checkpoints of a run, passed in by forecaster.training
+    from forecaster.checkpoints import Checkpoints
+
+# Validation windows that give a network its validation loss (early stopping) and training windows
+# that fit the ridge baseline, at most: evenly spaced when there are more. Bounds the work per
+# epoch on long series and large panels; no bundled set reaches them.
+MAX_SCORED_ORIGINS = 20_000
+MAX_RIDGE_ORIGINS = 100_000
+
+
+@dataclass
+class Problem:
+    """The prepared data every network trains on: all series one after another."""
+
+    values: np.ndarray  # (rows, columns) in user units, target first, missing values filled
+    #                     within each series' splits, then the calendar inputs
+    offsets: np.ndarray  # (series + 1,) series k holds rows offsets[k]:offsets[k + 1]
+    val_start: np.ndarray  # (series,) each series' first validation row, counted from its start
+    test_start: np.ndarray  # (series,) each series' first test row
+    time_steps: int
+    horizon: int
+    season: int
+    source: str  # the file's name, for messages
+
+    @property
+    def series(self) -> int:
+        return len(self.offsets) - 1
+
+    def origins(self, split: str, first: int, steps: int) -> np.ndarray:
+        """Rows of `values` (global) where a window of `split` starts forecasting: each holds all
+        `steps` of its targets inside the split of its own series and at least `first` rows of
+        that series before it, so no window crosses a split's end or a series' start."""
+        lengths = np.diff(self.offsets)
+        begin, end = {"train": (np.zeros_like(lengths), self.val_start),
+                      "validation": (self.val_start, self.test_start),
+                      "test": (self.test_start, lengths)}[split]
+        pieces = [self.offsets[k] + np.arange(max(begin[k], first), end[k] - steps + 1)
+                  for k in range(self.series)]
+        return np.concatenate(pieces).astype(np.int64) if pieces else np.zeros(0, dtype=np.int64)
+
+    def series_of(self, rows) -> np.ndarray:
+        """The series each global row belongs to."""
+        return np.searchsorted(self.offsets, np.asarray(rows), side="right") - 1
+
+
+@dataclass
+class Network:
+    """One trained network and what was fitted with it."""
+
+    representation: Representation
+    model: object  # keras.Model
+    history: dict  # Keras's history of the kept fit: loss, val_loss, ...
+    linear: LinearBaseline  # ridge on the same training windows, in the same representation
+    epoch_seconds: list  # wall time of each training epoch (with its validation pass)
+
+
+def reader(problem: Problem, representation: Representation, steps: int):
+    """(read, encode): global origins -> the model's windows, and -> its training targets."""
+    needed = representation.first_origin()
+    target = problem.values[:, 0]
+
+    def read(origins):
+        histories = histories_at(problem.values, origins, needed)
+        return representation.windows(histories, problem.series_of(origins))
+
+    def encode(origins):
+        origins = np.asarray(origins)
+        histories = histories_at(target[:, None], origins, needed)[..., 0]
+        truth = target[origins[:, None] + np.arange(steps)[None, :]]
+        return representation.encode(histories, truth, problem.series_of(origins))
+
+    return read, encode
+
+
+def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
+                checkpoints: Checkpoints | None = None, seed: int | None = None,
+                fitted: Network | None = None) -> Network:
+    """Fit one representation and one network on the training windows of every series.
+
+    The network is trained from `seed` (default settings.seed) with deterministic ops; a network
+    that `checkpoints` holds as finished is loaded instead, an unfinished one continues where it
+    stopped. `fitted`, a network of the same representation from another seed, lends its
+    representation and ridge baseline, which do not depend on the seed.
+    """
+    seed = settings.seed if seed is None else seed
+    backend.deterministic(seed, ops=not settings.jit_compile)  # each network: the same start
+    p = problem
+    # A recursive model learns one step; it is scored, like a direct one, on whole horizons.
+    steps = 1 if settings.strategy == "recursive" else p.horizon
+    if fitted is not None:
+        representation = fitted.representation
+    else:
+        representation = Representation(scaling, p.season)
+        representation.fit(p.values, p.val_start, p.time_steps, steps, p.offsets)
+    first = representation.first_origin()
+    train_at = p.origins("train", first, steps)
+    validation = p.origins("validation", first, p.horizon)
+    for name, flag, found in (("train", "--val-fraction/--test-fraction", train_at),
+                              ("validation", "--val-fraction", validation)):
+        if len(found) == 0:
+            raise UserError(
+                f"the {name} split of {p.source} holds no complete window with --scaling {scaling} "
+                f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
+                f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
+    val_at = evenly_spaced(p.origins("validation", first, steps), MAX_SCORED_ORIGINS)
+    read, encode = reader(p, representation, steps)
+    key = f"{scaling}.seed{seed}"
+    finished = checkpoints.finished(key) if checkpoints else None
+    if finished:
+        model, history, epoch_seconds = (load_model(finished["model"]), finished["history"],
+                                         finished["epoch_seconds"])
+    else:
+        model, history, epoch_seconds = _train(key, representation, problem, settings, verbose,
+                                               checkpoints, seed, steps, (read, encode),
+                                               (train_at, val_at))
+    if fitted is not None:
+        linear = fitted.linear
+    else:
+        ridge_at = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
+        linear = LinearBaseline().fit_batches(
+            (read(at), encode(at)) for at in np.array_split(ridge_at, -(-len(ridge_at) // 4096)))
+    return Network(representation, model, history, linear, epoch_seconds)
+
+
+def _train(key: str, representation: Representation, p: Problem, settings: Settings, verbose,
+           checkpoints: Checkpoints | None, seed: int, steps: int, functions, origins):
+    """model.fit on batches drawn per epoch (`window_batches`); returns (model, history, seconds)."""
+    read, encode = functions
+    train_at, val_at = origins
+    progress = checkpoints.progress(key) if checkpoints else None
+    worker = distribution.start(settings.distribute)
+    with worker.scope():  # a model built in a strategy's scope trains distributed
+        model = worker.prepare(load_model(progress["model"]) if progress else build_model(
+            settings.model, p.time_steps, p.values.shape[1], steps, settings.units,
+            settings.layers, settings.dropout, settings.learning_rate, settings.loss))
+    if settings.jit_compile:
+        model.jit_compile = True  # XLA (Keras's own check may still refuse it, with a warning)
+    monitor = _Monitor(key, settings.patience, checkpoints, progress)
+    if not (progress and progress["stopper"]["stopped"]):
+        initial_epoch = progress["epoch"] if progress else 0
+        batches = window_batches(read, encode, train_at, settings.batch_size, seed,
+                                 settings.steps_per_epoch, initial_epoch,
+                                 groups=p.series_of(train_at), per_group=windows_per_series(
+                                     settings, p.series_of(train_at)))
+        model.fit(
+            batches, steps_per_epoch=batches.steps_per_epoch, shuffle=False,
+            validation_data=window_batches(read, encode, val_at, settings.batch_size),
+            epochs=settings.epochs, callbacks=[monitor.stopper, monitor.callback],
+            verbose=verbose, initial_epoch=initial_epoch)
+    elif progress["best_weights"] is not None:  # killed after early stopping, before saving
+        model.set_weights(progress["best_weights"])
+    if monitor.failed:
+        epoch, name, value = monitor.failed
+        raise UserError(
+            f"training diverged: the {name} was {value} after epoch {epoch} ({representation.scaling} "
+            f"scaling, seed {seed}, --learning-rate {settings.learning_rate}), so no model was "
+            f"saved. Look for extreme values in {p.source}, or retry with a smaller "
+            f"--learning-rate or --loss huber.")
+    if checkpoints:
+        checkpoints.save_finished(key, model, monitor.history, monitor.seconds)
+    return worker.unwrap(model), monitor.history, monitor.seconds  # an ordinary Keras model
+
+
+def windows_per_series(settings: Settings, groups: np.ndarray) -> int | None:
+    """Training windows each series gives an epoch at most: --windows-per-series, or by default
+    the median series' count, so that a few long series do not outweigh the others (one series:
+    every window, as always). None when no series has more."""
+    counts = np.bincount(groups) if len(groups) else np.zeros(0, dtype=int)
+    counts = counts[counts > 0]
+    cap = settings.windows_per_series or (int(np.median(counts)) if len(counts) else None)
+    return cap if cap is not None and len(counts) and counts.max() > cap else None
+
+
+def ensemble(first: Network, problem: Problem, settings: Settings, verbose,
+             checkpoints: Checkpoints | None = None) -> tuple[Network, list[Network]]:
+    """`settings.ensemble` networks of `first`'s representation, `first` (from --seed) and one from
+    each of the next seeds, combined into one model that forecasts their median. Returns the
+    combined network and the members."""
+    scaling = first.representation.scaling
+    members = [first]
+    for offset in range(1, settings.ensemble):
+        if verbose:
+            print(f"[ensemble {offset + 1}/{settings.ensemble}] --seed {settings.seed + offset}",
+                  flush=True)
+        members.append(fit_network(scaling, problem, settings, verbose, checkpoints,
+                                   settings.seed + offset, fitted=first))
+    model = combine_members([member.model for member in members])
+    combined = Network(first.representation, model, first.history, first.linear, first.epoch_seconds)
+    return combined, members
+
+
+class _Monitor:
+    """The callbacks of one fit: early stopping (restored from a checkpoint when resuming), a stop
+    on a non-finite loss, the loss history and wall time of each epoch, and a checkpoint after each
+    completed epoch."""
+
+    def __init__(self, key: str, patience: int, checkpoints: Checkpoints | None,
+                 progress: dict | None):
+        keras = backend.keras()
+        self.history: dict = {k: list(v) for k, v in (progress or {}).get("history", {}).items()}
+        self.seconds: list[float] = list((progress or {}).get("epoch_seconds", []))
+        self.failed = None  # (epoch, "loss" or "val_loss", value) once a loss is not finite
+        monitor = self
+
+        class Stopper(keras.callbacks.EarlyStopping):
+            def on_train_begin(self, logs=None):
+                super().on_train_begin(logs)
+                if progress:  # carry on counting patience where the interrupted run was
+                    state = progress["stopper"]
+                    self.wait, self.best, self.best_epoch = (state["wait"], state["best"],
+                                                             state["best_epoch"])
+                    self.best_weights = progress["best_weights"]
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                monitor.started = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                monitor.seconds.append(time.perf_counter() - monitor.started)
+                logs = {name: float(value) for name, value in (logs or {}).items()}
+                for name in ("loss", "val_loss"):
+                    if name in logs and not math.isfinite(logs[name]):
+                        monitor.failed = (epoch + 1, name, logs[name])
+                        self.model.stop_training = True
+                        return
+                for name, value in logs.items():
+                    monitor.history.setdefault(name, []).append(value)
+                if checkpoints:
+                    stopper = monitor.stopper
+                    checkpoints.save_epoch(
+                        key, epoch + 1, self.model, stopper.best_weights, monitor.history,
+                        monitor.seconds, {"wait": stopper.wait, "best": stopper.best,
+                                          "best_epoch": stopper.best_epoch,
+                                          "stopped": bool(self.model.stop_training)})
+                    # An epoch's time includes its checkpoint: the cost of being resumable.
+                    monitor.seconds[-1] = time.perf_counter() - monitor.started
+
+        self.stopper = Stopper(monitor="val_loss", patience=patience, restore_best_weights=True)
+        self.callback = Callback()

@@ -1,0 +1,203 @@
+"""Many series in one file: reading long and wide panels, their errors, splits in time, windows
+that never cross a series, and statistics from each series' own training rows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster.data import WIDE_ID, read_panel, time_splits
+from forecaster.errors import UserError
+from forecaster.fitting import Problem, reader
+from forecaster.scaling import Representation
+from forecaster.windows import window_batches
+from tests.conftest import write_csv
+
+
+def long_csv(tmp_path, series: dict, name="panel.csv", start="2021-01-01", freq="D", id_col="store"):
+    """series: id -> (first step, values); one row per (id, time), ids in the given order."""
+    frames = [pd.DataFrame({id_col: key, "date": pd.date_range(start, periods=first + len(values),
+                                                              freq=freq)[first:].strftime("%Y-%m-%d"),
+                            "sales": values}) for key, (first, values) in series.items()]
+    path = tmp_path / name
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+# Reading
+
+
+def test_long_file_reads_each_series_on_its_own_grid_in_order_of_appearance(tmp_path):
+    path = long_csv(tmp_path, {"b": (0, [1.0, 2, 3, 4]), "a": (2, [10.0, 20, 30])})
+    panel = read_panel(path, id_columns="store")
+    assert panel.ids == ["b", "a"]
+    assert panel.lengths.tolist() == [4, 3]
+    assert panel.rows(0)[:, 0].tolist() == [1, 2, 3, 4]
+    assert panel.rows(1)[:, 0].tolist() == [10, 20, 30]
+    assert panel.index(1)[0] == pd.Timestamp("2021-01-03")  # a ragged start
+    assert panel.schema.id_columns == ("store",) and panel.schema.frequency == "D"
+
+
+def test_rows_in_any_order_are_sorted_by_series_then_time(tmp_path):
+    text = "store,date,sales\na,2021-01-02,2\nb,2021-01-01,5\na,2021-01-01,1\nb,2021-01-02,6\n" \
+           "a,2021-01-03,3\nb,2021-01-03,7\n"
+    panel = read_panel(write_csv(tmp_path, text), id_columns="store")
+    assert panel.ids == ["a", "b"]
+    assert panel.raw[:, 0].tolist() == [1, 2, 3, 5, 6, 7]
+
+
+def test_numeric_codes_and_several_id_columns_form_one_key(tmp_path):
+    text = "store,item,date,sales\n" + "".join(
+        f"{store},{item},2021-01-0{day},{store * 10 + item + day}\n"
+        for store in (1, 2) for item in (7, 8) for day in (1, 2, 3))
+    panel = read_panel(write_csv(tmp_path, text), id_columns="store,item")
+    assert panel.ids == [("1", "7"), ("1", "8"), ("2", "7"), ("2", "8")]
+    assert panel.label(2) == "2, 7"
+    assert panel.find(["2", "8", "1", "7"]).tolist() == [3, 0]
+
+
+def test_leading_and_trailing_empty_values_are_not_data_and_gaps_inside_stay_missing(tmp_path):
+    text = ("store,date,sales\na,2021-01-01,\na,2021-01-02,\na,2021-01-03,3\na,2021-01-04,\n"
+            "a,2021-01-06,6\na,2021-01-07,\nb,2021-01-01,1\nb,2021-01-02,2\nb,2021-01-03,3\n")
+    panel = read_panel(write_csv(tmp_path, text), id_columns="store")
+    assert panel.index(0)[0] == pd.Timestamp("2021-01-03") and panel.lengths[0] == 4
+    np.testing.assert_array_equal(panel.rows(0)[:, 0], [3, np.nan, np.nan, 6])
+    assert panel.missing_timestamps.tolist() == [1, 0]  # 2021-01-05 was not in the file
+
+
+def test_a_series_with_no_value_is_left_out_and_named(tmp_path):
+    text = "store,date,sales\na,2021-01-01,1\na,2021-01-02,2\na,2021-01-03,3\nz,2021-01-01,\n" \
+           "z,2021-01-02,\n"
+    panel = read_panel(write_csv(tmp_path, text), id_columns="store")
+    assert panel.ids == ["a"]
+    assert panel.left_out == [("z", "no target value")]
+
+
+def test_wide_file_makes_each_named_column_a_series_named_by_the_column(tmp_path):
+    text = "date,north,south,price\n" + "".join(
+        f"2021-01-0{day},{day},{10 * day},{day % 2}\n" for day in range(1, 6))
+    path = write_csv(tmp_path, text)
+    panel = read_panel(path, target="north,south", features="price")
+    assert panel.ids == ["north", "south"]
+    assert panel.schema.wide == ("north", "south") and panel.schema.id_names == (WIDE_ID,)
+    assert panel.rows(1).tolist() == [[10, 1], [20, 0], [30, 1], [40, 0], [50, 1]]
+    every = read_panel(path, target="all", features="price")
+    assert every.ids == ["north", "south"]
+
+
+# Errors: one line each, the first few offenders and a count
+
+
+def test_repeated_timestamps_name_the_id_column_to_pass(tmp_path):
+    path = long_csv(tmp_path, {f"s{k}": (0, list(range(1, 200))) for k in range(3)})
+    with pytest.raises(UserError) as error:
+        read_panel(path)
+    message = str(error.value)
+    assert "column 'store' tells them apart" in message and "--id-col store" in message
+    assert "199 timestamps appear more than once" in message
+    assert len(message) < 400 and "\n" not in message  # never hundreds of line numbers
+
+
+def test_a_duplicate_series_and_time_names_the_id_the_time_and_the_lines(tmp_path):
+    text = "store,date,sales\na,2021-01-01,1\na,2021-01-02,2\nb,2021-01-01,3\na,2021-01-02,4\n" \
+           "b,2021-01-01,5\n"
+    with pytest.raises(UserError, match=r"series 'a' has two rows for 2021-01-02 00:00:00: lines 3, 5 "
+                                        r"\(1 more repeated pair\)"):
+        read_panel(write_csv(tmp_path, text), id_columns="store")
+
+
+def test_an_empty_id_cell_is_refused_with_its_line(tmp_path):
+    text = "store,date,sales\na,2021-01-01,1\n,2021-01-02,2\na,2021-01-03,3\n"
+    with pytest.raises(UserError, match=r"id column 'store' of .* is empty on 1 line \(3\)"):
+        read_panel(write_csv(tmp_path, text), id_columns="store")
+
+
+def test_long_and_wide_at_once_is_refused(tmp_path):
+    text = "store,date,a,b\nx,2021-01-01,1,2\nx,2021-01-02,2,3\nx,2021-01-03,3,4\n"
+    with pytest.raises(UserError, match="pass one of the two"):
+        read_panel(write_csv(tmp_path, text), id_columns="store", target="a,b")
+
+
+def test_an_unknown_series_is_named_with_the_known_ones(tmp_path):
+    panel = read_panel(long_csv(tmp_path, {"a": (0, [1.0, 2, 3]), "b": (0, [1.0, 2, 4])}),
+                       id_columns="store")
+    with pytest.raises(UserError, match=r"--series names 1 series not in .*: c; its series are a, b"):
+        panel.find(["a", "c"])
+
+
+# Splits: one cutoff in time for every series
+
+
+def test_splits_cut_every_series_at_the_same_times(tmp_path):
+    path = long_csv(tmp_path, {"a": (0, np.arange(20.0)), "b": (10, np.arange(10.0))})
+    panel = read_panel(path, id_columns="store")
+    splits = time_splits(panel, 0.25, 0.25)
+    assert splits.val_time == pd.Timestamp("2021-01-11") and splits.test_time == pd.Timestamp("2021-01-16")
+    assert splits.val_start.tolist() == [10, 0] and splits.test_start.tolist() == [15, 5]
+    given = time_splits(panel, 0.25, 0.25, val_start="2021-01-13", test_start="2021-01-18")
+    assert given.val_start.tolist() == [12, 2] and given.test_start.tolist() == [17, 7]
+
+
+# Windows never cross a series or a split; statistics come from each series' training rows alone
+
+
+def two_series_problem(second=None):
+    first = np.arange(0.0, 30.0)
+    second = np.arange(100.0, 125.0) if second is None else second
+    values = np.concatenate([first, second])[:, None]
+    offsets = np.array([0, 30, 55])
+    return Problem(values, offsets, val_start=np.array([20, 15]), test_start=np.array([25, 20]),
+                   time_steps=3, horizon=2, season=1, source="test")
+
+
+def test_training_windows_stay_inside_one_series_and_its_training_rows():
+    problem = two_series_problem()
+    origins = problem.origins("train", first=3, steps=2)
+    assert origins.tolist() == [*range(3, 19), *range(33, 44)]
+    representation = Representation("global", 1).fit(problem.values, problem.val_start, 3, 2,
+                                                      problem.offsets)
+    read, encode = reader(problem, representation, 2)
+    series = problem.series_of(origins)
+    windows = read(origins)
+    # Undo each series' standardisation: every window is three consecutive values of one series.
+    levels = windows[..., 0] * representation.scale_[series, 0][:, None] + representation.mean_[
+        series, 0][:, None]
+    expected = problem.values[origins[:, None] + np.arange(-3, 0), 0]
+    np.testing.assert_allclose(levels, expected, atol=1e-4)
+    assert np.all(np.diff(expected, axis=1) == 1)  # no window mixes 29 with 100
+    targets = encode(origins) * representation.spread_[series][:, None] + representation.level_[
+        series][:, None]
+    np.testing.assert_allclose(targets, problem.values[origins[:, None] + np.arange(2), 0], atol=1e-4)
+    assert problem.origins("validation", 3, 2).tolist() == [*range(20, 24), *range(45, 49)]
+
+
+@pytest.mark.parametrize("kind", Representation.KINDS)
+def test_each_series_statistics_come_from_its_own_training_rows_only(kind):
+    problem = two_series_problem()
+    fitted = Representation(kind, 1).fit(problem.values, problem.val_start, 3, 2, problem.offsets)
+    alone = Representation(kind, 1).fit(problem.values[:30], 20, 3, 2)
+    for name in ("mean_", "scale_", "level_", "spread_"):
+        np.testing.assert_allclose(getattr(fitted, name)[0], getattr(alone, name)[0], rtol=1e-12)
+    # Another series' values, and this series' own validation and test rows, change nothing.
+    changed = problem.values.copy()
+    changed[20:30, 0] = 1e6
+    changed[30:, 0] = -7.0 * np.arange(25) ** 2
+    other = Representation(kind, 1).fit(changed, problem.val_start, 3, 2, problem.offsets)
+    for name in ("mean_", "scale_", "level_", "spread_"):
+        np.testing.assert_array_equal(getattr(other, name)[0], getattr(fitted, name)[0])
+    # series 2's training rows are 100..114 (their changes, for "change", all 1)
+    assert fitted.mean_[1, 0] == pytest.approx(1.0 if kind == "change" else 107.0)
+
+
+def test_epochs_draw_at_most_the_cap_of_each_series_and_every_series_alike():
+    origins = np.concatenate([np.arange(0, 100), np.arange(1000, 1010)])
+    groups = np.concatenate([np.zeros(100, dtype=int), np.ones(10, dtype=int)])
+    batches = window_batches(lambda at: at[:, None, None], lambda at: at[:, None], origins, 5, seed=3,
+                             groups=groups, per_group=10)
+    assert batches.steps_per_epoch == 4  # 10 + 10 windows, 5 per batch
+    for epoch in range(2):
+        drawn = np.concatenate([batches[epoch * 4 + i][1][:, 0] for i in range(4)])
+        assert len(drawn) == len(set(drawn)) == 20
+        assert (drawn >= 1000).sum() == 10  # the short series gives all it has
+    first = np.concatenate([batches[i][1][:, 0] for i in range(4)])
+    second = np.concatenate([batches[4 + i][1][:, 0] for i in range(4)])
+    assert set(first[first < 1000]) != set(second[second < 1000])  # a new share of the long one
