@@ -1,5 +1,7 @@
 # forecaster: `make` lists the targets. Every target calls the same `forecaster` command line.
 # Variables pass through to it, e.g.  make train DATA=data/seattle-weather.csv TARGET=temp_max
+# Many series: TARGET=a,b,c or TARGET=all (a wide file), ID_COL=store (a long file); SERIES=a,b
+# restricts evaluate and forecast to some of them.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,13 +15,13 @@ REPORT_DIR ?= reports/$(notdir $(MODEL_DIR))
 FORECAST ?= forecasts/$(notdir $(MODEL_DIR)).csv
 
 flag = $(if $($(1)),--$(2) $($(1)))
-TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) \
+TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) $(call flag,ID_COL,id-col) \
 	$(call flag,FEATURES,features) $(call flag,TIME_STEPS,time-steps) $(call flag,HORIZON,horizon) \
 	$(call flag,EPOCHS,epochs) $(call flag,BATCH_SIZE,batch-size) $(call flag,UNITS,units) \
 	$(call flag,SEED,seed) $(call flag,ENSEMBLE,ensemble) $(call flag,CONFIG,config)
 
 .DEFAULT_GOAL := help
-.PHONY: help install train evaluate forecast benchmark bench test lint clean
+.PHONY: help install train evaluate forecast benchmark panels bench test lint clean
 
 help: ## list the targets
 	@echo "usage: make TARGET [DATA=file.csv TARGET=column HORIZON=n ...]"
@@ -38,18 +40,21 @@ train: $(STAMP) ## train on DATA (default: hourly Seattle temperatures) into MOD
 	$(BIN)/forecaster train --csv $(DATA) --model-dir $(MODEL_DIR) $(TRAIN_FLAGS)
 
 evaluate: $(STAMP) ## score MODEL_DIR on its held-out test split; metrics and plot in REPORT_DIR
-	$(BIN)/forecaster evaluate --model-dir $(MODEL_DIR) --output-dir $(REPORT_DIR)
+	$(BIN)/forecaster evaluate --model-dir $(MODEL_DIR) --output-dir $(REPORT_DIR) $(call flag,SERIES,series)
 
 forecast: $(STAMP) ## forecast past the end of DATA with MODEL_DIR into FORECAST (and a plot)
 	@mkdir -p $(dir $(FORECAST))
 	$(BIN)/forecaster forecast --model-dir $(MODEL_DIR) --csv $(DATA) --output $(FORECAST) \
-		--plot $(basename $(FORECAST)).png $(call flag,HORIZON,horizon)
+		--plot $(basename $(FORECAST)).png $(call flag,HORIZON,horizon) $(call flag,SERIES,series)
 	@cat $(FORECAST)
 
 benchmark: $(STAMP) ## backtest the default and the classic recipe against every baseline, bundled and generated series
 	$(BIN)/python -m benchmarks.backtests
 
-bench: $(STAMP) ## speed and memory side by side: training vs plain Keras, windows, a 10M-row CSV, cold forecast, mirrored
+panels: $(STAMP) ## one global model over many series: against seasonal naive and per-series LSTMs (docs/many-series.md)
+	$(BIN)/python -m benchmarks.many_series
+
+bench: $(STAMP) ## speed and memory side by side: training vs plain Keras, windows, a 10M-row CSV, cold forecast, mirrored, panels of 10 to 10,000 series
 	$(BIN)/python -m benchmarks.speed
 
 test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook)

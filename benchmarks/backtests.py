@@ -243,7 +243,7 @@ def backtest_variant(data_set: DataSet, csv: Path, variant: str, overrides: dict
     model = next(iter(report["models"]))
     result = {
         "target": report["target"],
-        "frequency": bundle.metadata["frequency"],
+        "frequency": bundle.metadata_["frequency"],
         "flags": _flags(data_set.overrides),
         "time_steps": trained.time_steps,
         "horizon": trained.horizon,
@@ -278,12 +278,12 @@ def backtest_variant(data_set: DataSet, csv: Path, variant: str, overrides: dict
 def best_achievable(known: generated.Synthetic, bundle, csv: Path, report: dict) -> dict:
     """The best forecast's MAE on the same origins and steps as the backtest ("mae"), and its
     expected value ("expected"; exact for the first `exact_steps` steps, Monte Carlo after)."""
-    from forecaster.data import read_series, split_points
+    from forecaster.data import read_panel, split_points
     from forecaster.evaluation import earliest_origin
     from forecaster.windows import split_origins
 
-    settings, horizon = bundle.settings, bundle.settings.horizon
-    values = read_series(csv, schema=bundle.schema).frame.to_numpy(dtype="float64")[:, 0]
+    settings, horizon = bundle.settings_, bundle.horizon
+    values = read_panel(csv, schema=bundle.schema_).rows(0)[:, 0]
     val_start, test_start = split_points(len(values), settings.val_fraction, settings.test_fraction)
     origins = split_origins(len(values), horizon, val_start, test_start, earliest_origin(bundle))["test"]
     if len(origins) != report["origins"]:

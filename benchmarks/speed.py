@@ -12,6 +12,9 @@
     forecast     a cold `forecaster forecast` (a new process) against the same forecast through
                  keras.saving.load_model + predict
     distribute   training with --distribute mirrored on two logical CPU devices against one
+    panels       one global model over panels of 10, 1,000 and 10,000 series of equal total rows
+                 (long format), 200 batches per epoch: seconds per epoch (flat is the goal), the
+                 whole run, and peak RSS against the raw float32 data
 
 Every measurement runs in a fresh process (cold starts and peak memory need one). Prints a
 markdown table and writes it with the raw numbers to <output-dir>/speed.md and speed.json.
@@ -38,7 +41,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("throughput", "windowing", "big-train", "forecast", "distribute")
+SECTIONS = ("throughput", "windowing", "big-train", "forecast", "distribute", "panels")
+PANEL_SERIES = (10, 1_000, 10_000)
+PANEL_ROWS = 1_000_000  # rows of each panel, all series together
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,10 +174,41 @@ def _measure_forecaster_train(epochs: int, folder: str, extra: dict | None = Non
     return {"epoch_seconds": run.epoch_seconds, "replicas": _replicas(run)}
 
 
+def _measure_panel_train(series: int, rows: int, folder: str, epochs: int) -> dict:
+    """`forecaster train` on a long file of `series` hourly series of rows // series rows each,
+    200 batches per epoch: seconds per epoch and of the whole run, and the process's peak RSS."""
+    import pandas as pd
+
+    from forecaster.config import Settings
+    from forecaster.training import train
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv = folder / f"panel-{series}.csv"
+    length = rows // series
+    rng = np.random.default_rng(series)
+    hours = np.arange(length)
+    level = np.exp(rng.uniform(0, 7, series))[:, None]  # levels from 1 to about 1000
+    values = level * (1 + 0.3 * np.sin(2 * np.pi * hours / 24)[None, :]
+                      + rng.normal(0, 0.05, (series, length)))
+    pd.DataFrame({"sensor": np.repeat([f"s{k}" for k in range(series)], length),
+                  "time": np.tile(pd.date_range("2020-01-01", periods=length, freq="h"), series),
+                  "value": values.ravel().round(4)}).to_csv(csv, index=False)
+    del values
+    started = time.perf_counter()
+    settings = Settings(csv=str(csv), id_col=("sensor",), time_steps=24, horizon=6, scaling="window",
+                        epochs=epochs, patience=epochs, steps_per_epoch=200, seed=0,
+                        model_dir=str(folder / f"model-{series}")).validate()
+    run = train(settings, verbose=0)
+    return {"epoch_seconds": run.epoch_seconds, "seconds": time.perf_counter() - started,
+            "series": run.series, "raw_float32_mb": rows * 4 / 2**20,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def _replicas(run) -> int | None:
     from forecaster.artifacts import load_bundle
 
-    return (load_bundle(run.model_dir).metadata.get("distribution") or {}).get("replicas")
+    return (load_bundle(run.model_dir).metadata_.get("distribution") or {}).get("replicas")
 
 
 def _peak_reset() -> int:
@@ -225,12 +261,12 @@ def _measure_windowing(rows: int, side: str, read_windows: int) -> dict:
 
 def _measure_load(csv: str, features: list) -> dict:
     """Read the big CSV as `train` does: time and peak RSS."""
-    from forecaster.data import read_series
+    from forecaster.data import read_panel
 
     started = time.perf_counter()
-    series = read_series(csv, target="target", features=tuple(features))
+    panel = read_panel(csv, target="target", features=tuple(features))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": len(series.frame),
+    return {"seconds": seconds, "rows": int(panel.offsets[-1]),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -251,6 +287,7 @@ MEASUREMENTS = {
     "windowing": _measure_windowing,
     "load": _measure_load,
     "baseline-rss": _measure_baseline_rss,
+    "panel-train": _measure_panel_train,
 }
 
 
@@ -354,13 +391,13 @@ def _forecast(args, output: Path) -> dict:
     keras_script = (
         "import keras, numpy as np, pandas as pd\n"
         "from forecaster.artifacts import load_bundle\n"
-        "from forecaster.data import read_series\n"
+        "from forecaster.data import read_panel\n"
         f"bundle = load_bundle({str(model_dir)!r})\n"
-        "model = keras.saving.load_model(bundle.directory / 'model.keras', compile=False)\n"
-        f"history = read_series({str(csv)!r}, schema=bundle.schema).values(bundle.settings.fill)\n"
-        "window = bundle.representation.windows(history[None])\n"
-        "forecast = bundle.representation.decode(model.predict(window, verbose=0), history[:, 0],"
-        " np.array([len(history)]))\n")
+        "model = keras.saving.load_model(bundle.directory_ / 'model.keras', compile=False)\n"
+        f"history = read_panel({str(csv)!r}, schema=bundle.schema_).values(0, bundle.settings_.fill)\n"
+        "representation = bundle.members_[0][1]\n"
+        "window = representation.windows(history[None], [0])\n"
+        "forecast = representation.decode(model.predict(window, verbose=0), history[None, :, 0], [0])\n")
     ours, plain = [], []
     for _ in range(max(args.repeats, 5)):
         ours.append(run_timed(command)["seconds"])
@@ -385,8 +422,21 @@ def _distribute(args, output: Path) -> dict:
             "ratio": statistics.median(two) / statistics.median(one)}
 
 
+def _panels(args, output: Path) -> dict:
+    results = {}
+    for series in PANEL_SERIES:
+        result = measure("panel-train", series=series, rows=PANEL_ROWS, folder=str(output / "panels"),
+                         epochs=max(2, min(args.epochs, 3)))
+        results[str(series)] = result
+        print(f"   {series:,} series of {PANEL_ROWS // series:,} rows: "
+              f"{_after_first(result['epoch_seconds']):.2f} s/epoch, {result['seconds']:.0f} s in all, "
+              f"peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
+    results["baseline_rss_mb"] = measure("baseline-rss")["peak_rss_mb"]
+    return results
+
+
 SECTION_RUNNERS = {"throughput": _throughput, "windowing": _windowing, "big-train": _big_train,
-                   "forecast": _forecast, "distribute": _distribute}
+                   "forecast": _forecast, "distribute": _distribute, "panels": _panels}
 
 
 def _markdown(results: dict) -> str:
@@ -435,6 +485,20 @@ def _markdown(results: dict) -> str:
         rows.append(f"| classic example, --distribute mirrored on 2 logical CPUs (s/epoch) | "
                     f"{statistics.median(r['mirrored_two_cpus']):.3f} | one device "
                     f"{statistics.median(r['one_device']):.3f} | {r['ratio']:.2f} |")
+    if "panels" in results:
+        r = results["panels"]
+        first = _after_first(r[str(PANEL_SERIES[0])]["epoch_seconds"])
+        for series in PANEL_SERIES:
+            found = r[str(series)]
+            epoch = _after_first(found["epoch_seconds"])
+            rows.append(f"| one model over {series:,} series x {PANEL_ROWS // series:,} rows: s/epoch "
+                        f"(200 batches), whole run s | {epoch:.2f}, {found['seconds']:.0f} | "
+                        f"{PANEL_SERIES[0]} series {first:.2f} | {epoch / first:.2f} |")
+        largest = r[str(PANEL_SERIES[-1])]
+        extra = largest["peak_rss_mb"] - r["baseline_rss_mb"]
+        rows.append(f"| {PANEL_SERIES[-1]:,}-series panel: peak RSS less Keras's own "
+                    f"({r['baseline_rss_mb']:.0f} MB) | {extra:.0f} MB | raw float32 "
+                    f"{largest['raw_float32_mb']:.1f} MB | {extra / largest['raw_float32_mb']:.1f}x raw |")
     return "\n".join(rows)
 
 
