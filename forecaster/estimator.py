@@ -207,13 +207,14 @@ class Forecaster:
                 f"future values. Ask for at most {settings.horizon} steps, or retrain with a longer "
                 f"--horizon.")
         needed = max(representation.first_origin() for _, representation in members)
+        inputs = self._inputs(panel)
         forecasts = np.empty((len(origins), steps))
         for start in range(0, len(origins), CHUNK):
             chunk = origins[start:start + CHUNK]
             rows, fresh = self._statistics_rows(panel, chunk)
             used = [(_predictor(model), representation.with_series(fresh) if fresh else representation)
                     for model, representation in members]
-            histories = self.histories(panel, chunk, needed)
+            histories = self.histories(panel, chunk, needed, inputs)
             ahead = self._ahead(panel, chunk, steps + settings.horizon)
             forecasts[start:start + CHUNK] = self._forecast(histories, rows, used, steps, ahead)
         return forecasts
@@ -242,18 +243,18 @@ class Forecaster:
             means[i] = float(np.mean(self._filled(panel, *origins[i])[:, 0]))
         return means
 
-    def histories(self, panel: Panel, origins, rows: int) -> np.ndarray:
+    def histories(self, panel: Panel, origins, rows: int, inputs=None) -> np.ndarray:
         """(n, rows, columns) the `rows` rows before each origin, target first, then features and
-        calendar inputs, missing values filled from the rows of that series before the origin."""
+        calendar inputs, missing values filled from the rows of that series before the origin.
+        `inputs`: (inputs, gaps) of the panel (`_inputs`) when the caller has them already."""
         origins = np.asarray(origins, dtype=np.int64).reshape(-1, 2)
         series, at = origins[:, 0], origins[:, 1]
         if len(origins) and (at < rows).any():
             i = int(np.argmax(at < rows))
             raise ValueError(f"origin {at[i]} of series {panel.label(series[i])} has fewer than "
                              f"{rows} rows before it")
-        inputs = self._inputs(panel)
+        inputs, gaps = inputs or self._inputs(panel)
         position = panel.offsets[series] + at
-        gaps = np.concatenate([[0], np.cumsum(np.isnan(panel.raw).any(axis=1))])
         histories = histories_at(inputs, position, rows).astype("float64")
         for i in np.flatnonzero(gaps[position] - gaps[position - rows] > 0):
             histories[i, :, :panel.raw.shape[1]] = self._filled(panel, *origins[i])[-rows:]
@@ -304,13 +305,15 @@ class Forecaster:
         return fill_missing(panel.rows(series)[:origin], self.settings_.fill,
                             names=self.schema_.columns)
 
-    def _inputs(self, panel: Panel) -> np.ndarray:
-        """(rows, columns) every series' rows with their calendar inputs appended."""
+    def _inputs(self, panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, columns) every series' rows with their calendar inputs appended, and (rows + 1,)
+        how many rows before each hold a missing value (a history with none is read as it is)."""
+        gaps = np.concatenate([[0], np.cumsum(np.isnan(panel.raw).any(axis=1))])
         if not self.schema_.calendar:
-            return panel.raw
+            return panel.raw, gaps
         series = np.repeat(np.arange(len(panel)), panel.lengths)
         times = panel.times(series, np.arange(len(panel.raw)) - panel.offsets[series])
-        return np.hstack([panel.raw, calendar(times, self.schema_.calendar)])
+        return np.hstack([panel.raw, calendar(times, self.schema_.calendar)]), gaps
 
     def _ahead(self, panel: Panel, origins: np.ndarray, steps: int) -> np.ndarray:
         """(n, steps, calendar columns) the calendar inputs of the steps from each origin."""
