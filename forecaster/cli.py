@@ -186,6 +186,9 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="timestamp where validation starts (instead of --val-fraction)")
     parser.add_argument("--test-start", dest="test_start",
                         help="timestamp where the test split starts (instead of --test-fraction)")
+    parser.add_argument("--series-size", dest="series_size", action="store_true", default=None,
+                        help="give the network each series' size (log of its mean absolute value, "
+                             "standardised over the series) as one more input")
     parser.add_argument("--windows-per-series", dest="windows_per_series", type=int,
                         help="training windows drawn from each series per epoch at most, anew each "
                              "epoch (default: the median series' count, so long series do not "

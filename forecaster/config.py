@@ -78,6 +78,10 @@ class Settings:
     # series do not outweigh short ones and an epoch's cost is bounded however many series there
     # are. None: the median series' number of training windows (one series: all of them).
     windows_per_series: int | None = None
+    # Give the network each series' size (the log of its mean absolute value over its training
+    # rows, standardised over the training series) as one more input, so that one model can tell
+    # large series from small ones, whose windows every representation scales alike.
+    series_size: bool = False
     seed: int = 42  # one seed for Python, NumPy and Keras, set at the entry point
     # Models trained from seeds seed, seed + 1, ... whose median is the forecast (1: one model).
     # The members are chosen once, on the first seed; each kept network then gets the further
@@ -117,8 +121,9 @@ class Settings:
             raise UserError(
                 f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} leave "
                 f"under 10% of the rows for training; lower one of them.")
-        if not isinstance(self.jit_compile, bool):
-            raise UserError(f"jit_compile is {self.jit_compile!r}; expected true or false.")
+        for name in ("jit_compile", "series_size", "calendar"):
+            if not isinstance(getattr(self, name), bool):
+                raise UserError(f"{name} is {getattr(self, name)!r}; expected true or false.")
         if self.model not in MODEL_KINDS:
             raise UserError(f"--model is {self.model!r}; expected one of {', '.join(MODEL_KINDS)}.")
         if not 0 <= self.dropout < 1:

@@ -110,7 +110,8 @@ class Forecaster:
         candidates = [self._candidate(kept, at, network, network.model) for network in networks]
         if settings.scaling == "auto":
             candidates += [self._candidate(kept, at, network, ridge_model(
-                network.linear, time_steps, problem.values.shape[1])) for network in networks]
+                network.linear, time_steps,
+                network.representation.input_columns(problem.values.shape[1]))) for network in networks]
         choose, calibrate = _halves(at, splits, horizon) if len(candidates) > 1 else (None, None)
         chosen = _combine(candidates, self._unit(at), choose)
         seeds = {}

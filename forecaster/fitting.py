@@ -115,7 +115,7 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
     if fitted is not None:
         representation = fitted.representation
     else:
-        representation = Representation(scaling, p.season)
+        representation = Representation(scaling, p.season, settings.series_size)
         representation.fit(p.values, p.val_start, p.time_steps, steps, p.offsets)
     first = representation.first_origin()
     train_at = p.origins("train", first, steps)
@@ -156,7 +156,8 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
     worker = distribution.start(settings.distribute)
     with worker.scope():  # a model built in a strategy's scope trains distributed
         model = worker.prepare(load_model(progress["model"]) if progress else build_model(
-            settings.model, p.time_steps, p.values.shape[1], steps, settings.units,
+            settings.model, p.time_steps, representation.input_columns(p.values.shape[1]), steps,
+            settings.units,
             settings.layers, settings.dropout, settings.learning_rate, settings.loss))
     if settings.jit_compile:
         model.jit_compile = True  # XLA (Keras's own check may still refuse it, with a warning)

@@ -100,11 +100,12 @@ class Representation:
 
     KINDS = ("global", "change", "window")
 
-    def __init__(self, scaling: str, season: int):
+    def __init__(self, scaling: str, season: int, series_size: bool = False):
         if scaling not in self.KINDS:
             raise ValueError(f"scaling must be one of {self.KINDS}, got {scaling!r}")
         self.scaling = scaling
         self.season = season
+        self.series_size = series_size  # one more input column: the series' size (see `size_`)
 
     def fit(self, values, train_rows, time_steps: int, horizon: int, offsets=None) -> Representation:
         """`values`: (rows, columns) in user units, target first: one series, or several one after
@@ -134,7 +135,14 @@ class Representation:
         stats = [self._statistics(rows, found, horizon) for rows, found in zip(series, origins, strict=True)]
         self.mean_, self.scale_, self.level_, self.spread_ = (
             np.array([row[i] for row in stats], dtype="float64") for i in range(4))
+        self.size_ = np.array([_log_size(rows) for rows in series])
+        spread = float(np.std(self.size_))
+        self.size_centre_, self.size_unit_ = float(np.mean(self.size_)), spread if spread > 0 else 1.0
         return self
+
+    def input_columns(self, columns: int) -> int:
+        """The columns of the windows the model reads, for `columns` columns of values."""
+        return columns + int(self.series_size)
 
     def with_series(self, histories) -> Representation:
         """A copy that also knows the series of `histories` (a list of (rows, columns) arrays in
@@ -150,11 +158,13 @@ class Representation:
                 raise ValueError(f"a history of {len(rows)} rows holds no window of "
                                  f"{self.time_steps_} + {horizon} steps")
             stats.append(self._statistics(rows, found, horizon))
-        copy = Representation(self.scaling, self.season)
+        copy = Representation(self.scaling, self.season, self.series_size)
         copy.time_steps_, copy.anchors_, copy.lag_ = self.time_steps_, list(self.anchors_), self.lag_
+        copy.size_centre_, copy.size_unit_ = self.size_centre_, self.size_unit_
         copy.mean_, copy.scale_, copy.level_, copy.spread_ = (
             np.concatenate([own, np.array([row[i] for row in stats]).reshape(-1, *own.shape[1:])])
             for i, own in enumerate((self.mean_, self.scale_, self.level_, self.spread_)))
+        copy.size_ = np.concatenate([self.size_, [_log_size(np.asarray(rows)) for rows in histories]])
         return copy
 
     @property
@@ -220,11 +230,20 @@ class Representation:
         recent = histories[:, -self.time_steps_:, :]
         if self.scaling != "window":
             changed = _differenced(histories[:, -(self.time_steps_ + self.lag_):, :], self.lag_)
-            return self._standardise(changed[:, self.lag_:, :], series)
+            return self._with_size(self._standardise(changed[:, self.lag_:, :], series), series)
         scaled = self._standardise(recent, series)
         target = recent[..., 0]
         scaled[..., 0] = (target - target[:, -1:]) / self._spread(target, series)[:, None]
-        return scaled
+        return self._with_size(scaled, series)
+
+    def _with_size(self, windows: np.ndarray, series: np.ndarray) -> np.ndarray:
+        """With `series_size`, the windows with one more column: each series' size, standardised
+        over the training series, on every step."""
+        if not self.series_size:
+            return windows
+        size = ((self.size_[series] - self.size_centre_) / self.size_unit_).astype("float32")
+        column = np.broadcast_to(size[:, None, None], (*windows.shape[:2], 1))
+        return np.concatenate([windows, column], axis=2)
 
     def encode(self, histories, truth, series) -> np.ndarray:
         """The model's training targets (n, horizon) float32: `truth` (n, horizon) in user units,
@@ -276,6 +295,8 @@ class Representation:
         self._check_fitted()
         return {"scaling": self.scaling, "season": self.season, "lag": self.lag_,
                 "time_steps": self.time_steps_, "anchors": self.anchors_,
+                "series_size": self.series_size, "size": self.size_.tolist(),
+                "size_centre": self.size_centre_, "size_unit": self.size_unit_,
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
                 "level": self.level_.tolist(), "spread": self.spread_.tolist()}
 
@@ -285,7 +306,10 @@ class Representation:
             raise UserError(
                 f"scaling {values.get('scaling')!r} is unknown to this version of forecaster; "
                 f"retrain the model with it.")
-        representation = cls(values["scaling"], int(values["season"]))
+        representation = cls(values["scaling"], int(values["season"]), bool(values["series_size"]))
+        representation.size_ = np.asarray(values["size"], dtype="float64")
+        representation.size_centre_ = float(values["size_centre"])
+        representation.size_unit_ = float(values["size_unit"])
         representation.lag_ = int(values["lag"])
         representation.time_steps_ = int(values["time_steps"])
         representation.anchors_ = list(values["anchors"])
@@ -314,6 +338,13 @@ def anchor_forecast(name: str, histories: np.ndarray, horizon: int, season: int,
             raise ValueError(f"seasonal naive needs {season} rows of history; got {histories.shape[1]}")
         return histories[:, histories.shape[1] - back]
     return np.repeat(np.asarray(level, dtype="float64")[:, None], horizon, axis=1)
+
+
+def _log_size(rows: np.ndarray) -> float:
+    """A series' size: the log of the mean absolute value of its target over `rows` (its training
+    rows), so that series of 10 and of 10,000 lie three apart whatever their units."""
+    size = float(np.nanmean(np.abs(np.asarray(rows, dtype="float64")[:, 0])))
+    return float(np.log(size)) if size > 0 else 0.0
 
 
 def _differenced_rows(values: np.ndarray, start: int, stop: int, lag: int) -> np.ndarray:

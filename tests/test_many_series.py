@@ -132,3 +132,16 @@ def test_a_wide_file_trains_and_forecasts_a_series_per_column(tmp_path, capsys):
     assert written["series"].unique().tolist() == ["s0", "s1", "s2"] and len(written) == 18
     panel = read_panel(csv, schema=load_bundle(model_dir).schema_)
     assert panel.ids == ["s0", "s1", "s2"]
+
+
+def test_series_size_trains_and_forecasts_on_both_engines(long_model, tmp_path):
+    csv, _, _ = long_model
+    model_dir = tmp_path / "sized"
+    assert main(["train", "--csv", str(csv), "--id-col", "sensor", "--model-dir", str(model_dir),
+                 "--time-steps", "24", "--horizon", "6", "--epochs", "1", "--scaling", "window",
+                 "--series-size"]) == 0
+    numpy_model, keras_model = load_bundle(model_dir), load_bundle(model_dir, engine="keras")
+    assert numpy_model.members_[0][1].series_size and numpy_model.members_[0][0].window_shape == (24, 2)
+    ours, theirs = forecast(numpy_model, csv), forecast(keras_model, csv)
+    assert ours.values.shape == (4, 6)
+    np.testing.assert_allclose(ours.values, theirs.values, rtol=1e-5)

@@ -1,6 +1,8 @@
 """Many series in one file: reading long and wide panels, their errors, splits in time, windows
 that never cross a series, and statistics from each series' own training rows."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -201,3 +203,23 @@ def test_epochs_draw_at_most_the_cap_of_each_series_and_every_series_alike():
     first = np.concatenate([batches[i][1][:, 0] for i in range(4)])
     second = np.concatenate([batches[4 + i][1][:, 0] for i in range(4)])
     assert set(first[first < 1000]) != set(second[second < 1000])  # a new share of the long one
+
+
+def test_series_size_is_one_more_input_standardised_over_the_training_series():
+    problem = two_series_problem()
+    plain = Representation("window", 1).fit(problem.values, problem.val_start, 3, 2, problem.offsets)
+    sized = Representation("window", 1, series_size=True).fit(problem.values, problem.val_start, 3, 2,
+                                                              problem.offsets)
+    assert sized.input_columns(1) == 2 and plain.input_columns(1) == 1
+    sizes = np.log([np.mean(np.arange(20.0)), np.mean(np.arange(100.0, 115.0))])
+    np.testing.assert_allclose(sized.size_, sizes)
+    histories = np.stack([problem.values[7:10], problem.values[40:43]])
+    windows = sized.windows(histories, np.array([0, 1]))
+    np.testing.assert_array_equal(windows[..., :1], plain.windows(histories, np.array([0, 1])))
+    assert windows[0, :, 1].tolist() == [-1.0] * 3 and windows[1, :, 1].tolist() == [1.0] * 3
+    # A series never seen in training gets its size from its own rows, on the training scale.
+    fresh = sized.with_series([np.arange(1000.0, 1010.0)[:, None]])
+    size = (np.log(1004.5) - sizes.mean()) / (np.std(sizes))
+    assert fresh.windows(histories[:1] * 0 + 1004.0, np.array([2]))[0, 0, 1] == pytest.approx(size, rel=1e-6)
+    loaded = Representation.from_dict(json.loads(json.dumps(sized.to_dict())))
+    np.testing.assert_array_equal(loaded.windows(histories, np.array([0, 1])), windows)
