@@ -48,14 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local", type=int, default=40,
                         help="series trained alone per panel of short series, at most (default 40)")
     parser.add_argument("--epochs", type=int, help="cap the epochs (default: the settings' own)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting of the global model, e.g. series_size=true (repeatable); "
+                             "the local LSTMs keep their own")
     parser.add_argument("--output-dir", default="reports/many-series")
     args = parser.parse_args(argv)
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
+    extra = dict(_setting(item) for item in args.set)
     results = {}
     for name in args.only or PANELS:
         print(f"== {name}", flush=True)
-        results[name] = run_panel(name, output / name, args.local, args.epochs)
+        results[name] = run_panel(name, output / name, args.local, args.epochs, extra)
     table = markdown(results)
     (output / "many-series.md").write_text(table + "\n", encoding="utf-8")
     (output / "many-series.json").write_text(json.dumps(results, indent=2, default=str) + "\n",
@@ -76,7 +80,16 @@ def write_panel(name: str, folder: Path) -> tuple[Path, dict, pd.DataFrame | Non
     return csv, {"id_col": ("series",)}, panel.truth, name == "short-seasons"
 
 
-def run_panel(name: str, folder: Path, local: int, epochs: int | None) -> dict:
+def _setting(item: str) -> tuple[str, object]:
+    """'key=value' -> (key, value as JSON when it reads as JSON: true, 3, 0.5; else text)."""
+    key, _, value = item.partition("=")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
+def run_panel(name: str, folder: Path, local: int, epochs: int | None, extra: dict) -> dict:
     from forecaster.artifacts import load_bundle
     from forecaster.config import load_config
     from forecaster.evaluation import evaluate
@@ -85,7 +98,7 @@ def run_panel(name: str, folder: Path, local: int, epochs: int | None) -> dict:
     csv, reading, truth, with_locals = write_panel(name, folder)
     started = time.perf_counter()
     overrides = {"csv": str(csv), "model_dir": str(folder / "global"), **reading,
-                 **({"epochs": epochs} if epochs else {})}
+                 **({"epochs": epochs} if epochs else {}), **extra}
     run = train(load_config(overrides=overrides), verbose=0)
     seconds = time.perf_counter() - started
     report = evaluate(run.model_dir, output_dir=folder / "global-report", levels=()).report
@@ -114,7 +127,7 @@ def run_panel(name: str, folder: Path, local: int, epochs: int | None) -> dict:
         seasonal = [s for s in mae if truth.set_index("series").loc[s, "kind"] == "seasonal"]
         result["vs_best_seasonal"] = geometric_mean_ratio({s: mae[s] for s in seasonal},
                                                           {s: best[s] for s in seasonal})
-    if with_locals:
+    if with_locals and local > 0:
         result["local"] = run_locals(csv, reading, model, splits, folder, local, mae, epochs)
     return result
 
