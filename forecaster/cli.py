@@ -147,6 +147,8 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="long format, many series: the column naming each series (several "
                              "comma-separated form one key: store,item); one global model over all")
     parser.add_argument("--features", help="extra input columns, comma-separated: A,B")
+    parser.add_argument("--static", help="long format: columns constant within each series (a "
+                        "category, a size), given to the model as per-series inputs: A,B")
     parser.add_argument("--calendar", action="store_true", default=None,
                         help="add calendar inputs from the timestamps (hour of day, day of week, "
                              "month, as sine and cosine: those that vary at the data's frequency)")

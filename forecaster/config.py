@@ -31,6 +31,9 @@ class Settings:
     # Long format: the column(s) whose values name a series ("store,item": one key over both); one
     # global model over every series. Empty: the file is one series (or wide, by --target).
     id_col: tuple[str, ...] = ()
+    # Long format: columns constant within each series (a category, a store's size) given to the
+    # network as inputs: numbers standardised over the training series, text one-hot.
+    static: tuple[str, ...] = ()
     features: tuple[str, ...] = ()  # extra input columns (their past values), besides the target
     calendar: bool = False  # add hour/weekday/month inputs (sine and cosine) from the timestamps
     fill: str = "interpolate"  # missing values and missing timestamps: interpolate | ffill | error
@@ -155,6 +158,7 @@ class Settings:
         values = dataclasses.asdict(self)
         values["features"] = list(self.features)
         values["id_col"] = list(self.id_col)
+        values["static"] = list(self.static)
         return values
 
     @classmethod
@@ -166,7 +170,7 @@ class Settings:
                 f"unknown setting(s) {', '.join(unknown)}; known settings are "
                 f"{', '.join(sorted(known))}.")
         values = dict(values)
-        for name in ("features", "id_col"):
+        for name in ("features", "id_col", "static"):
             if name in values:
                 values[name] = parse_features(values[name])
         return cls(**values)

@@ -29,7 +29,7 @@ from forecaster.errors import UserError
 from forecaster.fitting import MAX_SCORED_ORIGINS, Network, Problem, ensemble, fit_network
 from forecaster.intervals import ConformalIntervals
 from forecaster.models import RIDGE_MODEL, LinearBaseline, member_label, ridge_model
-from forecaster.scaling import evenly_spaced, seasonal_mae_scale
+from forecaster.scaling import StaticInputs, evenly_spaced, seasonal_mae_scale
 from forecaster.windows import choose_window, histories_at
 
 if TYPE_CHECKING:  # the checkpoints of a run, passed in by forecaster.training
@@ -74,6 +74,7 @@ class Forecaster:
       scale_       (series,) each training series' scale: its in-sample seasonal-naive MAE
       train_mean_  (series,) each training series' mean over its training rows
       season_      the season length (seasonal naive, the change representation, MASE)
+      static_      the per-series inputs (`--static`): how each column is encoded
       report_      what fitting found: candidates' validation errors, splits, series left out
     """
 
@@ -94,7 +95,10 @@ class Forecaster:
             settings, time_col=panel.schema.time_column, target=settings.target or panel.schema.target,
             time_steps=time_steps, horizon=horizon)
         self.schema_, self.season_, self.ids_ = panel.schema, season, list(kept.ids)
+        self.static_ = StaticInputs().fit(kept.statics)
         problem = _problem(kept, splits, self.settings_, season)
+        if self.static_.width:
+            problem.static = self.static_.transform(kept.statics)
         self.scale_ = np.array([seasonal_mae_scale(problem.values[a:a + n, 0], season) for a, n in
                                 zip(problem.offsets[:-1], splits.val_start, strict=True)])
         self.scale_ = np.where(np.isfinite(self.scale_) & (self.scale_ > 0), self.scale_, 1.0)
@@ -110,8 +114,8 @@ class Forecaster:
         candidates = [self._candidate(kept, at, network, network.model) for network in networks]
         if settings.scaling == "auto":
             candidates += [self._candidate(kept, at, network, ridge_model(
-                network.linear, time_steps,
-                network.representation.input_columns(problem.values.shape[1]))) for network in networks]
+                network.linear, time_steps, problem.input_columns(network.representation)))
+                for network in networks]
         choose, calibrate = _halves(at, splits, horizon) if len(candidates) > 1 else (None, None)
         chosen = _combine(candidates, self._unit(at), choose)
         seeds = {}
@@ -209,6 +213,7 @@ class Forecaster:
                 f"--horizon.")
         needed = max(representation.first_origin() for _, representation in members)
         inputs = self._inputs(panel)
+        static = self.static_.transform(panel.statics) if self.static_.width else None
         forecasts = np.empty((len(origins), steps))
         for start in range(0, len(origins), CHUNK):
             chunk = origins[start:start + CHUNK]
@@ -217,7 +222,8 @@ class Forecaster:
                     for model, representation in members]
             histories = self.histories(panel, chunk, needed, inputs)
             ahead = self._ahead(panel, chunk, steps + settings.horizon)
-            forecasts[start:start + CHUNK] = self._forecast(histories, rows, used, steps, ahead)
+            forecasts[start:start + CHUNK] = self._forecast(
+                histories, rows, used, steps, ahead, None if static is None else static[chunk[:, 0]])
         return forecasts
 
     def bounds(self, panel: Panel, origins, forecasts, level: int):
@@ -261,13 +267,13 @@ class Forecaster:
             histories[i, :, :panel.raw.shape[1]] = self._filled(panel, *origins[i])[-rows:]
         return histories
 
-    def _forecast(self, histories, rows, members, steps: int, ahead) -> np.ndarray:
+    def _forecast(self, histories, rows, members, steps: int, ahead, static) -> np.ndarray:
         horizon = self.settings_.horizon
         forecast = np.zeros((len(histories), 0))
         recent = histories
         while forecast.shape[1] < steps:
             known = ahead[:, forecast.shape[1]:forecast.shape[1] + horizon]
-            chunk = np.mean([self._one_horizon(predict, representation, recent, rows, known)
+            chunk = np.mean([self._one_horizon(predict, representation, recent, rows, known, static)
                              for predict, representation in members], axis=0)
             forecast = np.concatenate([forecast, chunk], axis=1)
             if forecast.shape[1] < steps:  # read the forecasts as history, then go on
@@ -275,10 +281,11 @@ class Forecaster:
                 recent = np.concatenate([recent, extended], axis=1)[:, -histories.shape[1]:]
         return forecast[:, :steps]
 
-    def _one_horizon(self, predict, representation, recent, rows, known) -> np.ndarray:
+    def _one_horizon(self, predict, representation, recent, rows, known, static) -> np.ndarray:
         if self.settings_.strategy == "recursive":
-            return roll_forward(predict, representation, recent, self.settings_.horizon, known, rows)
-        windows = representation.windows(recent, rows)
+            return roll_forward(predict, representation, recent, self.settings_.horizon, known, rows,
+                                static)
+        windows = representation.windows(recent, rows, static)
         return representation.decode(_batched(predict, windows), recent[..., 0], rows)
 
     def _rows_of(self, panel: Panel) -> np.ndarray:
@@ -336,13 +343,15 @@ class Forecaster:
                         for model, representation in self.members_)
 
 
-def roll_forward(predict, representation, histories, steps: int, ahead=None, rows=None) -> np.ndarray:
+def roll_forward(predict, representation, histories, steps: int, ahead=None, rows=None,
+                 static=None) -> np.ndarray:
     """Recursive forecasts from many histories at once: a one-step model reads each history's last
     window, its forecast is appended, and so on for `steps` steps.
 
     `histories`: (n, rows, columns) in user units, the target first and then only inputs known
     ahead of time; `ahead`: (n, steps, columns - 1) those inputs for the steps forecast (None when
-    the target is the only column); `rows`: (n,) statistics rows (default 0). Returns (n, steps).
+    the target is the only column); `rows`: (n,) statistics rows (default 0); `static`: (n, width)
+    per-series inputs. Returns (n, steps).
     """
     histories = np.array(histories, dtype="float64")
     rows = np.zeros(len(histories), dtype=int) if rows is None else rows
@@ -350,7 +359,7 @@ def roll_forward(predict, representation, histories, steps: int, ahead=None, row
         ahead = np.zeros((len(histories), steps, histories.shape[2] - 1))
     forecasts = np.empty((len(histories), steps))
     for step in range(steps):
-        window = representation.windows(histories, rows)
+        window = representation.windows(histories, rows, static)
         forecasts[:, step] = representation.decode_next(_batched(predict, window),
                                                          histories[:, :, 0], rows)
         row = np.concatenate([forecasts[:, step, None], ahead[:, step]], axis=1)[:, None, :]

@@ -46,6 +46,7 @@ class Problem:
     horizon: int
     season: int
     source: str  # the file's name, for messages
+    static: np.ndarray | None = None  # (series, width) per-series inputs (`StaticInputs`), if any
 
     @property
     def series(self) -> int:
@@ -62,6 +63,11 @@ class Problem:
         pieces = [self.offsets[k] + np.arange(max(begin[k], first), end[k] - steps + 1)
                   for k in range(self.series)]
         return np.concatenate(pieces).astype(np.int64) if pieces else np.zeros(0, dtype=np.int64)
+
+    def input_columns(self, representation: Representation) -> int:
+        """The columns of the windows a network of `representation` reads."""
+        static = 0 if self.static is None else self.static.shape[1]
+        return representation.input_columns(self.values.shape[1], static)
 
     def series_of(self, rows) -> np.ndarray:
         """The series each global row belongs to."""
@@ -86,7 +92,9 @@ def reader(problem: Problem, representation: Representation, steps: int):
 
     def read(origins):
         histories = histories_at(problem.values, origins, needed)
-        return representation.windows(histories, problem.series_of(origins))
+        series = problem.series_of(origins)
+        static = None if problem.static is None else problem.static[series]
+        return representation.windows(histories, series, static)
 
     def encode(origins):
         origins = np.asarray(origins)
@@ -156,8 +164,7 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
     worker = distribution.start(settings.distribute)
     with worker.scope():  # a model built in a strategy's scope trains distributed
         model = worker.prepare(load_model(progress["model"]) if progress else build_model(
-            settings.model, p.time_steps, representation.input_columns(p.values.shape[1]), steps,
-            settings.units,
+            settings.model, p.time_steps, p.input_columns(representation), steps, settings.units,
             settings.layers, settings.dropout, settings.learning_rate, settings.loss))
     if settings.jit_compile:
         model.jit_compile = True  # XLA (Keras's own check may still refuse it, with a warning)

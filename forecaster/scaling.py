@@ -140,9 +140,10 @@ class Representation:
         self.size_centre_, self.size_unit_ = float(np.mean(self.size_)), spread if spread > 0 else 1.0
         return self
 
-    def input_columns(self, columns: int) -> int:
-        """The columns of the windows the model reads, for `columns` columns of values."""
-        return columns + int(self.series_size)
+    def input_columns(self, columns: int, static: int = 0) -> int:
+        """The columns of the windows the model reads, for `columns` columns of values and
+        `static` columns of per-series inputs."""
+        return columns + int(self.series_size) + static
 
     def with_series(self, histories) -> Representation:
         """A copy that also knows the series of `histories` (a list of (rows, columns) arrays in
@@ -221,29 +222,35 @@ class Representation:
         anchor_rows = self.season if "seasonal_naive" in self.anchors_ else 1
         return max(self.time_steps_ + self.lag_, anchor_rows)
 
-    def windows(self, histories, series) -> np.ndarray:
+    def windows(self, histories, series, static=None) -> np.ndarray:
         """What the model reads: histories (n, rows, columns) in user units, each ending right
-        before its origin and at least `first_origin()` rows long -> (n, time_steps, columns)."""
+        before its origin and at least `first_origin()` rows long -> (n, time_steps, columns);
+        `static` (n, width): per-series inputs (`StaticInputs`) appended on every step."""
         self._check_fitted()
         histories = np.asarray(histories, dtype="float64")
         series = np.asarray(series)
         recent = histories[:, -self.time_steps_:, :]
         if self.scaling != "window":
             changed = _differenced(histories[:, -(self.time_steps_ + self.lag_):, :], self.lag_)
-            return self._with_size(self._standardise(changed[:, self.lag_:, :], series), series)
-        scaled = self._standardise(recent, series)
-        target = recent[..., 0]
-        scaled[..., 0] = (target - target[:, -1:]) / self._spread(target, series)[:, None]
-        return self._with_size(scaled, series)
+            scaled = self._standardise(changed[:, self.lag_:, :], series)
+        else:
+            scaled = self._standardise(recent, series)
+            target = recent[..., 0]
+            scaled[..., 0] = (target - target[:, -1:]) / self._spread(target, series)[:, None]
+        return self._constants(scaled, series, static)
 
-    def _with_size(self, windows: np.ndarray, series: np.ndarray) -> np.ndarray:
-        """With `series_size`, the windows with one more column: each series' size, standardised
-        over the training series, on every step."""
-        if not self.series_size:
+    def _constants(self, windows: np.ndarray, series: np.ndarray, static) -> np.ndarray:
+        """The windows with the per-series constants after the other columns, on every step: the
+        series' size (with `series_size`; standardised over the training series), then `static`."""
+        columns = [] if static is None else [np.asarray(static, dtype="float32")]
+        if self.series_size:
+            size = ((self.size_[series] - self.size_centre_) / self.size_unit_).astype("float32")
+            columns.insert(0, size[:, None])
+        if not columns or not sum(c.shape[1] for c in columns):
             return windows
-        size = ((self.size_[series] - self.size_centre_) / self.size_unit_).astype("float32")
-        column = np.broadcast_to(size[:, None, None], (*windows.shape[:2], 1))
-        return np.concatenate([windows, column], axis=2)
+        constant = np.concatenate(columns, axis=1)
+        return np.concatenate([windows, np.broadcast_to(
+            constant[:, None, :], (*windows.shape[:2], constant.shape[1]))], axis=2)
 
     def encode(self, histories, truth, series) -> np.ndarray:
         """The model's training targets (n, horizon) float32: `truth` (n, horizon) in user units,
@@ -382,3 +389,58 @@ def seasonal_mae_scale(target, season: int) -> float:
             if scale > 0:
                 return scale
     return float("nan")
+
+
+class StaticInputs:
+    """Per-series constants (`--static`) as model inputs, one value per series on every step of
+    its windows: a number standardised over the training series, a text value one-hot over the
+    values the training series hold (one never seen in training is all zeros)."""
+
+    def fit(self, statics: dict) -> StaticInputs:
+        """`statics`: column -> (training series,) values (`Panel.statics`)."""
+        self.columns_ = {}
+        for name, values in statics.items():
+            values = np.asarray(values)
+            if values.dtype.kind == "f":
+                spread = float(np.std(values))
+                self.columns_[name] = {"mean": float(np.mean(values)),
+                                       "scale": spread if spread > 0 else 1.0}
+            else:
+                self.columns_[name] = {"categories": sorted({str(value) for value in values})}
+        return self
+
+    @property
+    def width(self) -> int:
+        """The input columns they make."""
+        return sum(len(found.get("categories", [0])) for found in self.columns_.values())
+
+    def transform(self, statics: dict) -> np.ndarray:
+        """(series, width) float32 of the series whose `statics` (column -> (series,)) are given."""
+        parts = []
+        for name, found in self.columns_.items():
+            values = np.asarray(statics[name])
+            if "categories" in found:
+                index = {category: i for i, category in enumerate(found["categories"])}
+                hot = np.zeros((len(values), len(index)), dtype="float32")
+                rows = [(row, index[str(value)]) for row, value in enumerate(values)
+                        if str(value) in index]
+                if rows:
+                    hot[tuple(np.array(rows).T)] = 1.0
+                parts.append(hot)
+            else:
+                if values.dtype.kind not in "fiu":
+                    raise UserError(
+                        f"static column {name!r} was numbers at training, but holds text now; "
+                        f"pass the same kind of values.")
+                parts.append(((values.astype("float64") - found["mean"]) / found["scale"])[:, None])
+        count = len(next(iter(statics.values()))) if statics else 0
+        return (np.hstack(parts) if parts else np.zeros((count, 0))).astype("float32")
+
+    def to_dict(self) -> dict:
+        return {"columns": self.columns_}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> StaticInputs:
+        inputs = cls()
+        inputs.columns_ = dict(values["columns"])
+        return inputs

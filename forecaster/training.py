@@ -86,7 +86,7 @@ def train(settings: Settings, verbose: int | str = "auto", resume: bool = False)
 def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbose,
            started: float) -> TrainRun:
     panel = read_panel(settings.csv, settings.time_col, settings.target, settings.features,
-                       settings.id_col, with_calendar=settings.calendar)
+                       settings.id_col, with_calendar=settings.calendar, static=settings.static)
     model = Forecaster(settings).fit(panel, verbose, checkpoints)
     found = model.report_
     history = found["history"]

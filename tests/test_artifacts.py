@@ -31,7 +31,7 @@ from forecaster.errors import UserError
 from forecaster.estimator import Forecaster
 from forecaster.intervals import ConformalIntervals
 from forecaster.models import LinearBaseline
-from forecaster.scaling import Representation
+from forecaster.scaling import Representation, StaticInputs
 
 RIDGE = {"alpha": 1.0, "coef": [[0.0]], "intercept": [0.0]}
 RETRAIN = "Retrain with `forecaster train --csv FILE --model-dir "
@@ -56,7 +56,7 @@ def fitted(models, ids=("series",)) -> Forecaster:
     settings = Settings(time_steps=4, horizon=2, epochs=2)
     model = Forecaster(settings)
     model.settings_, model.schema_ = settings, Schema("time", "load", (), "datetime", "h")
-    model.ids_, model.season_ = list(ids), 1
+    model.ids_, model.season_, model.static_ = list(ids), 1, StaticInputs().fit({})
     model.scale_, model.train_mean_ = np.arange(1.0, series + 1), np.arange(14.5, 14.5 + series)
     model.linear_ = LinearBaseline.from_dict(RIDGE)
     model.intervals_ = ConformalIntervals().fit(np.ones((5, 2)))

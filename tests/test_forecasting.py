@@ -10,6 +10,7 @@ from forecaster.artifacts import load_bundle
 from forecaster.data import Panel, Schema, format_times, read_panel
 from forecaster.errors import UserError
 from forecaster.forecasting import forecast
+from forecaster.scaling import StaticInputs
 from tests.conftest import write_hourly_csv
 
 
@@ -161,6 +162,7 @@ def combined_bundle(directory):
     model = Forecaster(settings)
     model.settings_, model.schema_ = settings, Schema("time", "load", (), "datetime", "h")
     model.ids_, model.scale_, model.train_mean_, model.season_ = ["series"], np.ones(1), np.array([14.5]), 1
+    model.static_ = StaticInputs().fit({})
     model.members_ = [(build_model("lstm", time_steps=4, features=1, horizon=2, units=units),
                        Representation(scaling, season=1).fit(np.arange(40.0)[:, None], train_rows=30,
                                                               time_steps=4, horizon=2))

@@ -145,3 +145,23 @@ def test_series_size_trains_and_forecasts_on_both_engines(long_model, tmp_path):
     ours, theirs = forecast(numpy_model, csv), forecast(keras_model, csv)
     assert ours.values.shape == (4, 6)
     np.testing.assert_allclose(ours.values, theirs.values, rtol=1e-5)
+
+
+def test_static_inputs_train_and_forecast_with_an_unseen_category(long_model, tmp_path):
+    csv, _, _ = long_model
+    table = pd.read_csv(csv)
+    table["region"] = table["sensor"].map({"s0": "north", "s1": "south", "s2": "north", "s3": "east"})
+    table["capacity"] = table["sensor"].map({"s0": 20.0, "s1": 2000.0, "s2": 100.0, "s3": 10.0})
+    path = tmp_path / "static.csv"
+    table.to_csv(path, index=False)
+    model_dir = tmp_path / "static"
+    assert main(["train", "--csv", str(path), "--id-col", "sensor", "--static", "region,capacity",
+                 "--model-dir", str(model_dir), "--time-steps", "24", "--horizon", "6", "--epochs", "1",
+                 "--scaling", "window"]) == 0
+    model = load_bundle(model_dir)
+    # s3 (left out of training) is "east", a region no training series has: all zeros.
+    assert model.static_.width == 3 and model.members_[0][0].window_shape == (24, 4)
+    numpy_result, keras_result = forecast(model, path), forecast(load_bundle(model_dir, engine="keras"), path)
+    assert numpy_result.values.shape == (4, 6)
+    np.testing.assert_allclose(numpy_result.values, keras_result.values, rtol=1e-5)
+    assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(csv)]) == 2  # no static columns

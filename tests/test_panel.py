@@ -223,3 +223,49 @@ def test_series_size_is_one_more_input_standardised_over_the_training_series():
     assert fresh.windows(histories[:1] * 0 + 1004.0, np.array([2]))[0, 0, 1] == pytest.approx(size, rel=1e-6)
     loaded = Representation.from_dict(json.loads(json.dumps(sized.to_dict())))
     np.testing.assert_array_equal(loaded.windows(histories, np.array([0, 1])), windows)
+
+
+# Static inputs: constants of each series
+
+
+STATIC = ("store,region,area,date,sales\n"
+          "a,north,120,2021-01-01,1\na,north,120,2021-01-02,2\na,north,120,2021-01-03,3\n"
+          "b,south,80,2021-01-01,5\nb,south,80,2021-01-02,6\nb,south,80,2021-01-03,7\n")
+
+
+def test_static_columns_are_read_once_per_series(tmp_path):
+    panel = read_panel(write_csv(tmp_path, STATIC), id_columns="store", static="region,area")
+    assert panel.schema.static == ("region", "area")
+    assert panel.statics["region"].tolist() == ["north", "south"]
+    assert panel.statics["area"].tolist() == [120.0, 80.0]
+    assert panel.select([1]).statics["area"].tolist() == [80.0]
+
+
+@pytest.mark.parametrize(("text", "flags", "message"), [
+    (STATIC.replace("b,south,80,2021-01-03", "b,east,80,2021-01-03"), {"id_columns": "store"},
+     r"static column 'region' of .* changes within series 'b': it holds 'south', and 'east' on line 7 "
+     r"\(1 series change, in all\)"),
+    (STATIC.replace("a,north,120,2021-01-02", "a,,120,2021-01-02"), {"id_columns": "store"},
+     r"static column 'region' of .* is empty on 1 line \(3\)"),
+    (STATIC, {}, r"--static region names columns constant within each series of a long file, but "
+                 r"no --id-col"),
+])
+def test_a_static_column_that_is_not_one_value_per_series_is_refused(tmp_path, text, flags, message):
+    with pytest.raises(UserError, match=message):
+        read_panel(write_csv(tmp_path, text), target="sales", static="region", **flags)
+
+
+def test_static_inputs_standardise_numbers_and_one_hot_text_seen_in_training():
+    from forecaster.scaling import StaticInputs
+
+    inputs = StaticInputs().fit({"region": np.array(["north", "south", "north"], dtype=object),
+                                 "area": np.array([100.0, 300.0, 200.0])})
+    assert inputs.width == 3  # north, south, area
+    encoded = inputs.transform({"region": np.array(["south", "west"], dtype=object),
+                                "area": np.array([200.0, 200.0 + np.sqrt(20000 / 3)])})
+    np.testing.assert_allclose(encoded, [[0, 1, 0], [0, 0, 1]], atol=1e-6)  # west: never seen
+    loaded = StaticInputs.from_dict(json.loads(json.dumps(inputs.to_dict())))
+    np.testing.assert_array_equal(loaded.transform({"region": np.array(["north"], dtype=object),
+                                                    "area": np.array([100.0])}),
+                                  inputs.transform({"region": np.array(["north"], dtype=object),
+                                                    "area": np.array([100.0])}))

@@ -60,6 +60,7 @@ class Schema:
     calendar: tuple[str, ...] = ()  # calendar inputs derived from the timestamps (see `calendar`)
     id_columns: tuple[str, ...] = ()  # long format: the columns whose values name a series
     wide: tuple[str, ...] = ()  # wide format: the columns that are each one series
+    static: tuple[str, ...] = ()  # long format: columns constant within each series, as inputs
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -70,7 +71,7 @@ class Schema:
     def file_columns(self) -> tuple[str, ...]:
         """The columns of the file that are read: time, ids, the target(s), features."""
         targets = self.wide or (self.target,)
-        return (self.time_column, *self.id_columns, *targets, *self.features)
+        return (self.time_column, *self.id_columns, *targets, *self.features, *self.static)
 
     @property
     def id_names(self) -> tuple[str, ...]:
@@ -79,7 +80,7 @@ class Schema:
 
     def to_dict(self) -> dict:
         values = asdict(self)
-        for name in ("features", "calendar", "id_columns", "wide"):
+        for name in ("features", "calendar", "id_columns", "wide", "static"):
             values[name] = list(values[name])
         return values
 
@@ -87,7 +88,8 @@ class Schema:
     def from_dict(cls, values: dict) -> Schema:
         values = {key: value for key, value in values.items() if key != "id_column"}  # reserved once
         return cls(**{**values, **{name: tuple(values.get(name, ()))
-                                    for name in ("features", "calendar", "id_columns", "wide")}})
+                                    for name in ("features", "calendar", "id_columns", "wide",
+                                                 "static")}})
 
 
 @dataclass
@@ -104,6 +106,8 @@ class Panel:
     raw: np.ndarray  # (rows, columns) float64
     missing_timestamps: np.ndarray  # (series,) steps each series' grid lacked in the file
     left_out: list = field(default_factory=list)  # (id, reason) of series read but not kept
+    statics: dict = field(default_factory=dict)  # static column -> (series,) its value per series:
+    #                                              floats for a numeric column, else text
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -174,7 +178,8 @@ class Panel:
         rows = (np.concatenate([np.arange(self.offsets[k], self.offsets[k + 1]) for k in keep])
                 if len(keep) else np.zeros(0, dtype=int))
         return Panel(self.schema, self.source, [self.ids[k] for k in keep], self.starts[keep],
-                     offsets, self.raw[rows], self.missing_timestamps[keep], list(self.left_out))
+                     offsets, self.raw[rows], self.missing_timestamps[keep], list(self.left_out),
+                     {name: values[keep] for name, values in self.statics.items()})
 
     def find(self, wanted, flag: str = "--series") -> np.ndarray:
         """Indices of the series named in `wanted` (ids as text; several id columns joined by ','
@@ -215,6 +220,7 @@ def read_panel(
     schema: Schema | None = None,
     with_calendar: bool = False,
     table: pd.DataFrame | None = None,
+    static=(),
 ) -> Panel:
     """Read `path` (a CSV file, or a pandas DataFrame of the same columns) into a Panel: one
     series, many in long format (`id_columns`), or many in wide format (`target` naming several
@@ -225,7 +231,9 @@ def read_panel(
     inputs that vary at the data's frequency (a schema brings its own). `table` is the file as
     `read_table` gives it, for a caller that has read it already (it is not changed). Each series
     starts at its first observed target value and ends at its last: empty values before and after
-    are not data. A series with no value at all is left out (`Panel.left_out`).
+    are not data. A series with no value at all is left out (`Panel.left_out`). `static` names
+    columns of a long file that are constant within each series (a category, a size), read once
+    per series (`Panel.statics`).
     """
     if isinstance(path, pd.DataFrame):  # the library's own long (or wide) frame: rows as lines
         table = path.reset_index(drop=True).set_axis(np.arange(len(path)) + 2, axis=0)
@@ -234,14 +242,19 @@ def read_panel(
     raw = read_table(path) if table is None else table
     if schema is not None:
         time_column, features, id_columns = schema.time_column, schema.features, schema.id_columns
-        target = schema.wide or schema.target
+        target, static = schema.wide or schema.target, schema.static
         missing = [c for c in schema.file_columns if c not in raw.columns]
         if missing:
             raise UserError(
                 f"{path} lacks column(s) {', '.join(map(repr, missing))} that the model was trained "
                 f"on; it has {listing(raw.columns)}. Pass a CSV with the training columns.")
-    features, id_columns = parse_names(features), parse_names(id_columns)
+    features, id_columns, static = parse_names(features), parse_names(id_columns), parse_names(static)
     targets = parse_names(target)
+    if static and not id_columns:
+        raise UserError(
+            f"--static {','.join(static)} names columns constant within each series of a long file, "
+            f"but no --id-col names its series; pass --id-col (a wide file has no per-series "
+            f"columns).")
     every = targets == ("all",) and "all" not in raw.columns
     if id_columns and (len(targets) > 1 or every):
         raise UserError(
@@ -249,8 +262,8 @@ def read_panel(
             f"series and time), but --target names several columns (a wide file, a series per "
             f"column); pass one of the two.")
     require_columns(raw, path, [*([time_column] if time_column else []), *id_columns,
-                                *([] if every else targets), *features])
-    named = (*id_columns, *([] if every else targets), *features)
+                                *([] if every else targets), *features, *static])
+    named = (*id_columns, *([] if every else targets), *features, *static)
     time_column = time_column or find_time_column(raw, path, exclude=named)
     times, time_kind = parse_times(raw[time_column], time_column, path)
     if every:
@@ -263,9 +276,9 @@ def read_panel(
     if not id_columns and len(targets) <= 1 and times.has_duplicates:
         _refuse_repeated_times(raw, times, time_column, (*targets, *features), path)
     if not targets:
-        targets = (find_target(raw, path, exclude=(time_column, *id_columns)),)
+        targets = (find_target(raw, path, exclude=(time_column, *id_columns, *static)),)
     for name in targets:
-        if name == time_column or name in features or name in id_columns:
+        if name == time_column or name in features or name in id_columns or name in static:
             raise UserError(
                 f"--target {name!r} is also used as the time column, an id or a feature; pick a "
                 f"different column for each role.")
@@ -287,6 +300,7 @@ def read_panel(
         codes, ids = _series_codes(raw, id_columns, path)
         stamps = times.asi8
         values = np.column_stack([numbers[name] for name in (*targets, *features)])
+    statics = {name: _static(raw[name], name, codes, ids, path) for name in static}
     del raw, numbers  # a long file's text cells go now: only the numbers and times are kept
     order = np.lexsort((stamps, codes))
     if not (np.diff(order) == 1).all():  # sorted files (the usual case) are not copied
@@ -299,8 +313,38 @@ def read_panel(
     target_name = "value" if wide else targets[0]
     names = _calendar_names(schema, with_calendar, frequency, path)
     schema = Schema(time_column, target_name, tuple(features), time_kind, frequency, time_format,
-                    names, tuple(id_columns), tuple(wide))
-    return _assemble(schema, str(path), ids, codes, positions, grid, values)
+                    names, tuple(id_columns), tuple(wide), tuple(static))
+    return _assemble(schema, str(path), ids, codes, positions, grid, values, statics)
+
+
+def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) -> np.ndarray:
+    """(series,) the one value of a static column in each series: floats when every cell is a
+    number, else text; a UserError naming a series where it is empty or changes."""
+    empty = column.isna().to_numpy()
+    if empty.any():
+        lines = column.index[empty]
+        raise UserError(
+            f"static column {name!r} of {path} is empty on {count(len(lines), 'line')} "
+            f"({_first(lines.tolist())}); a static input needs its value on every row of its series. "
+            f"Fill those cells, or leave the column out of --static.")
+    numeric = types.is_numeric_dtype(column) and not types.is_bool_dtype(column)
+    text = column.astype(str).str.strip().to_numpy(dtype=object)
+    cells, distinct = pd.factorize(column.to_numpy() if numeric else text)
+    first = np.full(len(ids), len(distinct), dtype=np.int64)
+    last = np.full(len(ids), -1, dtype=np.int64)
+    np.minimum.at(first, codes, cells)
+    np.maximum.at(last, codes, cells)
+    changes = np.flatnonzero(first != last)
+    if len(changes):
+        k = int(changes[0])
+        other = int(np.flatnonzero((codes == k) & (cells != first[k]))[0])
+        raise UserError(
+            f"static column {name!r} of {path} changes within series {id_text(ids[k])!r}: it holds "
+            f"{distinct[first[k]]!r}, and {distinct[cells[other]]!r} on line {column.index[other]} "
+            f"({len(changes)} series change, in all); a static input is one value per "
+            f"series. Use --features for a value that changes over time.")
+    values = np.asarray(distinct)[first]
+    return values.astype("float64") if numeric else values.astype(object)
 
 
 def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list]:
@@ -421,7 +465,7 @@ def _calendar_names(schema: Schema | None, with_calendar: bool, frequency: str, 
 
 
 def _assemble(schema: Schema, source: str, ids: list, codes: np.ndarray, positions: np.ndarray,
-              grid: pd.DatetimeIndex, values: np.ndarray) -> Panel:
+              grid: pd.DatetimeIndex, values: np.ndarray, statics: dict) -> Panel:
     """The Panel from rows sorted by series then time: `positions` on the file's `grid`. Each
     series runs from its first observed target value to its last; one with none is left out."""
     series = len(ids)
@@ -444,7 +488,7 @@ def _assemble(schema: Schema, source: str, ids: list, codes: np.ndarray, positio
     table[offsets[codes] + positions - first[codes]] = values
     present = np.bincount(codes, minlength=len(lengths))
     return Panel(schema, source, [ids[k] for k in np.flatnonzero(kept)], grid[first], offsets, table,
-                 lengths - present, left_out)
+                 lengths - present, left_out, {name: found[kept] for name, found in statics.items()})
 
 
 def _first(items, most: int = EXAMPLES) -> str:
