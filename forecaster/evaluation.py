@@ -146,13 +146,14 @@ def summarise(result: Backtest, scales, intervals=None, levels=()) -> dict:
             summary["coverage"][str(level)] = {
                 "nominal": level / 100, "empirical": float(np.nanmean(inside)),
                 "per_step": [float(x) for x in per_step]}
-    present = np.unique(series)
     if len(result.panel) > 1:
+        order = np.argsort(series, kind="stable")  # each series' origins together, once
+        present, starts = np.unique(series[order], return_index=True)
         summary["per_series"] = {
-            result.panel.label(k): {name: score(result.truth[series == k], forecast[series == k],
-                                                observed[series == k], scales[k])["overall"]
+            result.panel.label(k): {name: score(result.truth[rows], forecast[rows], observed[rows],
+                                                scales[k])["overall"]
                                     for name, forecast in result.forecasts.items()}
-            for k in present}
+            for k, rows in zip(present, np.split(order, starts[1:]), strict=True)}
         summary["aggregates"] = _aggregates(summary["per_series"], result)
     return summary
 
@@ -365,8 +366,8 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
         first = _rows_before(panel, tail_time(model.settings_, panel))
         origins = possible[possible[:, 1] >= first[possible[:, 0]]]
     origins = origins[_rank_from_start(origins) % stride == 0]
-    history_end = np.array([origins[origins[:, 0] == k, 1].min() if (origins[:, 0] == k).any()
-                            else panel.lengths[k] for k in range(len(panel))])
+    history_end = np.array(panel.lengths, dtype=np.int64)  # a series without origins: all of it
+    np.minimum.at(history_end, origins[:, 0], origins[:, 1])
     result = backtest(model, panel, origins)
     report = _report(model, result, csv, model_dir, history_end, levels)
     rows_of = origins[:, 1][:, None] + np.arange(horizon)[None, :]
@@ -427,11 +428,11 @@ def _report(model: Forecaster, result: Backtest, source, model_dir, history_end,
     (per series: the training split for evaluate, everything before its first origin for a
     backtest; for a series with no more than a season there, the rows before its first origin)."""
     panel = result.panel
-    history_end = np.array(np.broadcast_to(np.asarray(history_end), (len(panel),)))
-    for k in range(len(panel)):  # a series that starts later: the rows before its first origin
-        mine = result.origins[result.origins[:, 0] == k, 1]
-        if history_end[k] <= model.season_ and len(mine):
-            history_end[k] = max(history_end[k], mine.min())
+    history_end = np.array(np.broadcast_to(np.asarray(history_end), (len(panel),)), dtype=np.int64)
+    first = np.full(len(panel), np.iinfo(np.int64).max)
+    np.minimum.at(first, result.origins[:, 0], result.origins[:, 1])
+    late = (history_end <= model.season_) & (first < np.iinfo(np.int64).max)
+    history_end[late] = np.maximum(history_end[late], first[late])  # the rows before its first origin
     scales = np.array([seasonal_mae_scale(
         fill_missing(panel.rows(k)[:max(int(history_end[k]), 1)], model.settings_.fill)[:, 0],
         model.season_) for k in range(len(panel))])
