@@ -406,7 +406,7 @@ def tail_time(settings, panel: Panel) -> pd.Timestamp:
     horizon."""
     share = settings.test_fraction or settings.val_fraction
     first = panel.starts.min()
-    last = max(panel.index(k)[-1] for k in range(len(panel)))
+    last = panel.ends.max()
     grid = pd.date_range(first, last, freq=panel.schema.frequency)
     return grid[max(0, len(grid) - max(settings.horizon, int(round(len(grid) * share))))]
 
@@ -419,7 +419,7 @@ def _rows_before(panel: Panel, stamp, flag: str | None = None) -> np.ndarray:
         raise UserError(f"{flag} {stamp!r} is not a timestamp; use, e.g., 2010-11-01.") from None
     if stamp.tz is None and panel.starts.tz is not None:
         stamp = stamp.tz_localize(panel.starts.tz)
-    return np.array([int(panel.index(k).searchsorted(stamp)) for k in range(len(panel))])
+    return panel.rows_before(stamp)
 
 
 def _report(model: Forecaster, result: Backtest, source, model_dir, history_end, levels) -> dict:

@@ -65,12 +65,11 @@ def forecast_panel(model: Forecaster, panel: Panel, horizon: int | None = None, 
     origins = np.column_stack([np.arange(len(panel)), panel.lengths])
     values = model.predict(panel, origins, steps=horizon)
     intervals = {level: model.bounds(panel, origins, values, level) for level in levels}
-    frequency = model.schema_.frequency
-    times = [pd.date_range(panel.index(k)[-1], periods=horizon + 1, freq=frequency)[1:]
-             for k in range(len(panel))]
+    series = np.repeat(np.arange(len(panel)), horizon)
+    stamps = panel.times(series, panel.lengths[series] + np.tile(np.arange(horizon), len(panel)))
+    times = [stamps[k * horizon:(k + 1) * horizon] for k in range(len(panel))]
     written = panel.schema  # the history file's own time style, which may not be training's
-    columns = id_columns(panel, np.repeat(np.arange(len(panel)), horizon))
-    stamps = times[0].append(times[1:]) if len(times) > 1 else times[0]
+    columns = id_columns(panel, series)
     columns[model.schema_.time_column] = format_times(stamps, written.time_kind, written.time_format)
     columns["forecast"] = values.ravel()
     for level, (lower, upper) in intervals.items():

@@ -144,7 +144,7 @@ def _metadata(panel: Panel, model: Forecaster, best_epoch: int) -> dict:
     found = model.report_
     splits = found["splits"]
     first = panel.starts.min()
-    last = max(panel.index(k)[-1] for k in range(len(panel)))
+    last = panel.ends.max()
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": str(Path(panel.source).resolve()),

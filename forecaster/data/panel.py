@@ -120,7 +120,7 @@ class Panel:
     @property
     def ends(self) -> pd.DatetimeIndex:
         """Each series' last timestamp."""
-        return pd.DatetimeIndex([self.index(k)[-1] for k in range(len(self))])
+        return self.times(np.arange(len(self)), self.lengths - 1)
 
     def index(self, k: int = 0) -> pd.DatetimeIndex:
         """The timestamps of series k."""
@@ -138,6 +138,12 @@ class Panel:
         grid = pd.date_range(self.starts.min(), periods=size, freq=frequency,
                              name=self.schema.time_column)
         return grid[start[series] + rows]
+
+    def rows_before(self, stamp: pd.Timestamp) -> np.ndarray:
+        """(series,) how many rows of each series lie before the time `stamp`."""
+        frequency = self.schema.frequency
+        grid = pd.date_range(self.starts.min(), max(self.ends.max(), stamp), freq=frequency)
+        return np.clip(grid.searchsorted(stamp) - grid.get_indexer(self.starts), 0, self.lengths)
 
     def rows(self, k: int = 0) -> np.ndarray:
         """(rows, columns) of series k in the user's units, NaN where missing (a view)."""
@@ -563,7 +569,7 @@ def time_splits(panel: Panel, val_fraction: float, test_fraction: float, val_sta
     """Validation and test are the last fractions of the file's time range (all series together),
     or start at the timestamps `val_start` / `test_start`; each series is cut at the same times."""
     frequency = panel.schema.frequency
-    first, last = panel.starts.min(), max(panel.index(k)[-1] for k in range(len(panel)))
+    first, last = panel.starts.min(), panel.ends.max()
     grid = pd.date_range(first, last, freq=frequency)
     val_row, test_row = split_points(len(grid), val_fraction, test_fraction)
     rows = {"val": val_row, "test": test_row}
