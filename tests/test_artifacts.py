@@ -188,7 +188,7 @@ def test_the_series_file_keeps_each_series_id_scale_and_training_mean(tmp_path):
     folder = save_bundle(tmp_path / "panel", fitted([tiny_model()], ids=ids), {"n": 1})
     assert json.loads((folder / "series.json").read_text()) == {
         "ids": [["store 1", "item 7"], ["store 2", "item 3"]], "scale": [1.0, 2.0],
-        "train_mean": [14.5, 15.5], "season_length": 1}
+        "train_mean": [14.5, 15.5], "season_length": 1, "static": {"columns": {}}}
     loaded = load_bundle(folder)
     assert loaded.ids_ == list(ids) and loaded.season_ == 1
     assert loaded.scale_.tolist() == [1.0, 2.0] and loaded.train_mean_.tolist() == [14.5, 15.5]
