@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forecaster",
-        description="Train an LSTM forecaster on a CSV time series, score it against baselines, "
-                    "and forecast the steps after the end of a history.")
+        description="Train an LSTM forecaster on a CSV of one time series or many (one global "
+                    "model), score it against baselines, and forecast the steps after the end of "
+                    "a history.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     inspect = commands.add_parser(
@@ -55,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train", help="train a model on a CSV and save it to a model folder",
-        description="Train LSTM(50) -> Dense(horizon) on a CSV (split by time into train, "
-                    "validation and test) and save a self-describing model folder.")
+        description="Train LSTM(50) -> Dense(horizon) on a CSV of one series or many (split by "
+                    "time into train, validation and test, one cutoff for every series) and save a "
+                    "self-describing model folder.")
     _training_options(train)
     train.add_argument("--resume", action="store_true",
                        help="continue an interrupted train (Ctrl-C or a killed process) of the same "

@@ -269,3 +269,12 @@ def test_static_inputs_standardise_numbers_and_one_hot_text_seen_in_training():
                                                     "area": np.array([100.0])}),
                                   inputs.transform({"region": np.array(["north"], dtype=object),
                                                     "area": np.array([100.0])}))
+
+
+def test_two_columns_that_tell_the_series_apart_together_are_named(tmp_path):
+    text = "date,store,item,sales\n" + "".join(
+        f"2021-01-0{day},{store},{item},{day + store}\n"
+        for store in (1, 2) for item in ("apples", "pears") for day in range(1, 5))
+    with pytest.raises(UserError, match=r"columns 'store' and 'item' together tell them apart\. Pass "
+                                        r"--id-col store,item to train"):
+        read_panel(write_csv(tmp_path, text), target="sales")

@@ -10,6 +10,7 @@ later split leaks into an earlier one.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -379,30 +380,40 @@ def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list
 def _refuse_repeated_times(raw: pd.DataFrame, times: pd.DatetimeIndex, time_column: str, used,
                            path) -> None:
     """A one-file-one-series read whose timestamps repeat: name the column that looks like a
-    series id (text or whole numbers, making (column, time) unique) and the flag to pass, or the
-    first repeated timestamps."""
-    candidates = []
+    series id (text, or whole numbers that repeat) and makes (column, time) unique, or else the two
+    that do together, and the flag to pass; or the first repeated timestamps."""
+    pool = []
     for name in raw.columns:
         column = raw[name]
-        if name in (time_column, *used) or column.isna().any():
+        if name in (time_column, *used) or column.isna().any() or types.is_bool_dtype(column):
             continue
-        if not (types.is_integer_dtype(column) or types.is_string_dtype(column)
-                or types.is_object_dtype(column)) or is_numeric_like(column) and not \
-                types.is_integer_dtype(column):
-            continue
-        pairs = pd.DataFrame({"id": column.to_numpy(), "time": times.asi8})
-        if 1 < column.nunique() < len(column) and not pairs.duplicated().any():
-            candidates.append(name)
+        text = not is_numeric_like(column) and (types.is_string_dtype(column)
+                                                 or types.is_object_dtype(column))
+        if (text or types.is_integer_dtype(column)) and 1 < column.nunique() <= len(column) // 2:
+            pool.append((not text, name))  # text first, then whole numbers, in file order
+    pool = [name for _, name in sorted(pool, key=lambda item: item[0])][:8]
+
+    def unique(names) -> bool:
+        keys = pd.DataFrame({**{name: raw[name].to_numpy() for name in names}, "time": times.asi8})
+        return not keys.duplicated().any()
+
+    candidates = [(name,) for name in pool if unique((name,))]
+    if not candidates:
+        place = list(raw.columns).index
+        candidates = sorted((tuple(sorted(pair, key=place)) for pair in itertools.combinations(pool, 2)
+                             if unique(pair)), key=lambda pair: [place(name) for name in pair])
     found = duplicate_timestamps(times, raw.index.to_numpy())
     stamp, lines = found[0]
     repeated = (f"{count(len(found), 'timestamp')} {'appears' if len(found) == 1 else 'appear'} "
                 f"more than once ({stamp} on lines {_first(lines)})")
     if candidates:
-        best = candidates[0]
+        best, others = candidates[0], [",".join(found) for found in candidates[1:]]
+        what = f"column {best[0]!r} tells" if len(best) == 1 else \
+            f"columns {best[0]!r} and {best[1]!r} together tell"
         raise UserError(
-            f"{path} holds several series: {repeated}, and column {best!r} tells them apart"
-            f"{f' (so could {listing(candidates[1:])})' if len(candidates) > 1 else ''}. Pass "
-            f"--id-col {best} to train one model over all of them.")
+            f"{path} holds several series: {repeated}, and {what} them apart"
+            f"{f' (as would {_first(others)})' if others else ''}. Pass --id-col {','.join(best)} "
+            f"to train one model over all of them.")
     raise UserError(
         f"{path} has duplicate timestamps: {repeated}. Expected one row per time step (or, for "
         f"many series, an id column named with --id-col); remove or aggregate the duplicates.")

@@ -365,7 +365,7 @@ def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta) -> list[
         return ["QS", "QE"]
     if 365 <= days <= 366:
         return ["YS", "YE"]
-    if step == pd.Timedelta("1D") and (index.dayofweek < 5).all():
+    if step == pd.Timedelta("1D") and (index.day_of_week < 5).all():
         return ["B", "D"]
     if step % pd.Timedelta("7D") == pd.Timedelta(0) and step > pd.Timedelta(0):
         weeks = step // pd.Timedelta("7D")
@@ -453,7 +453,7 @@ def calendar(times: pd.DatetimeIndex, names) -> np.ndarray:
     """(len(times), len(names)) calendar inputs: e.g. "hour_sin" = sin(2 pi hour / 24). Known for
     any timestamp, so also for the steps being forecast."""
     times = pd.DatetimeIndex(times)
-    position = {"hour": times.hour + times.minute / 60, "weekday": times.dayofweek,
+    position = {"hour": times.hour + times.minute / 60, "weekday": times.day_of_week,
                 "month": times.month - 1 + (times.day - 1) / times.days_in_month}
     columns = []
     for name in names:
