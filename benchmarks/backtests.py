@@ -173,7 +173,7 @@ def run(data_sets, variants: dict, output_dir: Path, models_dir: Path, epochs: i
     Returns {"markdown", "results": [one dict per data set], "criteria": {variant: dict},
     "json_path", "markdown_path"}.
     """
-    from forecaster.artifacts import check_output_dir, write_text_atomically
+    from forecaster.files import check_output_dir, write_text_atomically
 
     output_dir = check_output_dir(output_dir, "--output-dir")
     started = time.perf_counter()

@@ -37,6 +37,7 @@ from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
 from forecaster.estimator import Forecaster
+from forecaster.files import umask
 from forecaster.intervals import ConformalIntervals
 from forecaster.models import CUSTOM_LAYERS, LinearBaseline, load_model
 from forecaster.scaling import Representation, StaticInputs
@@ -77,7 +78,7 @@ def save_bundle(directory, model: Forecaster, metadata: dict) -> Path:
     directory = check_model_dir(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it owner-only
+    os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes it owner-only
     try:
         (first, representation), *others = model.members_
         first.save(staging / MODEL_FILE)
@@ -114,44 +115,6 @@ def check_model_dir(directory) -> Path:
             f"{directory} exists and is not a forecaster model folder; choose an empty or new "
             f"--model-dir.")
     return directory
-
-
-def check_output_file(path, flag: str, suffixes=None) -> Path:
-    """An output file path that can be written: not a folder, with an allowed suffix."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{flag} {path} is a folder; expected a file path such as {path / 'out'}"
-                        f"{suffixes[0] if suffixes else '.csv'}.")
-    if suffixes and path.suffix.lower() not in suffixes:
-        raise UserError(
-            f"{flag} {path} has the suffix {path.suffix or '(none)'!r}; expected one of "
-            f"{', '.join(suffixes)}, such as {path.with_suffix(suffixes[0])}.")
-    return path
-
-
-def check_output_dir(path, flag: str) -> Path:
-    """An output folder path: a folder or nothing yet."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UserError(f"{flag} {path} is a file, not a folder; choose a folder name.")
-    return path
-
-
-def write_text_atomically(path, text: str) -> Path:
-    """Write `text` to a temporary file beside `path` (creating its folder), then rename it into
-    place: readers never see half a file, and an error leaves nothing behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it owner-only
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def load_bundle(directory, engine: str = "numpy") -> Forecaster:
@@ -422,12 +385,6 @@ def _place(label: str, owners: tuple[str, ...], name: str | None) -> str:
         return f"the layer {'/'.join([*owners, name])!r} of class {label}"
     inside = f" inside the layer {'/'.join(owners)!r}" if owners else ""
     return f"an object of class {label}{inside}"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_json(path: Path, values: dict) -> None:

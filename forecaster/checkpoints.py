@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from forecaster.artifacts import write_text_atomically
 from forecaster.errors import UserError
+from forecaster.files import write_text_atomically
 
 STATE_FILE = "state.json"
 

@@ -287,8 +287,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from forecaster.artifacts import check_output_file, write_text_atomically
     from forecaster.evaluation import format_table, run_backtest
+    from forecaster.files import check_output_file, write_text_atomically
 
     output = args.output or str(Path("reports") / Path(args.model_dir).name / "backtest.csv")
     if output != "-":
@@ -310,7 +310,8 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    from forecaster.artifacts import check_output_file, load_bundle, write_text_atomically
+    from forecaster.artifacts import load_bundle
+    from forecaster.files import check_output_file, write_text_atomically
     from forecaster.forecasting import forecast, left_out_note
 
     if args.output not in (None, "-"):

@@ -12,10 +12,10 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from forecaster.artifacts import check_output_dir, write_text_atomically
 from forecaster.config import MODEL_KINDS, Settings
 from forecaster.errors import UserError
 from forecaster.evaluation import evaluate
+from forecaster.files import check_output_dir, write_text_atomically
 from forecaster.plots import plot_comparison
 from forecaster.training import train
 

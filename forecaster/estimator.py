@@ -19,10 +19,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from forecaster.checkpoints import Checkpoints
 from forecaster.config import Settings
 from forecaster.data import Panel, Splits, calendar, fill_missing, id_text, season_length, time_splits
 from forecaster.errors import UserError
@@ -31,9 +31,6 @@ from forecaster.intervals import ConformalIntervals
 from forecaster.models import RIDGE_MODEL, LinearBaseline, member_label, ridge_model
 from forecaster.scaling import StaticInputs, evenly_spaced, seasonal_mae_scale
 from forecaster.windows import choose_window, histories_at
-
-if TYPE_CHECKING:  # the checkpoints of a run, passed in by forecaster.training
-    from forecaster.checkpoints import Checkpoints
 
 # What --scaling auto trains, keeping the one, or the mean of the several, with the lowest
 # validation error. Chosen by `make benchmark` (docs/benchmarks.md): on its own each representation

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from forecaster import plots
-from forecaster.artifacts import check_output_dir, load_bundle, write_text_atomically
+from forecaster.artifacts import load_bundle
 from forecaster.data import Panel, fill_missing, format_times, id_text, read_panel
 from forecaster.errors import UserError
 from forecaster.estimator import Forecaster, actuals
+from forecaster.files import check_output_dir, write_text_atomically
 from forecaster.forecasting import forecast_panel, id_columns
 from forecaster.intervals import check_level
 from forecaster.report import write_report

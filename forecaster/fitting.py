@@ -12,19 +12,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from forecaster import backend, distribution
+from forecaster.checkpoints import Checkpoints
 from forecaster.config import Settings
 from forecaster.errors import UserError
 from forecaster.models import LinearBaseline, build_model, combine_members, load_model
 from forecaster.scaling import Representation, evenly_spaced
 from forecaster.windows import histories_at, window_batches
-
-if TYPE_CHECKING:  # the checkpoints of a run, passed in by forecaster.training
-    from forecaster.checkpoints import Checkpoints
 
 # Validation windows that give a network its validation loss (early stopping) and training windows
 # that fit the ridge baseline, at most: evenly spaced when there are more. Bounds the work per

@@ -11,7 +11,7 @@ import math
 from html import escape
 from pathlib import Path
 
-from forecaster.artifacts import write_text_atomically
+from forecaster.files import write_text_atomically
 from forecaster.plots import LABELS
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}

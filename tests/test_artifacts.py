@@ -15,20 +15,12 @@ import numpy as np
 import pytest
 
 import forecaster.artifacts as artifacts
-from forecaster.artifacts import (
-    BUNDLE_FILES,
-    MANIFEST_FILE,
-    check_model_dir,
-    check_output_dir,
-    check_output_file,
-    load_bundle,
-    save_bundle,
-    write_text_atomically,
-)
+from forecaster.artifacts import BUNDLE_FILES, MANIFEST_FILE, check_model_dir, load_bundle, save_bundle
 from forecaster.config import Settings
 from forecaster.data import Schema
 from forecaster.errors import UserError
 from forecaster.estimator import Forecaster
+from forecaster.files import check_output_dir, check_output_file, write_text_atomically
 from forecaster.intervals import ConformalIntervals
 from forecaster.models import LinearBaseline
 from forecaster.scaling import Representation, StaticInputs

@@ -327,13 +327,8 @@ def read_panel(
 def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) -> np.ndarray:
     """(series,) the one value of a static column in each series: floats when every cell is a
     number, else text; a UserError naming a series where it is empty or changes."""
-    empty = column.isna().to_numpy()
-    if empty.any():
-        lines = column.index[empty]
-        raise UserError(
-            f"static column {name!r} of {path} is empty on {count(len(lines), 'line')} "
-            f"({_first(lines.tolist())}); a static input needs its value on every row of its series. "
-            f"Fill those cells, or leave the column out of --static.")
+    _refuse_empty(column, f"static column {name!r} of {path}", "a static input needs its value on "
+                  "every row of its series. Fill those cells, or leave the column out of --static")
     numeric = types.is_numeric_dtype(column) and not types.is_bool_dtype(column)
     text = column.astype(str).str.strip().to_numpy(dtype=object)
     cells, distinct = pd.factorize(column.to_numpy() if numeric else text)
@@ -354,6 +349,15 @@ def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) ->
     return values.astype("float64") if numeric else values.astype(object)
 
 
+def _refuse_empty(column: pd.Series, what: str, fix: str) -> None:
+    """A UserError naming the first few empty cells of `column` (by line) and how many there are."""
+    empty = column.isna().to_numpy()
+    if empty.any():
+        lines = column.index[empty]
+        raise UserError(f"{what} is empty on {count(len(lines), 'line')} ({_first(lines.tolist())}); "
+                        f"{fix}.")
+
+
 def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list]:
     """(rows,) series number of each row, in order of first appearance, and each series' id."""
     if not id_columns:
@@ -361,13 +365,8 @@ def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list
     keys = []
     for name in id_columns:
         column = raw[name]
-        empty = column.isna().to_numpy()
-        if empty.any():
-            lines = column.index[empty]
-            raise UserError(
-                f"id column {name!r} of {path} is empty on {count(len(lines), 'line')} "
-                f"({_first(lines.tolist())}); every row needs its series' id. Fill those cells or "
-                f"delete the rows.")
+        _refuse_empty(column, f"id column {name!r} of {path}", "every row needs its series' id. Fill "
+                      "those cells or delete the rows")
         keys.append(column.astype(str).str.strip().to_numpy(dtype=object))
     if len(keys) == 1:
         codes, uniques = pd.factorize(keys[0], sort=False)
