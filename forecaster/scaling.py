@@ -168,12 +168,6 @@ class Representation:
         copy.size_ = np.concatenate([self.size_, [_log_size(np.asarray(rows)) for rows in histories]])
         return copy
 
-    @property
-    def series_count(self) -> int:
-        """Series whose statistics this holds."""
-        self._check_fitted()
-        return len(self.level_)
-
     def _better_anchors(self, series, origins, horizon: int) -> list[str]:
         """Per horizon step, naive or seasonal naive: the one with the lower mean absolute error
         on the training windows, each series' errors divided by its naive MAE so that every series

@@ -185,7 +185,7 @@ def test_the_series_file_keeps_each_series_id_scale_and_training_mean(tmp_path):
     assert loaded.ids_ == list(ids) and loaded.season_ == 1
     assert loaded.scale_.tolist() == [1.0, 2.0] and loaded.train_mean_.tolist() == [14.5, 15.5]
     representation = loaded.members_[0][1]
-    assert representation.series_count == 2 and representation.level_.tolist() == [14.5, 29.0]
+    assert len(representation.level_) == 2 and representation.level_.tolist() == [14.5, 29.0]
 
 
 @pytest.mark.slow
