@@ -227,7 +227,7 @@ def test_each_series_gets_the_statistics_of_its_own_training_rows(kind):
                                               time_steps=4, horizon=2, offsets=[0, 24, 44])
     alone = [Representation(kind, season=4).fit(values, rows, time_steps=4, horizon=2)
              for values, rows in ((first, 16), (second, 14))]
-    assert both.series_count == 2 and both.anchors_ == alone[0].anchors_ == alone[1].anchors_
+    assert len(both.level_) == 2 and both.anchors_ == alone[0].anchors_ == alone[1].anchors_
     for name in ("mean_", "scale_", "level_", "spread_"):
         np.testing.assert_allclose(getattr(both, name), np.concatenate([getattr(a, name) for a in alone]))
     # A series not seen in fitting is appended with the statistics of the rows passed for it.
