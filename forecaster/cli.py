@@ -9,6 +9,7 @@ from pathlib import Path
 
 from forecaster.config import MODEL_KINDS, load_config, parse_features
 from forecaster.errors import UserError, count
+from forecaster.files import check_output_file, write_text_atomically
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,7 +289,6 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     from forecaster.evaluation import format_table, run_backtest
-    from forecaster.files import check_output_file, write_text_atomically
 
     output = args.output or str(Path("reports") / Path(args.model_dir).name / "backtest.csv")
     if output != "-":
@@ -311,7 +311,6 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace) -> int:
     from forecaster.artifacts import load_bundle
-    from forecaster.files import check_output_file, write_text_atomically
     from forecaster.forecasting import forecast, left_out_note
 
     if args.output not in (None, "-"):

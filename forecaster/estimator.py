@@ -209,12 +209,12 @@ class Forecaster:
                 f"future values. Ask for at most {settings.horizon} steps, or retrain with a longer "
                 f"--horizon.")
         needed = max(representation.first_origin() for _, representation in members)
-        inputs = self._inputs(panel)
+        inputs, known = self._inputs(panel), self._rows_of(panel)
         static = self.static_.transform(panel.statics) if self.static_.width else None
         forecasts = np.empty((len(origins), steps))
         for start in range(0, len(origins), CHUNK):
             chunk = origins[start:start + CHUNK]
-            rows, fresh = self._statistics_rows(panel, chunk)
+            rows, fresh = self._statistics_rows(panel, chunk, known)
             used = [(_predictor(model), representation.with_series(fresh) if fresh else representation)
                     for model, representation in members]
             histories = self.histories(panel, chunk, needed, inputs)
@@ -290,11 +290,11 @@ class Forecaster:
         position = {id_text(name): k for k, name in enumerate(self.ids_)}
         return np.array([position.get(panel.label(k), -1) for k in range(len(panel))], dtype=np.int64)
 
-    def _statistics_rows(self, panel: Panel, origins: np.ndarray):
+    def _statistics_rows(self, panel: Panel, origins: np.ndarray, known: np.ndarray):
         """(n,) the statistics row of each origin, and the histories of the series not seen in
         training (each origin of theirs gets its own row after the fitted ones, learned from
-        its rows before that origin)."""
-        rows = self._rows_of(panel)[origins[:, 0]]
+        its rows before that origin). `known`: `_rows_of(panel)`, computed once per predict."""
+        rows = known[origins[:, 0]]
         fresh = []
         for i in np.flatnonzero(rows < 0):
             rows[i] = len(self.ids_) + len(fresh)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forecaster import backend, distribution
+from forecaster import __version__, backend, distribution
 from forecaster.artifacts import check_model_dir, save_bundle
 from forecaster.checkpoints import Checkpoints, fingerprint
 from forecaster.config import Settings
@@ -138,8 +138,6 @@ def _metadata(panel: Panel, model: Forecaster, best_epoch: int) -> dict:
     import pandas
     import tensorflow
 
-    import forecaster
-
     keras = backend.keras()
     found = model.report_
     splits = found["splits"]
@@ -170,7 +168,7 @@ def _metadata(panel: Panel, model: Forecaster, best_epoch: int) -> dict:
         "val_mae": found["val_mae"],
         "val_mase": found["val_mase"],
         "versions": {
-            "forecaster": forecaster.__version__,
+            "forecaster": __version__,
             "python": platform.python_version(),
             "numpy": np.__version__,
             "pandas": pandas.__version__,
