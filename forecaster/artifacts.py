@@ -8,8 +8,9 @@ A bundle is a folder:
     metadata.json   training time range, split boundaries, history, validation MAE, versions
     baselines.json  what the baselines need from training: the ridge model
     intervals.json  conformal interval half-widths per level and horizon step, from validation
-    series.json     the training series' ids, each one's scale and training mean, the season
-                    length, and how per-series inputs (--static) are encoded
+    series.json     the training series' ids, each one's scale and training mean, the seasonal
+                    periods found (the primary one: the season), MASE's season, and how
+                    per-series inputs (--static) are encoded
     manifest.json   written last: {"format": 1, "files": {name: {"sha256": ..., "bytes": ...}}} for
                     each file above. load_bundle checks every file against it before parsing any,
                     then refuses a model.keras whose config holds a Lambda layer or any class that
@@ -41,6 +42,7 @@ from forecaster.files import umask
 from forecaster.intervals import ConformalIntervals
 from forecaster.models import CUSTOM_LAYERS, LinearBaseline, load_model
 from forecaster.scaling import Representation, StaticInputs
+from forecaster.seasons import Seasons
 
 MODEL_FILE = "model.keras"
 SETTINGS_FILE = "settings.json"
@@ -91,7 +93,8 @@ def save_bundle(directory, model: Forecaster, metadata: dict) -> Path:
         _write_json(staging / SERIES_FILE, {
             "ids": [list(name) if isinstance(name, tuple) else name for name in model.ids_],
             "scale": model.scale_.tolist(), "train_mean": model.train_mean_.tolist(),
-            "season_length": model.season_, "static": model.static_.to_dict()})
+            "season_length": model.season_, "mase_season": model.mase_season_,
+            "seasons": model.seasons_.to_dict(), "static": model.static_.to_dict()})
         names = member_files(len(others) + 1)
         for (other, other_representation), keras_name, scaling_name in zip(
                 others, names[::2], names[1::2], strict=True):
@@ -161,6 +164,9 @@ def load_bundle(directory, engine: str = "numpy") -> Forecaster:
         model.scale_ = np.asarray(series["scale"], dtype="float64")
         model.train_mean_ = np.asarray(series["train_mean"], dtype="float64")
         model.season_ = int(series["season_length"])
+        model.mase_season_ = int(series.get("mase_season", model.season_))  # older bundles: one
+        model.seasons_ = (Seasons.from_dict(series["seasons"]) if "seasons" in series
+                          else Seasons((model.season_,), model.season_))
         model.static_ = StaticInputs.from_dict(series["static"])
         model.directory_ = directory
         models = [name for name in files if name.endswith(".keras")]  # MODEL_FILE first

@@ -156,13 +156,16 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="add calendar inputs from the timestamps (hour of day, day of week, "
                              "month, as sine and cosine: those that vary at the data's frequency)")
     parser.add_argument("--time-steps", dest="time_steps", type=int,
-                       help="rows in each input window (default: from the frequency, e.g. 72 "
-                            "for hourly data)")
+                       help="rows in each input window (default: three of the shortest "
+                            "seasonal period found and the whole longest, e.g. 72 for hourly data "
+                            "with a daily cycle, 168 with a weekly one too)")
     parser.add_argument("--horizon", type=int,
                        help="steps to forecast at once (default: one season, e.g. 24 for hourly)")
     parser.add_argument("--season-length", dest="season_length", type=int,
                         help="steps per season for seasonal naive, --scaling change and MASE "
-                             "(default from the frequency: 24 hourly, 7 daily, 12 monthly)")
+                             "(default: the periods found in the training rows, among those the "
+                             "frequency suggests, e.g. 24 and 168 for hourly data; MASE then uses "
+                             "the calendar season: 24 hourly, 7 daily, 12 monthly)")
     parser.add_argument("--epochs", type=int, help="most epochs to train (default 40; early "
                        "stopping on validation loss usually ends sooner)")
     parser.add_argument("--batch-size", dest="batch_size", type=int, help="default 64")
@@ -253,7 +256,8 @@ def _train(args: argparse.Namespace) -> int:
              f"{run.series} series, val MASE {run.val_mase:.4g}")
     print(f"{saved} ({score}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
-          f"horizon {run.horizon}; best epoch {run.best_epoch} of {run.epochs_run}{filled})")
+          f"horizon {run.horizon}; seasonal periods: {run.seasons}; best epoch {run.best_epoch} "
+          f"of {run.epochs_run}{filled})")
     if run.members:  # --ensemble N: each kept network forecasts the median of N models
         size = len(next(iter(run.members.values())))
         own = "; ".join(f"{name} " + ", ".join(f"{mae:.4g}" for mae in maes)

@@ -37,12 +37,14 @@ class Settings:
     features: tuple[str, ...] = ()  # extra input columns (their past values), besides the target
     calendar: bool = False  # add hour/weekday/month inputs (sine and cosine) from the timestamps
     fill: str = "interpolate"  # missing values and missing timestamps: interpolate | ffill | error
-    # Windows: None means "chosen from the data's frequency" (an hourly series looks back 3 days
-    # and forecasts the next day; a monthly one looks back 3 years and forecasts the next year).
+    # Windows: None means "chosen from the data": the horizon is one calendar season (the next day
+    # of hourly data, the next year of monthly data); the window three of the shortest seasonal
+    # period found in the training rows and the whole longest (hourly with a weekly cycle: 168).
     time_steps: int | None = None  # length of each input window, in rows
     horizon: int | None = None  # steps forecast at once
-    season_length: int | None = None  # steps per season (seasonal naive, "change", MASE); None =
-    #                                   from the frequency: 24 hourly, 7 daily, 12 monthly
+    # Steps per season (seasonal naive, "change", MASE). None: the periods found in the training
+    # rows (`forecaster.seasons`), MASE keeping the calendar season: 24 hourly, 7 daily, 12 monthly.
+    season_length: int | None = None
     val_fraction: float = 0.15  # share of the time range (the middle) for validation and early
     #                             stopping; one cutoff in time for every series
     test_fraction: float = 0.15  # share of the time range (the end) held out for `evaluate`; 0 allowed
@@ -76,7 +78,7 @@ class Settings:
     # TensorFlow's deterministic ops, so two runs may then differ in the last digits.
     jit_compile: bool = False
     steps_per_epoch: int | None = None  # batches per epoch at most (None: every training window
-    #                                     once); each capped epoch reads a different share
+    #   once, up to a million window steps, windows x time_steps); each capped epoch reads another share
     # Training windows drawn from each series per epoch at most, anew each epoch, so that long
     # series do not outweigh short ones and an epoch's cost is bounded however many series there
     # are. None: the median series' number of training windows (one series: all of them).

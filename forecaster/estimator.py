@@ -21,15 +21,25 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from forecaster.checkpoints import Checkpoints
 from forecaster.config import Settings
-from forecaster.data import Panel, Splits, calendar, fill_missing, id_text, season_length, time_splits
+from forecaster.data import Panel, Splits, calendar, fill_missing, id_text, time_splits
 from forecaster.errors import UserError
-from forecaster.fitting import MAX_SCORED_ORIGINS, Network, Problem, ensemble, fit_network
+from forecaster.fitting import (
+    MAX_SCORED_ORIGINS,
+    Network,
+    NoWindows,
+    Problem,
+    ensemble,
+    fit_baseline,
+    fit_network,
+)
 from forecaster.intervals import ConformalIntervals
-from forecaster.models import RIDGE_MODEL, LinearBaseline, member_label, ridge_model
+from forecaster.models import BASELINE_MODELS, RIDGE_MODEL, LinearBaseline, member_label, ridge_model
 from forecaster.scaling import StaticInputs, evenly_spaced, seasonal_mae_scale
+from forecaster.seasons import Seasons, find_seasons, mase_season
 from forecaster.windows import choose_window, histories_at
 
 # What --scaling auto trains, keeping the one, or the mean of the several, with the lowest
@@ -43,15 +53,16 @@ CHUNK = 4096  # origins forecast at once
 
 @dataclass
 class Candidate:
-    """A network, or a ridge member, and its errors on the validation windows."""
+    """A network, a ridge or a baseline member, and its errors on the validation windows."""
 
     network: Network
     model: object  # keras.Model: the network's, or `ridge_model` of its ridge baseline
     errors: np.ndarray  # (validation origins, horizon) actual - forecast; NaN where not observed
 
     @property
-    def ridge(self) -> bool:
-        return self.model.name == RIDGE_MODEL
+    def trained(self) -> bool:
+        """A network (not a ridge, not a baseline)."""
+        return self.model.name != RIDGE_MODEL and self.model.name not in BASELINE_MODELS
 
     @property
     def label(self) -> str:
@@ -70,7 +81,9 @@ class Forecaster:
       intervals_   conformal half-widths per horizon step, in units of each series' scale
       scale_       (series,) each training series' scale: its in-sample seasonal-naive MAE
       train_mean_  (series,) each training series' mean over its training rows
-      season_      the season length (seasonal naive, the change representation, MASE)
+      seasons_     the seasonal periods found in the training rows (`forecaster.seasons`)
+      season_      the primary period: seasonal naive's lag, the change representation's reference
+      mase_season_ MASE's season: the frequency's calendar season (or --season-length), fixed
       static_      the per-series inputs (`--static`): how each column is encoded
       report_      what fitting found: candidates' validation errors, splits, series left out
     """
@@ -83,32 +96,52 @@ class Forecaster:
     def fit(self, panel: Panel, verbose=0, checkpoints: Checkpoints | None = None) -> Forecaster:
         """Train on the training split of every series of `panel` (split at one time for all)."""
         settings = self.settings
-        splits = time_splits(panel, settings.val_fraction, settings.test_fraction,
-                             settings.val_start, settings.test_start)
-        season = settings.season_length or season_length(panel.schema.frequency)
-        time_steps, horizon = resolve_window(settings, panel, splits)
+        splits, widened = _widened(panel, time_splits(
+            panel, settings.val_fraction, settings.test_fraction, settings.val_start,
+            settings.test_start), settings)
+        pieces = _filled_pieces(panel, splits, settings)
+        if settings.season_length:  # the user's season: for everything, MASE included
+            self.seasons_ = Seasons((settings.season_length,), settings.season_length)
+            self.mase_season_ = settings.season_length
+        else:
+            self.seasons_ = find_seasons([piece[:n, 0] for piece, n in zip(
+                pieces, splits.val_start, strict=True)], panel.schema.frequency)
+            self.mase_season_ = mase_season(panel.schema.frequency)
+        season = self.seasons_.season
+        time_steps, horizon = resolve_window(settings, panel, splits, self.seasons_.periods)
+        fits = _fits(splits, time_steps, horizon, season)
         kept, splits, left_out = _trainable(panel, splits, time_steps, horizon, season)
         self.settings_ = dataclasses.replace(
             settings, time_col=panel.schema.time_column, target=settings.target or panel.schema.target,
             time_steps=time_steps, horizon=horizon)
         self.schema_, self.season_, self.ids_ = panel.schema, season, list(kept.ids)
         self.static_ = StaticInputs().fit(kept.statics)
-        problem = _problem(kept, splits, self.settings_, season)
+        problem = Problem(np.concatenate([p for p, fit in zip(pieces, fits, strict=True) if fit]),
+                          kept.offsets, splits.val_start, splits.test_start, time_steps, horizon,
+                          season, panel.source)
         if self.static_.width:
             problem.static = self.static_.transform(kept.statics)
-        self.scale_ = np.array([seasonal_mae_scale(problem.values[a:a + n, 0], season) for a, n in
-                                zip(problem.offsets[:-1], splits.val_start, strict=True)])
+        self.scale_ = np.array([seasonal_mae_scale(problem.values[a:a + n, 0], self.mase_season_)
+                                for a, n in zip(problem.offsets[:-1], splits.val_start, strict=True)])
         self.scale_ = np.where(np.isfinite(self.scale_) & (self.scale_ > 0), self.scale_, 1.0)
         self.train_mean_ = np.array([problem.values[a:a + n, 0].mean() for a, n in
                                      zip(problem.offsets[:-1], splits.val_start, strict=True)])
         scalings = AUTO_SCALINGS if settings.scaling == "auto" else (settings.scaling,)
-        networks = []
+        networks, skipped = [], []
         for number, scaling in enumerate(scalings, 1):
             if verbose and len(scalings) > 1:
                 print(f"[{number}/{len(scalings)}] --scaling {scaling}", flush=True)
-            networks.append(fit_network(scaling, problem, self.settings_, verbose, checkpoints))
-        at = self._validation_origins(kept, splits, networks)
-        candidates = [self._candidate(kept, at, network, network.model) for network in networks]
+            try:
+                networks.append(fit_network(scaling, problem, self.settings_, verbose, checkpoints))
+            except NoWindows as error:  # auto goes on with the representations that fit
+                if settings.scaling != "auto":
+                    raise
+                skipped.append(f"{scaling}: {error}")
+        baselines = [fit_baseline(name, problem, self.settings_) for name in (
+            ("naive", "seasonal_naive") if season > 1 else ("naive",))] if settings.scaling == "auto" else []
+        at = self._validation_origins(kept, splits, networks + baselines)
+        candidates = [self._candidate(kept, at, network, network.model)
+                      for network in networks + baselines]
         if settings.scaling == "auto":
             candidates += [self._candidate(kept, at, network, ridge_model(
                 network.linear, time_steps, problem.input_columns(network.representation)))
@@ -118,7 +151,7 @@ class Forecaster:
         seeds = {}
         if settings.ensemble > 1:  # further seeds for each kept network (a ridge has no seed)
             for i, candidate in enumerate(chosen):
-                if not candidate.ridge:
+                if candidate.trained:
                     combined, networks_ = ensemble(candidate.network, problem, self.settings_,
                                                    verbose, checkpoints)
                     chosen[i] = self._candidate(kept, at, combined, combined.model)
@@ -131,7 +164,8 @@ class Forecaster:
             (errors / unit[:, None])[calibrate if calibrate is not None else slice(None)])
         best = chosen[0].network
         self.report_ = {
-            "splits": splits, "validation_origins": len(at), "left_out": left_out,
+            "splits": splits, "widened": widened, "skipped": skipped,
+            "validation_origins": len(at), "left_out": left_out,
             "spans": {name: splits.span(kept, name) for name in ("train", "validation", "test")},
             "val_mae": _mae(errors), "val_mase": _mae(errors / unit[:, None]),
             "candidates": {c.label: _mae(c.errors) for c in candidates},
@@ -233,7 +267,7 @@ class Forecaster:
         scale[known] = self.scale_[rows[known]]
         for i in np.flatnonzero(~known):  # a series not seen in training: its history's scale
             history = self._filled(panel, *origins[i])[:, 0]
-            value = seasonal_mae_scale(history, self.season_)
+            value = seasonal_mae_scale(history, self.mase_season_)
             scale[i] = value if np.isfinite(value) and value > 0 else 1.0
         return self.intervals_.bounds(forecasts, level, scale)
 
@@ -364,12 +398,14 @@ def roll_forward(predict, representation, histories, steps: int, ahead=None, row
     return forecasts
 
 
-def resolve_window(settings: Settings, panel: Panel, splits: Splits) -> tuple[int, int]:
-    """The window sizes to use: the settings' own, or defaults for the data's frequency cut to the
-    median series' training rows; checks that the longest series holds a window in each split."""
+def resolve_window(settings: Settings, panel: Panel, splits: Splits, periods=()) -> tuple[int, int]:
+    """The window sizes to use: the settings' own, or defaults for the data's frequency and the
+    seasonal `periods` found in it, cut to the median series' training rows; checks that the
+    longest series holds a window in each split."""
     path = panel.source
     train_rows = int(np.median(splits.val_start))
-    default_steps, default_horizon = choose_window(panel.schema.frequency, max(train_rows, 1))
+    default_steps, default_horizon = choose_window(panel.schema.frequency, max(train_rows, 1),
+                                                   periods)
     time_steps = settings.time_steps or default_steps
     horizon = settings.horizon or default_horizon
     longest = int(np.argmax(panel.lengths))
@@ -395,10 +431,38 @@ def resolve_window(settings: Settings, panel: Panel, splits: Splits) -> tuple[in
     return time_steps, horizon
 
 
+def _widened(panel: Panel, splits: Splits, settings: Settings) -> tuple[Splits, int]:
+    """`splits` with the validation split, and the test split unless --test-fraction is 0, each at
+    least one --horizon long, the rows taken from the end of training: a short file (four years of
+    monthly data, a 12-month horizon) still has one window to choose on and one to score. Only for
+    splits by fraction; returns the splits and the rows taken (0: unchanged)."""
+    horizon = settings.horizon
+    if horizon is None or settings.val_start is not None or settings.test_start is not None:
+        return splits, 0
+    grid = pd.date_range(panel.starts.min(), panel.ends.max(), freq=panel.schema.frequency)
+    val_row, test_row = (int(grid.searchsorted(time)) for time in (splits.val_time, splits.test_time))
+    test_rows = len(grid) - test_row
+    if settings.test_fraction > 0:
+        test_rows = max(test_rows, horizon)
+    val_rows = max(test_row - val_row, horizon)
+    taken = (val_rows + test_rows) - (len(grid) - val_row)
+    new_val = len(grid) - test_rows - val_rows
+    if taken <= 0 or new_val < 1:
+        return splits, 0
+    test_time = grid[len(grid) - test_rows] if test_rows else None
+    return time_splits(panel, settings.val_fraction, settings.test_fraction, grid[new_val],
+                       test_time), taken
+
+
+def _fits(splits: Splits, time_steps: int, horizon: int, season: int) -> np.ndarray:
+    """(series,) whether each series holds a training window."""
+    return splits.val_start - horizon + 1 > max(time_steps, season)
+
+
 def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, season: int):
     """The series with at least one training window (and their splits), and the ids of those
     left out with the reason."""
-    fits = splits.val_start - horizon + 1 > max(time_steps, season)
+    fits = _fits(splits, time_steps, horizon, season)
     left_out = [(panel.ids[k], f"too short: {splits.val_start[k]} training rows, one window needs "
                  f"{max(time_steps, season) + horizon}") for k in np.flatnonzero(~fits)]
     if not fits.any():
@@ -417,13 +481,11 @@ def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, seas
                                      test_start=splits.test_start[fits]), left_out
 
 
-def _problem(panel: Panel, splits: Splits, settings: Settings, season: int) -> Problem:
-    """Every series filled within its own splits (no value from a later split fills an earlier
-    one), with its calendar inputs, laid one after another."""
-    pieces = [panel.values(k, settings.fill, segments=(splits.val_start[k], splits.test_start[k]))
-              for k in range(len(panel))]
-    return Problem(np.concatenate(pieces), panel.offsets, splits.val_start, splits.test_start,
-                   settings.time_steps, settings.horizon, season, panel.source)
+def _filled_pieces(panel: Panel, splits: Splits, settings: Settings) -> list[np.ndarray]:
+    """Every series' rows (with its calendar inputs), filled within its own splits: no value from
+    a later split fills an earlier one."""
+    return [panel.values(k, settings.fill, segments=(splits.val_start[k], splits.test_start[k]))
+            for k in range(len(panel))]
 
 
 def _halves(at: np.ndarray, splits: Splits, horizon: int):
@@ -440,8 +502,9 @@ def _halves(at: np.ndarray, splits: Splits, horizon: int):
 def _combine(candidates: list[Candidate], unit: np.ndarray, choose) -> list[Candidate]:
     """The candidates whose equal-weight mean forecast has the lowest validation error (each
     series' errors divided by its scale, so that every series counts alike; for one series, the
-    MAE), the best network in it first: every subset holding at least one network is scored (56
-    for three networks and their three ridges) and, at equal error, the smaller one kept. A model
+    MAE), the best network in it first: every subset holding at least one network is scored (224
+    for three networks, their three ridges, naive and seasonal naive; the baselines alone only
+    when no network could train) and, at equal error, the smaller one kept. A model
     that does badly on validation drags a mean down, so it is left out; models that err
     differently and do about equally well are averaged, which is steadier than picking one of
     them on a short validation split. `choose` (a mask of origins) is what they are chosen on."""
@@ -450,9 +513,10 @@ def _combine(candidates: list[Candidate], unit: np.ndarray, choose) -> list[Cand
     def error(subset) -> float:
         return _mae((np.mean([c.errors for c in subset], axis=0) / unit[:, None])[choose])
 
-    ranked = sorted(candidates, key=lambda c: (c.ridge, error([c])))  # networks first, best first
+    ranked = sorted(candidates, key=lambda c: (not c.trained, error([c])))  # networks first
+    some = any(c.trained for c in ranked)  # none when no network could train: baselines alone
     subsets = [subset for size in range(1, len(ranked) + 1)
-               for subset in itertools.combinations(ranked, size) if not subset[0].ridge]
+               for subset in itertools.combinations(ranked, size) if subset[0].trained or not some]
     return list(min(subsets, key=error))  # the first of equals
 
 

@@ -432,11 +432,11 @@ def _report(model: Forecaster, result: Backtest, source, model_dir, history_end,
     history_end = np.array(np.broadcast_to(np.asarray(history_end), (len(panel),)), dtype=np.int64)
     first = np.full(len(panel), np.iinfo(np.int64).max)
     np.minimum.at(first, result.origins[:, 0], result.origins[:, 1])
-    late = (history_end <= model.season_) & (first < np.iinfo(np.int64).max)
+    late = (history_end <= model.mase_season_) & (first < np.iinfo(np.int64).max)
     history_end[late] = np.maximum(history_end[late], first[late])  # the rows before its first origin
     scales = np.array([seasonal_mae_scale(
         fill_missing(panel.rows(k)[:max(int(history_end[k]), 1)], model.settings_.fill)[:, 0],
-        model.season_) for k in range(len(panel))])
+        model.mase_season_) for k in range(len(panel))])
     forecasts = result.forecasts[result.model]
     intervals = {level: model.bounds(panel, result.origins, forecasts, level) for level in levels}
     return {**_describe(model, result, source, model_dir), **summarise(result, scales, intervals)}
@@ -457,6 +457,8 @@ def _describe(model: Forecaster, result: Backtest, source, model_dir) -> dict:
         "origins": int(len(origins)),
         "horizon": model.horizon,
         "season_length": model.season_,
+        "seasons": list(model.seasons_.periods),
+        "mase_season": model.mase_season_,
         "scaling": model.scaling,
         "scored_values": int(result.observed.sum()),
     }
@@ -477,7 +479,8 @@ def format_table(report: dict) -> str:
         f"{' over ' + str(report['series']) + ' series' if many else ''}, "
         f"{report['scored_range'][0]} to {report['scored_range'][1]}, in "
         f"{'each series' + chr(39) + ' units' if many else 'units of ' + repr(report['target'])}. "
-        f"MASE: MAE over the in-sample seasonal-naive MAE (season {report['season_length']}); "
+        f"MASE: MAE over the in-sample seasonal-naive MAE (season "
+        f"{report.get('mase_season', report['season_length'])}); "
         f"skill: 1 - MAE / seasonal-naive MAE.",
         *([f"{next(iter(models))}: the mean forecast of {', '.join(report['scaling'].split('+'))}, "
            f"chosen on validation (a scaling alone names the network on it; ridge(...) the "

@@ -19,7 +19,7 @@ from forecaster import backend, distribution
 from forecaster.checkpoints import Checkpoints
 from forecaster.config import Settings
 from forecaster.errors import UserError
-from forecaster.models import LinearBaseline, build_model, combine_members, load_model
+from forecaster.models import LinearBaseline, baseline_model, build_model, combine_members, load_model
 from forecaster.scaling import Representation, evenly_spaced
 from forecaster.windows import histories_at, window_batches
 
@@ -28,6 +28,18 @@ from forecaster.windows import histories_at, window_batches
 # epoch on long series and large panels; no bundled set reaches them.
 MAX_SCORED_ORIGINS = 20_000
 MAX_RIDGE_ORIGINS = 100_000
+# Window steps (windows x time_steps) an epoch reads at most, training and early stopping's
+# validation pass alike, unless --steps-per-epoch says otherwise: a longer window then means fewer
+# windows per epoch (each epoch another share), so training time follows the data, not the window.
+# A year of hourly data with 72-step windows (440,000) and the classic example (1000 windows of
+# 1000 steps) stay under it; two years of half-hourly data with two-week windows read an eighth.
+WINDOW_STEPS_PER_EPOCH = 1_000_000
+
+
+def epoch_budget(time_steps: int, batch_size: int) -> tuple[int, int]:
+    """(training batches, validation windows) an epoch reads at most for windows of `time_steps`."""
+    windows = max(1, WINDOW_STEPS_PER_EPOCH // max(time_steps, 1))
+    return max(1, -(-windows // batch_size)), min(MAX_SCORED_ORIGINS, max(windows, 1000))
 
 
 @dataclass
@@ -82,6 +94,27 @@ class Network:
     epoch_seconds: list  # wall time of each training epoch (with its validation pass)
 
 
+class NoWindows(UserError):
+    """A split holds no complete window for a representation (`--scaling auto` goes on without it)."""
+
+
+def fit_baseline(name: str, problem: Problem, settings: Settings) -> Network:
+    """Naive or seasonal naive as a member that `--scaling auto` may keep: a representation
+    anchored on it at every step ("window" for naive, "change" for seasonal naive) and a model
+    that outputs zeros, so that the anchor is the forecast. Its `linear` is all zeros too."""
+    p = problem
+    representation = Representation("change" if name == "seasonal_naive" else "window", p.season,
+                                     settings.series_size)
+    representation.fit(p.values, p.val_start, p.time_steps, p.horizon, p.offsets)
+    if name == "seasonal_naive":
+        representation.anchors_ = ["seasonal_naive"] * p.horizon
+    columns = p.input_columns(representation)
+    model = baseline_model(name, p.time_steps, columns, p.horizon)
+    linear = LinearBaseline.from_dict({"alpha": 1.0, "coef": np.zeros((p.horizon, p.time_steps * columns)),
+                                       "intercept": np.zeros(p.horizon)})
+    return Network(representation, model, {}, linear, [])
+
+
 def reader(problem: Problem, representation: Representation, steps: int):
     """(read, encode): global origins -> the model's windows, and -> its training targets."""
     needed = representation.first_origin()
@@ -128,11 +161,12 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
     for name, flag, found in (("train", "--val-fraction/--test-fraction", train_at),
                               ("validation", "--val-fraction", validation)):
         if len(found) == 0:
-            raise UserError(
+            raise NoWindows(
                 f"the {name} split of {p.source} holds no complete window with --scaling {scaling} "
                 f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
                 f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
-    val_at = evenly_spaced(p.origins("validation", first, steps), MAX_SCORED_ORIGINS)
+    val_at = evenly_spaced(p.origins("validation", first, steps),
+                           epoch_budget(p.time_steps, settings.batch_size)[1])
     read, encode = reader(p, representation, steps)
     key = f"{scaling}.seed{seed}"
     finished = checkpoints.finished(key) if checkpoints else None
@@ -168,8 +202,9 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
     monitor = _Monitor(key, settings.patience, checkpoints, progress)
     if not (progress and progress["stopper"]["stopped"]):
         initial_epoch = progress["epoch"] if progress else 0
-        batches = window_batches(read, encode, train_at, settings.batch_size, seed,
-                                 settings.steps_per_epoch, initial_epoch,
+        most = settings.steps_per_epoch or epoch_budget(p.time_steps, settings.batch_size)[0]
+        batches = window_batches(read, encode, train_at, settings.batch_size, seed, most,
+                                 initial_epoch,
                                  groups=p.series_of(train_at), per_group=windows_per_series(
                                      settings, p.series_of(train_at)))
         model.fit(

@@ -338,7 +338,25 @@ def ridge_model(linear: LinearBaseline, time_steps: int, features: int):
     return keras.Model(inputs, outputs, name=RIDGE_MODEL)
 
 
+# A baseline member's Keras model (`baseline_model`), by the baseline it forecasts.
+BASELINE_MODELS = {"naive_forecaster": "naive", "seasonal_naive_forecaster": "seasonal_naive"}
+
+
+def baseline_model(name: str, time_steps: int, features: int, horizon: int):
+    """A baseline as a member: window -> Flatten -> Dense(horizon) of zeros, so that its
+    representation's anchor ("naive" or "seasonal_naive" on every step) is the forecast; a
+    bundle saves, checks and runs it as it does the networks."""
+    keras = backend.keras()
+    inputs = keras.Input(shape=(time_steps, features), name="window")
+    zeros = keras.layers.Dense(horizon, kernel_initializer="zeros", name="forecast")
+    outputs = zeros(keras.layers.Flatten(name="flatten")(inputs))
+    return keras.Model(inputs, outputs, name=f"{name}_forecaster")
+
+
 def member_label(model, scaling: str) -> str:
     """How a member of a combined forecast is named: its representation ("window"), followed by
-    "ridge(...)" around it for a ridge member ("ridge(global)")."""
+    "ridge(...)" around it for a ridge member ("ridge(global)"); a baseline by its name
+    ("seasonal_naive")."""
+    if model.name in BASELINE_MODELS:
+        return BASELINE_MODELS[model.name]
     return f"ridge({scaling})" if model.name == RIDGE_MODEL else scaling

@@ -50,6 +50,7 @@ class TrainRun:
     notes: list  # things the user should know: defaults cut for a short file, few windows to score
     members: dict  # with --ensemble N: each kept network's label -> the validation MAE of each
     #                seed's model (N); {} without
+    seasons: str = ""  # the seasonal periods found in the training rows, in words
     model: Forecaster | None = None  # the fitted model (None on a worker that is not the chief)
 
 
@@ -105,14 +106,14 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
                     time.perf_counter() - started, found["epoch_seconds"], best_epoch,
                     settings_.time_steps, settings_.horizon, panel.missing_values,
                     int(panel.missing_timestamps.sum()), _notes(settings, panel, model),
-                    found["members"], model)
+                    found["members"], model.seasons_.describe(), model)
 
 
 def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
     """Plain-language warnings about a run that worked but may mislead."""
     notes = []
     found = model.report_
-    usual_steps, usual_horizon = choose_window(panel.schema.frequency, 10**9)
+    usual_steps, usual_horizon = choose_window(panel.schema.frequency, 10**9, model.seasons_.periods)
     cut = [f"{name} {usual} -> {used}" for name, usual, used, given in (
         ("time_steps", usual_steps, model.settings_.time_steps, settings.time_steps),
         ("horizon", usual_horizon, model.settings_.horizon, settings.horizon))
@@ -122,6 +123,17 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
                 f"the series of {panel.source} are short (median {int(np.median(panel.lengths))} rows)")
         notes.append(f"{what}, so the defaults for {panel.schema.frequency!r} data were cut: "
                      f"{', '.join(cut)}.")
+    if found["widened"]:
+        notes.append(f"the validation and test splits were each widened to at least one horizon "
+                     f"({model.settings_.horizon} rows), taking {found['widened']} rows from training, "
+                     f"so that a window is left to choose the model on and one to score it.")
+    if found["skipped"]:
+        skipped = ", ".join(item.split(":")[0] for item in found["skipped"])
+        notes.append(f"--scaling auto trained no network on {skipped}: the training or validation "
+                     f"split is too short for its windows.")
+    if not any(kind in model.scaling.split("+") for kind in ("change", "window", "global")):
+        notes.append(f"no network could be trained on so few rows, so the forecast is "
+                     f"{model.scaling.replace('+', ' and ')} (the mean, if several).")
     left_out = panel.left_out + found["left_out"]
     if left_out:
         notes.append(f"{describe_left_out(left_out)}; the model forecasts the others.")
@@ -150,6 +162,8 @@ def _metadata(panel: Panel, model: Forecaster, best_epoch: int) -> dict:
         "rows": int(panel.offsets[-1]),
         "frequency": panel.schema.frequency,
         "season_length": model.season_,
+        "seasons": model.seasons_.to_dict(),
+        "mase_season": model.mase_season_,
         "time_range": [first.isoformat(), last.isoformat()],
         "splits": found["spans"],
         "split_times": {"validation": splits.val_time.isoformat(), "test": splits.test_time.isoformat()},

@@ -51,17 +51,26 @@ def split_origins(rows: int, horizon: int, val_start: int, test_start: int,
     }
 
 
-def choose_window(frequency: str, train_rows: int) -> tuple[int, int]:
-    """Default (time_steps, horizon) for a frequency, shortened to fit the training rows.
+MAX_TIME_STEPS = 512  # the longest default window: a week of half-hourly steps (336) fits
 
-    The horizon is one season (the next day of hourly data, the next week of daily data, the next
-    year of monthly data; a quarter of it when a season is longer than 24 steps); the window looks
-    back three seasons, and at least 8 steps. Both shrink so that the training split still yields
-    at least three windows for every step of look-back.
+
+def choose_window(frequency: str, train_rows: int, periods=()) -> tuple[int, int]:
+    """Default (time_steps, horizon) for a frequency and the seasonal periods found in the data,
+    shortened to fit the training rows.
+
+    The horizon is one calendar season (the next day of hourly data, the next week of daily data,
+    the next year of monthly data; a quarter of it when a season is longer than 24 steps). The
+    window looks back three calendar seasons (at least 8 steps), or three of the shortest period
+    found and the whole of the longest (a week of hourly data that has a weekly cycle), at most
+    MAX_TIME_STEPS. Both shrink so that the training split still yields at least three windows
+    for every step of look-back.
     """
     season = season_length(frequency)
     horizon = season if season <= 24 else max(1, season // 4)
     time_steps = max(3 * season, 2 * horizon, 8)
+    if periods:
+        time_steps = max(3 * min(periods), max(periods), 2 * horizon, 8)
+    time_steps = min(time_steps, MAX_TIME_STEPS)
     horizon = max(1, min(horizon, train_rows // 8))
     time_steps = max(1, min(time_steps, (train_rows - horizon + 1) // 4))
     return time_steps, horizon

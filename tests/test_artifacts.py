@@ -24,6 +24,7 @@ from forecaster.files import check_output_dir, check_output_file, write_text_ato
 from forecaster.intervals import ConformalIntervals
 from forecaster.models import LinearBaseline
 from forecaster.scaling import Representation, StaticInputs
+from forecaster.seasons import Seasons
 
 RIDGE = {"alpha": 1.0, "coef": [[0.0]], "intercept": [0.0]}
 RETRAIN = "Retrain with `forecaster train --csv FILE --model-dir "
@@ -49,6 +50,7 @@ def fitted(models, ids=("series",)) -> Forecaster:
     model = Forecaster(settings)
     model.settings_, model.schema_ = settings, Schema("time", "load", (), "datetime", "h")
     model.ids_, model.season_, model.static_ = list(ids), 1, StaticInputs().fit({})
+    model.seasons_, model.mase_season_ = Seasons((), 1), 1
     model.scale_, model.train_mean_ = np.arange(1.0, series + 1), np.arange(14.5, 14.5 + series)
     model.linear_ = LinearBaseline.from_dict(RIDGE)
     model.intervals_ = ConformalIntervals().fit(np.ones((5, 2)))
@@ -180,9 +182,12 @@ def test_the_series_file_keeps_each_series_id_scale_and_training_mean(tmp_path):
     folder = save_bundle(tmp_path / "panel", fitted([tiny_model()], ids=ids), {"n": 1})
     assert json.loads((folder / "series.json").read_text()) == {
         "ids": [["store 1", "item 7"], ["store 2", "item 3"]], "scale": [1.0, 2.0],
-        "train_mean": [14.5, 15.5], "season_length": 1, "static": {"columns": {}}}
+        "train_mean": [14.5, 15.5], "season_length": 1, "mase_season": 1,
+        "seasons": {"periods": [], "season": 1, "cycle": False, "evidence": {}},
+        "static": {"columns": {}}}
     loaded = load_bundle(folder)
-    assert loaded.ids_ == list(ids) and loaded.season_ == 1
+    assert loaded.ids_ == list(ids) and loaded.season_ == 1 and loaded.mase_season_ == 1
+    assert loaded.seasons_ == Seasons((), 1)
     assert loaded.scale_.tolist() == [1.0, 2.0] and loaded.train_mean_.tolist() == [14.5, 15.5]
     representation = loaded.members_[0][1]
     assert len(representation.level_) == 2 and representation.level_.tolist() == [14.5, 29.0]

@@ -157,11 +157,13 @@ def combined_bundle(directory):
     from forecaster.intervals import ConformalIntervals
     from forecaster.models import LinearBaseline, build_model
     from forecaster.scaling import Representation
+    from forecaster.seasons import Seasons
 
     settings = Settings(time_steps=4, horizon=2, epochs=2)
     model = Forecaster(settings)
     model.settings_, model.schema_ = settings, Schema("time", "load", (), "datetime", "h")
     model.ids_, model.scale_, model.train_mean_, model.season_ = ["series"], np.ones(1), np.array([14.5]), 1
+    model.seasons_, model.mase_season_ = Seasons((), 1), 1
     model.static_ = StaticInputs().fit({})
     model.members_ = [(build_model("lstm", time_steps=4, features=1, horizon=2, units=units),
                        Representation(scaling, season=1).fit(np.arange(40.0)[:, None], train_rows=30,

@@ -10,9 +10,9 @@ import pytest
 
 from forecaster.artifacts import load_bundle
 from forecaster.config import Settings, load_config
-from forecaster.data import Splits
+from forecaster.data import Splits, read_panel, time_splits
 from forecaster.errors import UserError
-from forecaster.estimator import Candidate, Forecaster, _combine, _halves, _mae
+from forecaster.estimator import Candidate, Forecaster, _combine, _halves, _mae, _widened
 from forecaster.models import RIDGE_MODEL
 from forecaster.scaling import seasonal_mae_scale
 from forecaster.training import train
@@ -53,10 +53,12 @@ def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourl
     assert kept_error <= mean_absolute_error(result.truth[choose], alone[choose]) * (1 + 1e-5)
 
 
-def candidate(name: str, errors, ridge: bool = False) -> Candidate:
-    """A candidate of representation `name` (a network, or its ridge) with validation `errors`."""
+def candidate(name: str, errors, ridge: bool = False, baseline: str | None = None) -> Candidate:
+    """A candidate of representation `name` (a network, its ridge, or a baseline) with validation
+    `errors`."""
     network = SimpleNamespace(representation=SimpleNamespace(scaling=name))
-    model = SimpleNamespace(name=RIDGE_MODEL if ridge else "lstm_forecaster")
+    model = SimpleNamespace(name=f"{baseline}_forecaster" if baseline else
+                            RIDGE_MODEL if ridge else "lstm_forecaster")
     return Candidate(network, model, np.asarray(errors, dtype="float64"))
 
 
@@ -177,13 +179,51 @@ def test_explicit_window_too_long_for_the_file_says_which_flag_to_change(tmp_pat
         train(settings, verbose=0)
 
 
-def test_validation_split_shorter_than_the_horizon_is_refused(tmp_path):
+def test_an_explicit_validation_split_shorter_than_the_horizon_is_refused(tmp_path):
     csv = tmp_path / "load.csv"
     write_hourly_csv(csv, rows=100)
     settings = load_config(overrides={"csv": str(csv), "time_steps": 10, "horizon": 20,
-                                      "val_fraction": 0.1})
+                                      "val_start": "2021-03-03 12:00", "test_start": "2021-03-03 22:00"})
     with pytest.raises(UserError, match="validation split .* has 10 rows, fewer than the horizon of 20"):
         train(settings, verbose=0)
+
+
+def test_splits_by_fraction_shorter_than_the_horizon_are_widened_to_one_horizon(tmp_path):
+    csv = tmp_path / "load.csv"
+    write_hourly_csv(csv, rows=100)
+    panel = read_panel(csv)
+    settings = Settings(horizon=20, val_fraction=0.1, test_fraction=0.15)
+    splits, taken = _widened(panel, time_splits(panel, 0.1, 0.15), settings)
+    assert (splits.val_start.tolist(), splits.test_start.tolist(), taken) == ([60], [80], 15)
+    unchanged = time_splits(panel, 0.3, 0.3)
+    assert _widened(panel, unchanged, Settings(horizon=20))[1] == 0
+    no_test, taken = _widened(panel, time_splits(panel, 0.1, 0.0), Settings(horizon=20, test_fraction=0.0))
+    assert (no_test.val_start.tolist(), no_test.test_start.tolist(), taken) == ([80], [100], 10)
+
+
+def test_combine_keeps_baselines_beside_a_network_and_alone_only_when_no_network_trained():
+    seasonal = candidate("change", [[0.2], [0.2]], baseline="seasonal_naive")
+    network = candidate("window", [[1.0], [-0.6]])
+    assert [c.label for c in combine([seasonal, network])] == ["window", "seasonal_naive"]
+    naive = candidate("window", [[-0.4], [-0.4]], baseline="naive")
+    assert [c.label for c in combine([seasonal, naive])] == ["seasonal_naive", "naive"]
+
+
+@pytest.mark.slow
+def test_four_years_of_monthly_data_train_with_a_twelve_month_horizon(tmp_path):
+    months = np.arange(48)
+    values = (100 + months) * (1 + 0.2 * np.sin(2 * np.pi * months / 12))
+    csv = tmp_path / "sales.csv"
+    pd.DataFrame({"month": pd.date_range("2019-01-01", periods=48, freq="MS").strftime("%Y-%m"),
+                  "sales": values.round(2)}).to_csv(csv, index=False)
+    settings = load_config(overrides={"csv": str(csv), "horizon": 12, "epochs": 2, "units": 4,
+                                      "model_dir": str(tmp_path / "m")})
+    run = train(settings, verbose=0)
+    assert run.horizon == 12 and run.seasons == "12 steps (the frequency's; too few cycles to test)"
+    assert any("widened to at least one horizon (12 rows), taking 10 rows" in n for n in run.notes)
+    assert any("holds only 1 forecast origin" in n for n in run.notes)
+    spans = run.model.report_["spans"]
+    assert spans["validation"][0].startswith("2021-01") and spans["test"][0].startswith("2022-01")
 
 
 def test_same_seed_same_model(tmp_path, hourly_csv):
