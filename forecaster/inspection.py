@@ -5,7 +5,9 @@ stopping at the first: the columns and their types, the time column, target and 
 would choose, the time range and frequency, gaps, duplicate timestamps, missing values,
 non-numeric cells and constant columns. `problems` are the messages `train` would stop with (each
 says how to fix it); `notes` are findings that `train` handles by itself (gaps and missing values
-are filled). Only a file that cannot be read as a table at all is a UserError.
+are filled). Rows that hold no value (every target and feature cell empty) and that `train` drops
+(off the grid of the rows with values, at a repeated time, with no id) are counted and left out of
+the rest of the report. Only a file that cannot be read as a table at all is a UserError.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import pandas as pd
 from pandas.api import types
 
 from forecaster import data
+from forecaster.config import Settings
+from forecaster.data.panel import rows_without_values, stray_empty_rows
 from forecaster.errors import UserError
+from forecaster.seasons import find_seasons
 
 EXAMPLES = 3  # non-numeric cells quoted per column
 LARGEST = 5  # gaps and duplicate timestamps listed
@@ -83,6 +88,10 @@ class Inspection:
     problems: tuple[str, ...]  # what would stop `train`, each saying how to fix it
     notes: tuple[str, ...]  # findings `train` handles by itself
     series: Series | None = None  # the series found (None when the file cannot be read as series)
+    empty_rows: int = 0  # rows that hold no value (every target and feature cell empty) and that
+    #                      train drops (see `data.panel.stray_empty_rows`); left out of the rest
+    empty_lines: tuple[int, ...] = ()  # the lines of the first few of those
+    seasons: str | None = None  # the seasonal periods train would find in the training rows
 
     @property
     def ready(self) -> bool:
@@ -139,12 +148,17 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
     roles = {**{f: "feature" for f in features}, **{i: "id" for i in id_columns},
              **({t: "target" for t in targets if t in raw.columns} if wide else {target: "target"}),
              time_column: "time"}
-    columns = tuple(_column(raw[name], name, roles.get(name, ""), time_kind) for name in raw.columns)
+    used = [name for name in (*roles_of(roles, "target"), *features) if name in raw.columns]
+    if not any(roles.get(name) == "target" for name in used):  # no target yet: every other column
+        used = [name for name in raw.columns if name not in (time_column, *id_columns)]
+    empty = _dropped_rows(raw, times, rows_without_values(raw, used), id_columns, path)
+    kept = raw[~empty] if empty.any() else raw
+    columns = tuple(_column(kept[name], name, roles.get(name, ""), time_kind) for name in raw.columns)
 
     start = end = frequency = None
     missing_timestamps, gaps, gap_count, duplicates = 0, (), 0, []
-    if times is not None:
-        index, lines = pd.DatetimeIndex(times), raw.index.to_numpy()
+    if times is not None and len(kept):
+        index, lines = pd.DatetimeIndex(times)[~empty], kept.index.to_numpy()
         if not (id_columns or wide):  # one series: a repeated timestamp is a problem of its own
             duplicates = data.duplicate_timestamps(index, lines)
         unique = index.unique().sort_values()
@@ -156,10 +170,11 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
             if (on_grid >= 0).all():
                 missing_timestamps = len(grid) - len(unique)
                 gap_count, gaps = _gaps(grid, on_grid)
-    series = None
+    series = seasons = None
     try:  # what train would say: its first problem, or none
         panel = data.read_panel(path, given[0], given[1], given[2], given[3], table=raw)
         series = _series(panel)
+        seasons = _seasons(panel)
     except UserError as error:
         if str(error) not in problems:
             problems.append(str(error))
@@ -168,11 +183,36 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
         target if not wide else ",".join(roles_of(roles, "target")), features, start, end,
         frequency, missing_timestamps, gaps, gap_count,
         tuple((stamp, tuple(lines)) for stamp, lines in duplicates[:LARGEST]), len(duplicates),
-        tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)), series)
+        tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)), series,
+        int(empty.sum()), tuple(int(line) for line in raw.index[empty][:EXAMPLES]), seasons)
+
+
+def _dropped_rows(raw: pd.DataFrame, times, empty: np.ndarray, id_columns, path) -> np.ndarray:
+    """(rows,) bool: the rows with no value (`empty`) that `read_panel` drops: with no id, or
+    as `data.panel.stray_empty_rows` finds them; none when the times do not parse."""
+    if times is None or not empty.any():
+        return np.zeros(len(raw), dtype=bool)
+    ids = raw[[name for name in id_columns if name in raw.columns]]
+    drop = empty & ids.isna().any(axis=1).to_numpy()  # no id: no series
+    codes = (pd.factorize(pd.MultiIndex.from_frame(ids.astype(str)))[0] if len(ids.columns)
+             else np.zeros(len(raw), dtype=np.int64))
+    rest = ~drop
+    drop[rest] = stray_empty_rows(pd.DatetimeIndex(times)[rest], codes[rest], empty[rest],
+                                  lambda unique: data.infer_frequency(unique, path))
+    return drop
 
 
 def roles_of(roles: dict, role: str) -> list[str]:
     return [name for name, given in roles.items() if given == role]
+
+
+def _seasons(panel: data.Panel) -> str:
+    """The seasonal periods `train` finds with the default splits, in words."""
+    defaults = Settings()
+    splits = data.time_splits(panel, defaults.val_fraction, defaults.test_fraction)
+    training = [panel.values(k, defaults.fill, segments=(splits.val_start[k], splits.test_start[k]))[
+        :splits.val_start[k], 0] for k in range(len(panel))]
+    return find_seasons([rows for rows in training if len(rows)], panel.schema.frequency).describe()
 
 
 def _series(panel: data.Panel) -> Series:
@@ -271,8 +311,10 @@ def format_inspection(report: Inspection) -> str:
         if report.frequency is None:
             fact("frequency", "none inferred")
         else:
-            fact("frequency", f"{report.frequency!r} (season: "
+            fact("frequency", f"{report.frequency!r} (calendar season: "
                               f"{data.count(data.season_length(report.frequency), 'step')})")
+            if report.seasons is not None:
+                fact("seasons", f"{report.seasons} (found in the default training split)")
             largest = "; ".join(f"{when(g.first)} to {when(g.last)} ({g.missing})" if g.missing > 1
                                 else f"{when(g.first)} (1)" for g in report.gaps)
             fact("gaps", f"{data.count(report.missing_timestamps, 'missing timestamp')} in "
@@ -296,6 +338,12 @@ def format_inspection(report: Inspection) -> str:
         fact("per series", "no missing target value" if not found.with_missing else
              f"{found.with_missing} with missing target values; most: " + ", ".join(
                  f"{name} {missing}" for name, missing in found.most_missing))
+    more = report.empty_rows - len(report.empty_lines)
+    empty_lines = ", ".join(map(str, report.empty_lines)) + (f" and {more} more" if more else "")
+    fact("empty rows", f"{report.empty_rows} dropped (no target or feature value, and off the grid, "
+                       f"at a repeated time or with no id): line{'s' if report.empty_rows > 1 else ''} "
+                       f"{empty_lines}"
+         if report.empty_rows else "none")
     fact("missing values", ", ".join(f"{c.name} {c.missing}" for c in report.columns if c.missing)
          or "none")
     fact("non-numeric", "; ".join(

@@ -21,7 +21,7 @@ from forecaster.artifacts import check_model_dir, save_bundle
 from forecaster.checkpoints import Checkpoints, fingerprint
 from forecaster.config import Settings
 from forecaster.data import Panel, read_panel
-from forecaster.errors import UserError
+from forecaster.errors import UserError, count
 from forecaster.estimator import Forecaster, describe_left_out
 from forecaster.windows import choose_window
 
@@ -137,6 +137,9 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
     left_out = panel.left_out + found["left_out"]
     if left_out:
         notes.append(f"{describe_left_out(left_out)}; the model forecasts the others.")
+    if panel.empty_rows:
+        notes.append(f"{count(panel.empty_rows, 'row')} of {panel.source} held no value and lay off "
+                     f"the grid of the others (or repeated a time, or had no id): dropped, not filled.")
     origins = found["validation_origins"]
     if 0 < origins < 20:
         notes.append(f"the validation split holds only {origins} forecast origin"

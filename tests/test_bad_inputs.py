@@ -88,6 +88,11 @@ TRAIN_CASES = [
     ("irregular timestamps", "time,load\n" + "".join(
         f"2021-01-01 {t},{i}\n" for i, t in enumerate(["00:00", "01:00", "02:00", "02:40", "04:00"])),
      [], "has irregular timestamps"),
+    ("irregular monthly", "date,price\n" + "".join(f"2020-{month:02d}-01,{month}\n" for month in range(1, 13))
+     + "2020-03-15,3.5\n", [], "the most common step is 1 month, on the first day of a month, but 1 "
+                              "timestamp is off that grid: 2020-03-15."),
+    ("mid-month", "date,price\n" + "".join(f"2020-{month:02d}-15,{month}\n" for month in range(1, 13)),
+     [], "has rows a month apart, on day 15 of the month (2020-01-15, 2020-02-15 and 10 more)"),
     ("--time-steps 0", GOOD, ["--time-steps", "0"],
      "--time-steps is 0; expected a whole number of at least 1"),
     ("--time-steps -5", GOOD, ["--time-steps", "-5"], "--time-steps is -5; expected a whole number"),
@@ -194,7 +199,7 @@ FORECAST_CASES = [
     ("other frequency", daily_history(), "has one row per 'D' step, but the model was trained on 'h' data"),
     ("shorter than one window", history(5), "has 5 rows after regularising; this model needs the last 36"),
     ("off the hourly grid", history().replace({"time": {"2021-03-01 10:00": "2021-03-01 10:30"}}),
-     "2021-03-01 10:30:00 is off that grid"),
+     "1 timestamp is off that grid: 2021-03-01 10:30:00"),
     ("text in the history", history().astype({"load": str}).replace({"load": {"10.0": "--"}}),
      "line 2 holds '--'"),
 ]
@@ -238,12 +243,20 @@ def test_evaluate_and_backtest_refuse(tmp_path, capsys, bundle, command, frame, 
     assert not output.exists()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("rows", [5, 10, 40])
-def test_train_refuses_a_file_too_short_for_the_default_window(tmp_path, capsys, rows):
-    csv = write_input(tmp_path, hourly(rows))
+def test_train_refuses_a_file_with_no_row_left_to_validate_on(tmp_path, capsys):
+    csv = write_input(tmp_path, hourly(3))
     status = main(["train", "--csv", str(csv), "--model-dir", str(tmp_path / "model")])
-    assert_refused(capsys, status, "train", "window")
+    assert_refused(capsys, status, "train", "the validation split")
+
+
+@pytest.mark.slow
+def test_train_forecasts_a_very_short_file_and_says_how_rough_it_is(tmp_path, capsys):
+    csv = write_input(tmp_path, hourly(10))
+    status = main(["train", "--csv", str(csv), "--model-dir", str(tmp_path / "model"), "--epochs", "1"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "is short (10 rows), so the defaults for 'h' data were cut" in captured.err
+    assert "the validation split holds only 2 forecast origins" in captured.err
 
 
 # Random input: the loader reads a series or raises UserError, nothing else.

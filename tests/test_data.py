@@ -638,3 +638,61 @@ def test_a_history_far_longer_than_its_rows_is_refused(tmp_path):
     later = write_csv(tmp_path, "time,load\n1900-01-01 00:00,1\n2020-01-01 01:00,2\n", name="later.csv")
     with pytest.raises(UserError, match="about 1,051,897 steps, so nearly all would be missing"):
         read_panel(later, schema=first.schema)
+
+
+# Rows that hold no value
+
+
+def dividend_csv(tmp_path):
+    """Month starts of 2019 with a price and a volume, and on the 15th of March, June and
+    September a row with every value empty (a dividend date): lines 5, 9 and 13."""
+    rows = []
+    for month in range(1, 13):
+        rows.append(f"2019-{month:02d}-01,{10 + month / 10:.1f},{100 + month}\n")
+        if month in (3, 6, 9):
+            rows.append(f"2019-{month:02d}-15,,\n")
+    return write_csv(tmp_path, "date,price,volume\n" + "".join(rows), name="prices.csv")
+
+
+def test_empty_rows_off_the_grid_are_dropped_and_counted(tmp_path):
+    panel = read_panel(dividend_csv(tmp_path), target="price", features="volume")
+    assert panel.schema.frequency == "MS" and panel.lengths.tolist() == [12]
+    assert panel.empty_rows == 3 and panel.missing_values == 0
+    assert panel.index(0)[[0, -1]].strftime("%Y-%m-%d").tolist() == ["2019-01-01", "2019-12-01"]
+    assert panel.rows(0)[2].tolist() == [10.3, 103.0]
+
+
+def test_an_empty_row_on_the_grid_is_a_missing_value(tmp_path):
+    panel = read_panel(write_csv(tmp_path, DAILY.replace("2020-01-03,3", "2020-01-03,")))
+    assert panel.schema.frequency == "D" and panel.empty_rows == 0
+    np.testing.assert_array_equal(panel.rows(0)[:, 0], [1, 2, NAN, 4, 5])
+    assert panel.missing_timestamps.tolist() == [0]
+
+
+def test_a_row_with_some_values_empty_stays(tmp_path):
+    text = ("date,price,volume\n2020-01-01,1,10\n2020-01-02,,20\n2020-01-02 07:00,,\n"
+            "2020-01-03,3,30\n2020-01-04,4,40\n")
+    panel = read_panel(write_csv(tmp_path, text), target="price", features="volume")
+    assert panel.schema.frequency == "D" and panel.empty_rows == 1
+    np.testing.assert_array_equal(panel.rows(0), [[1, 10], [NAN, 20], [3, 30], [4, 40]])
+
+
+def test_an_empty_row_at_the_time_of_a_row_with_values_is_no_duplicate(tmp_path):
+    text = DAILY.replace("2020-01-03,3\n", "2020-01-03,3\n2020-01-03,\n2020-01-04,\n")
+    panel = read_panel(write_csv(tmp_path, text))
+    assert panel.empty_rows == 2 and panel.rows(0)[:, 0].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_empty_rows_do_not_hide_irregular_rows_with_values(tmp_path):
+    text = "date,price\n" + "".join(f"2019-{month:02d}-01,{month}\n" for month in range(1, 13)) \
+        + "2019-06-15,\n2019-07-20,7.5\n"
+    with pytest.raises(UserError, match="the most common step is 1 month, on the first day of a "
+                                        "month, but 1 timestamp is off that grid: 2019-07-20. "):
+        read_panel(write_csv(tmp_path, text))
+
+
+def test_a_dividend_row_in_every_month_still_reads_as_monthly(tmp_path):
+    rows = "".join(f"2019-{month:02d}-01,{month}\n2019-{month:02d}-15,\n" for month in range(1, 13))
+    panel = read_panel(write_csv(tmp_path, "date,price\n" + rows))
+    assert panel.schema.frequency == "MS" and panel.lengths.tolist() == [12]
+    assert panel.empty_rows == 12 and panel.missing_values == 0

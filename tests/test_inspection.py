@@ -1,5 +1,6 @@
 """`inspect`: what forecaster sees in a CSV, every problem listed rather than the first raised."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,7 +60,7 @@ def test_the_printed_report(tmp_path):
                           "  station  text"]
     for line in ["time column    'time' (datetime)", "target         'load'",
                  "time range     2021-01-01 00:00:00 to 2021-01-01 19:00:00",
-                 "frequency      'h' (season: 24 steps)",
+                 "frequency      'h' (calendar season: 24 steps)",
                  "gaps           3 missing timestamps in 2 gaps; largest: 2021-01-01 09:00:00 to "
                  "2021-01-01 10:00:00 (2); 2021-01-01 05:00:00 (1)",
                  "duplicates     2 timestamps: 2021-01-01 03:00:00 on lines 6, 20; 2021-01-01 04:00:00 "
@@ -142,3 +143,45 @@ def test_inspect_command_on_a_missing_file_is_one_line_and_exit_2(tmp_path, caps
     assert captured.err == f"forecaster inspect: error: {tmp_path / 'nope.csv'} does not exist; pass the " \
                            f"path of a CSV file.\n"
     assert captured.out == ""
+
+
+def test_rows_with_no_value_off_the_grid_are_counted_and_left_out(tmp_path, capsys):
+    rows = "".join(f"2019-{month:02d}-01,{10 + month},{100 + month}\n"
+                   + (f"2019-{month:02d}-15,,\n" if month in (3, 6, 9, 12) else "")
+                   for month in range(1, 13))
+    path = write_csv(tmp_path, "date,price,volume\n" + rows, name="prices.csv")
+    report = inspect(path, target="price", features=("volume",))
+    assert report.ready and report.frequency == "MS" and report.rows == 16
+    assert report.empty_rows == 4 and report.empty_lines == (5, 9, 13)
+    assert report.missing_timestamps == 0 and [c.missing for c in report.columns] == [0, 0, 0]
+    lines = report.text().splitlines()
+    assert ("empty rows     4 dropped (no target or feature value, and off the grid, at a repeated "
+            "time or with no id): lines 5, 9, 13 and 1 more") in lines
+    assert main(["inspect", "--csv", str(path), "--target", "price", "--features", "volume"]) == 0
+    assert ("\nempty rows     4 dropped (no target or feature value, and off the grid, at a repeated "
+            "time or with no id): lines 5, 9, 13 and 1 more\n") in capsys.readouterr().out
+    assert "empty rows     none" in inspect(write_csv(tmp_path, "date,v\n2020-01-01,1\n2020-01-02,2\n"
+                                                                "2020-01-03,3\n")).text().splitlines()
+
+
+def test_inspect_counts_the_empty_rows_of_a_long_file_as_train_drops_them(tmp_path):
+    text = ("store,date,sales\n" + "".join(f"{store},2021-{month:02d}-01,{month}\n"
+                                           for store in "ab" for month in range(1, 5))
+            + "a,2021-02-01,\n,2021-03-01,\nb,2021-02-20,\n")
+    report = inspect(write_csv(tmp_path, text), id_columns=("store",))
+    assert report.ready and report.frequency == "MS" and report.duplicate_count == 0
+    assert report.empty_rows == 3 and report.empty_lines == (10, 11, 12)
+
+
+def test_the_report_names_the_seasonal_periods_train_would_find(tmp_path):
+    hours = np.arange(6 * 168)
+    weekend = (hours // 24) % 7 >= 5
+    load = 100 + np.where(weekend, -15, 0) + np.where(weekend, 4, 10) * np.sin(2 * np.pi * hours / 24)
+    noise = np.random.default_rng(0).normal(0, 1, len(hours))
+    path = tmp_path / "load.csv"
+    pd.DataFrame({"time": pd.date_range("2024-01-01", periods=len(hours), freq="h"),
+                  "load": (load + noise).round(3)}).to_csv(path, index=False)
+    report = inspect(path)
+    assert report.seasons == "24 and 168 steps; seasonal naive at 168"
+    assert "seasons        24 and 168 steps; seasonal naive at 168 (found in the default training " \
+           "split)" in report.text().splitlines()

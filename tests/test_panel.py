@@ -86,6 +86,36 @@ def test_wide_file_makes_each_named_column_a_series_named_by_the_column(tmp_path
     assert every.ids == ["north", "south"]
 
 
+
+# Rows that hold no value: off the grid, at a repeated time or with no id, they are not data
+
+STRAY = ("store,date,sales,price,region\n"
+         + "".join(f"{store},2021-{month:02d}-01,{month * k},{month},{region}\n"
+                   for store, k, region in (("a", 1, "north"), ("b", 2, "south"))
+                   for month in range(1, 7))
+         + "a,2021-03-15,,,\n"  # line 14: off the grid of month starts
+         + "b,2021-04-01,,,south\n"  # line 15: b has a row with values for April
+         + ",2021-05-20,,,\n"  # line 16: no id, no value
+         + "z,2021-02-10,,,\nz,2021-03-01,,,\n")  # lines 17, 18: a series with no value
+
+
+def test_a_long_file_drops_empty_rows_off_the_grid_at_a_repeated_time_or_with_no_id(tmp_path):
+    panel = read_panel(write_csv(tmp_path, STRAY), id_columns="store", target="sales",
+                       features="price", static="region")
+    assert panel.schema.frequency == "MS" and panel.empty_rows == 4
+    assert panel.ids == ["a", "b"] and panel.lengths.tolist() == [6, 6]
+    assert panel.left_out == [("z", "no target value")]
+    assert panel.rows(1)[:, 0].tolist() == [2, 4, 6, 8, 10, 12]
+    assert panel.statics["region"].tolist() == ["north", "south"]
+
+
+def test_a_wide_file_drops_a_row_only_when_every_target_and_feature_is_empty(tmp_path):
+    text = ("date,north,south,price\n2021-01-01,1,10,5\n2021-02-01,2,,6\n2021-02-14,,,\n"
+            "2021-03-01,3,30,7\n2021-04-01,4,40,8\n")
+    panel = read_panel(write_csv(tmp_path, text), target="north,south", features="price")
+    assert panel.schema.frequency == "MS" and panel.empty_rows == 1
+    np.testing.assert_array_equal(panel.rows(1), [[10, 5], [np.nan, 6], [30, 7], [40, 8]])
+
 # Errors: one line each, the first few offenders and a count
 
 

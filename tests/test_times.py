@@ -1,11 +1,20 @@
-"""Time columns of periods (quarters, ISO weeks, month names): read, framed and written back alike."""
+"""Time columns of periods (quarters, ISO weeks, month names): read, framed and written back alike;
+and steps of months, quarters and years, told and named as calendar steps."""
 
 import pandas as pd
 import pytest
 
 from forecaster.data.columns import find_time_column
 from forecaster.data.reading import read_table
-from forecaster.data.times import format_times, infer_frequency, parse_times, text_time_format, to_offset
+from forecaster.data.times import (
+    format_times,
+    infer_frequency,
+    parse_times,
+    regularise,
+    step_text,
+    text_time_format,
+    to_offset,
+)
 from forecaster.errors import UserError
 from tests.conftest import write_csv
 
@@ -120,3 +129,94 @@ def test_lower_case_month_names_are_read_but_written_as_iso_text():
     column = pd.Series(["jan 1987", "feb 1987", "mar 1987"])
     times, kind = parse_times(column, "period", "series.csv")
     assert times[2] == pd.Timestamp("1987-03-01") and text_time_format(column) is None
+
+
+# Steps of months, quarters and years
+
+
+def refusal(stamps) -> str:
+    """The message infer_frequency refuses `stamps` (date strings) with."""
+    with pytest.raises(UserError) as error:
+        infer_frequency(pd.DatetimeIndex(stamps), "prices.csv")
+    return str(error.value)
+
+
+@pytest.mark.parametrize(("start", "frequency"), [
+    ("2020-01-31", "ME"), ("2020-01-01", "MS"), ("2020-01-31", "BME"), ("2020-01-01", "BMS"),
+    ("2020-02-01", "QS-FEB"), ("2020-02-29", "QE-NOV"), ("2000-07-01", "YS-JUL"), ("2000-12-31", "YE"),
+    ("2020-01-01", "2MS"),
+])
+def test_calendar_steps_with_missing_ones_keep_their_frequency(start, frequency):
+    stamps = pd.date_range(start, periods=12, freq=frequency).delete([3, 7])
+    assert infer_frequency(stamps, "prices.csv") == frequency
+
+
+def test_month_ends_read_as_monthly():
+    stamps = pd.DatetimeIndex(["2020-01-31", "2020-02-29", "2020-03-31", "2020-05-31", "2020-06-30"])
+    assert infer_frequency(stamps, "prices.csv") == "ME"
+
+
+def test_an_irregular_monthly_file_names_its_step_in_months_and_the_stray_timestamps():
+    stamps = [*pd.date_range("2019-01-01", periods=24, freq="MS").strftime("%Y-%m-%d"),
+              "2019-05-15", "2019-10-15", "2020-03-15", "2020-08-20"]
+    assert refusal(sorted(stamps)) == (
+        "prices.csv has irregular timestamps: the most common step is 1 month, on the first day of "
+        "a month, but 4 timestamps are off that grid: 2019-05-15, 2019-10-15, 2020-03-15 and 1 "
+        "more. Expected one row per regular step (gaps are fine); remove or fix those rows, or "
+        "resample the data first.")
+
+
+def test_an_irregular_quarterly_file_names_its_step_in_months_and_its_months():
+    stamps = ["2000-01-01", "2000-04-01", "2000-07-01", "2000-10-01", "2001-02-10", "2001-04-01"]
+    assert refusal(stamps).startswith(
+        "prices.csv has irregular timestamps: the most common step is 3 months, on the first day of "
+        "January, April, July and October, but 1 timestamp is off that grid: 2001-02-10. ")
+
+
+def test_a_yearly_file_too_sparse_for_a_grid_says_years():
+    assert refusal(["1900-01-01", "1901-01-01", "1902-01-01", "1990-01-01"]).startswith(
+        "prices.csv has irregular timestamps: the most common step is 1 year, but the 4 rows span "
+        "90 years, so a regular grid would more than double them.")
+
+
+def test_mid_month_stamps_are_refused_saying_how_to_write_them():
+    stamps = pd.date_range("2020-01-01", periods=12, freq="MS") + pd.Timedelta("14D")
+    assert refusal(stamps) == (
+        "prices.csv has rows a month apart, on day 15 of the month (2020-01-15, 2020-02-15 and 10 "
+        "more), but forecaster's monthly, quarterly and yearly steps fall on the first or the last "
+        "day of a month. Write the times as months (2020-01 for 2020-01-15) or as the first day of "
+        "each month.")
+
+
+def test_an_hourly_file_names_the_stray_hour_even_when_it_comes_first():
+    stamps = ["2021-01-01 00:30", *pd.date_range("2021-01-01 01:00", periods=5, freq="h").astype(str)]
+    assert refusal(stamps).startswith(
+        "prices.csv has irregular timestamps: the most common step is 1 hour, but 1 timestamp is "
+        "off that grid: 2021-01-01 00:30:00. ")
+
+
+@pytest.mark.parametrize(("frequency", "text"), [
+    ("h", "1 hour"), ("15min", "15 minutes"), ("D", "1 day"), ("B", "1 business day"),
+    ("W-SUN", "1 week"), ("MS", "1 month"), ("ME", "1 month"), ("QS", "3 months"),
+    ("YS", "1 year"), ("2YE", "2 years"),
+])
+def test_a_step_in_words(frequency, text):
+    assert step_text(frequency) == text
+
+
+def test_timestamps_off_the_grid_of_a_model_are_named_with_its_step():
+    frame = pd.DataFrame(index=pd.DatetimeIndex(["2020-01-01", "2020-02-01", "2020-02-15",
+                                                 "2020-03-20", "2020-04-01"]))
+    with pytest.raises(UserError) as error:
+        regularise(frame, "MS", "history.csv")
+    assert str(error.value) == (
+        "history.csv has 2 timestamps that are not on the 'MS' grid the model uses (one row per "
+        "step of 1 month, on the first day of a month): 2020-02-15, 2020-03-20; expected one row "
+        "per step. Resample the file to that frequency.")
+
+
+def test_a_monthly_file_mostly_gaps_says_how_many_months_it_spreads_over():
+    assert refusal(["2020-01-01", "2020-02-01", "2020-03-01", "2020-11-01"]) == (
+        "prices.csv has irregular timestamps: the most common step is 1 month, but its 4 rows are "
+        "spread over 11 such steps, so filling the gaps would more than double them. Expected one "
+        "row per regular step (gaps are fine); resample the data first.")

@@ -27,7 +27,8 @@ def test_auto_keeps_the_representations_whose_mean_validates_best(trained, hourl
 
     run, _ = trained
     networks = {"change", "window", "global"}
-    assert set(run.candidates) == networks | {f"ridge({name})" for name in networks}
+    assert set(run.candidates) == networks | {f"ridge({name})" for name in networks} | {
+        "naive", "seasonal_naive"}
     kept = run.scaling.split("+")
     best = min(networks, key=run.candidates.get)
     assert kept[0] == best  # the best network first

@@ -109,6 +109,8 @@ class Panel:
     left_out: list = field(default_factory=list)  # (id, reason) of series read but not kept
     statics: dict = field(default_factory=dict)  # static column -> (series,) its value per series:
     #                                              floats for a numeric column, else text
+    empty_rows: int = 0  # rows of the file dropped as holding no value (every target and feature
+    #                      cell empty) off the grid, at a repeated time or with no id (`read_panel`)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -186,7 +188,7 @@ class Panel:
                 if len(keep) else np.zeros(0, dtype=int))
         return Panel(self.schema, self.source, [self.ids[k] for k in keep], self.starts[keep],
                      offsets, self.raw[rows], self.missing_timestamps[keep], list(self.left_out),
-                     {name: values[keep] for name, values in self.statics.items()})
+                     {name: values[keep] for name, values in self.statics.items()}, self.empty_rows)
 
     def find(self, wanted, flag: str = "--series") -> np.ndarray:
         """Indices of the series named in `wanted` (ids as text; several id columns joined by ','
@@ -241,6 +243,15 @@ def read_panel(
     are not data. A series with no value at all is left out (`Panel.left_out`). `static` names
     columns of a long file that are constant within each series (a category, a size), read once
     per series (`Panel.statics`).
+
+    A row that holds no value (its target, or every target of a wide file, and every feature
+    empty) is not data either where it would stop the file being read: off the grid of the rows
+    with values when the times of every row are irregular (a dividend date among month starts,
+    `2019-03-15,,`), at a time its series has another row for, or with no id. Such rows are
+    dropped before the frequency is inferred and duplicates are looked for, and counted in
+    `Panel.empty_rows` (see `stray_empty_rows`). A row with no value on the grid is a missing
+    value, as is an empty cell of a row with values; neither makes a series of its own (a series
+    with no value at all is left out and named).
     """
     if isinstance(path, pd.DataFrame):  # the library's own long (or wide) frame: rows as lines
         table = path.reset_index(drop=True).set_axis(np.arange(len(path)) + 2, axis=0)
@@ -280,8 +291,13 @@ def read_panel(
             raise UserError(
                 f"--target all found no numeric column in {path} besides the time column and "
                 f"features (columns: {listing(raw.columns)}); name the series' columns with --target.")
-    if not id_columns and len(targets) <= 1 and times.has_duplicates:
-        _refuse_repeated_times(raw, times, time_column, (*targets, *features), path)
+    if not id_columns and len(targets) <= 1:
+        # with no target named yet, it will be a numeric column: a row empty in all of them is no data
+        used = (*targets, *features) if targets else [
+            c for c in raw.columns if c != time_column and (c in features or is_numeric_like(raw[c]))]
+        real = ~rows_without_values(raw, used)
+        if times[real].has_duplicates:
+            _refuse_repeated_times(raw[real], times[real], time_column, (*targets, *features), path)
     if not targets:
         targets = (find_target(raw, path, exclude=(time_column, *id_columns, *static)),)
     for name in targets:
@@ -291,11 +307,30 @@ def read_panel(
                 f"different column for each role.")
     wide = targets if len(targets) > 1 or every else ()
     lines = raw.index.to_numpy()  # the file's line numbers (see `read_table`)
-    time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
     numbers = {name: to_numbers(raw[name], name, path).to_numpy() for name in (*targets, *features)}
     if schema is None:
         check_target_varies(np.concatenate([numbers[name] for name in targets]),
                             targets[0] if len(targets) == 1 else "all series'", path)
+    empty = np.logical_and.reduce([np.isnan(numbers[name]) for name in (*targets, *features)])
+    nameless = np.zeros(len(raw), dtype=bool)
+    if id_columns:  # a row with no value and no id belongs to no series: it goes before the ids
+        nameless = empty & raw[list(id_columns)].isna().any(axis=1).to_numpy()
+    # a series whose rows all hold no value is still named (and left out); wide rows: one key each
+    codes, ids = _series_codes(raw[~nameless] if nameless.any() else raw, id_columns, path)
+
+    def infer(unique: pd.DatetimeIndex) -> str:
+        return _frequency(unique, schema, time_kind, time_column, path)
+
+    drop = nameless.copy()
+    drop[~nameless] = stray_empty_rows(times[~nameless], codes, empty[~nameless], infer)
+    empty_rows = int(drop.sum())
+    if drop.any():
+        raw, times, lines, empty = raw[~drop], times[~drop], lines[~drop], empty[~drop]
+        numbers = {name: found[~drop] for name, found in numbers.items()}
+        codes = codes[~drop[~nameless]]
+    time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
+    # static values are read from the rows that hold values
+    statics = {name: _static(raw[name][~empty], name, codes[~empty], ids, path) for name in static}
     if wide:
         ids = list(targets)
         codes = np.repeat(np.arange(len(targets)), len(raw))
@@ -304,10 +339,8 @@ def read_panel(
         values = np.column_stack([np.concatenate([numbers[name] for name in targets]),
                                   *[np.tile(numbers[name], len(targets)) for name in features]])
     else:
-        codes, ids = _series_codes(raw, id_columns, path)
         stamps = times.asi8
         values = np.column_stack([numbers[name] for name in (*targets, *features)])
-    statics = {name: _static(raw[name], name, codes, ids, path) for name in static}
     del raw, numbers  # a long file's text cells go now: only the numbers and times are kept
     order = np.lexsort((stamps, codes))
     if not (np.diff(order) == 1).all():  # sorted files (the usual case) are not copied
@@ -321,12 +354,57 @@ def read_panel(
     names = _calendar_names(schema, with_calendar, frequency, path)
     schema = Schema(time_column, target_name, tuple(features), time_kind, frequency, time_format,
                     names, tuple(id_columns), tuple(wide), tuple(static))
-    return _assemble(schema, str(path), ids, codes, positions, grid, values, statics)
+    panel = _assemble(schema, str(path), ids, codes, positions, grid, values, statics)
+    panel.empty_rows = empty_rows
+    return panel
+
+
+def stray_empty_rows(times: pd.DatetimeIndex, codes: np.ndarray, empty: np.ndarray, infer) -> np.ndarray:
+    """(rows,) bool: the rows that hold no value (`empty`) and are not data, to drop.
+
+    A row whose series (`codes`) and time another row holds (one with values, or an earlier one
+    without) is never data, and never a duplicate. The others stay, as missing values, when the
+    times of every row are regular (`infer`: sorted unique times -> frequency, a UserError if there
+    is none): a file that reads with them reads as it did. When they are not, the times of the
+    rows with values set the frequency, and a row with no value off their grid (a dividend date,
+    2019-03-15, among month starts), or before the first of them or after the last, goes; if those
+    times are not regular either, every row with no value goes, and they are refused.
+    """
+    stray = np.zeros(len(times), dtype=bool)
+    if not empty.any():
+        return stray
+    stamps = times.asi8
+    order = np.lexsort((empty, stamps, codes))  # in each (series, time), rows with values first
+    repeat = np.concatenate([[False], (np.diff(codes[order]) == 0) & (np.diff(stamps[order]) == 0)])
+    stray[order[repeat & empty[order]]] = True
+    try:
+        infer(times[~stray].unique().sort_values())
+        return stray
+    except UserError:
+        pass
+    valued = times[~empty].unique().sort_values()
+    try:
+        frequency = infer(valued)
+    except UserError:
+        return empty
+    if len(valued) < 3:  # a trained model's frequency, taken as it is for so short a history
+        return stray | (empty & ((times < valued[0]) | (times > valued[-1])))
+    grid = pd.date_range(valued[0], valued[-1], freq=frequency)
+    return stray | (empty & ~times.isin(grid))
+
+
+def rows_without_values(table: pd.DataFrame, columns) -> np.ndarray:
+    """(rows,) bool: True where every cell of `columns` is empty (or a marker pandas reads as
+    missing, such as NA): a row that holds no value (which `stray_empty_rows` may drop)."""
+    if not len(columns):
+        return np.zeros(len(table), dtype=bool)
+    return table[list(columns)].isna().all(axis=1).to_numpy()
 
 
 def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) -> np.ndarray:
     """(series,) the one value of a static column in each series: floats when every cell is a
-    number, else text; a UserError naming a series where it is empty or changes."""
+    number, else text; a UserError naming a series where it is empty or changes. A series with no
+    row here (every row of it held no value) gets NaN, or None for text."""
     _refuse_empty(column, f"static column {name!r} of {path}", "a static input needs its value on "
                   "every row of its series. Fill those cells, or leave the column out of --static")
     numeric = types.is_numeric_dtype(column) and not types.is_bool_dtype(column)
@@ -336,7 +414,8 @@ def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) ->
     last = np.full(len(ids), -1, dtype=np.int64)
     np.minimum.at(first, codes, cells)
     np.maximum.at(last, codes, cells)
-    changes = np.flatnonzero(first != last)
+    present = last >= 0
+    changes = np.flatnonzero(present & (first != last))
     if len(changes):
         k = int(changes[0])
         other = int(np.flatnonzero((codes == k) & (cells != first[k]))[0])
@@ -345,8 +424,10 @@ def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) ->
             f"{distinct[first[k]]!r}, and {distinct[cells[other]]!r} on line {column.index[other]} "
             f"({len(changes)} series change, in all); a static input is one value per "
             f"series. Use --features for a value that changes over time.")
-    values = np.asarray(distinct)[first]
-    return values.astype("float64") if numeric else values.astype(object)
+    values = np.asarray(distinct)[np.where(present, first, 0)]
+    values = values.astype("float64") if numeric else values.astype(object)
+    values[~present] = np.nan if numeric else None
+    return values
 
 
 def _refuse_empty(column: pd.Series, what: str, fix: str) -> None:

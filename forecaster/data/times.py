@@ -330,7 +330,9 @@ def infer_frequency(index: pd.DatetimeIndex, path) -> str:
     """The pandas frequency alias of sorted, unique timestamps, allowing for gaps.
 
     Gaps are allowed as long as every timestamp lies on one regular grid (hourly with a missing
-    hour, business days, month starts with a missing month, ...).
+    hour, business days, month starts or ends with a missing month, ...). Months, quarters and
+    years are calendar steps: 2020-01-31, 2020-02-29 and 2020-03-31 are a month apart, and a
+    message says "1 month", not 29 or 31 days.
     """
     if len(index) < 3:
         raise UserError(
@@ -340,27 +342,76 @@ def infer_frequency(index: pd.DatetimeIndex, path) -> str:
     if frequency is not None:
         return frequency
     step = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
+    months = _usual_months(index)
+    usual = _usual_text(step, months)
     if (index[-1] - index[0]) / step > 3 * len(index):  # no grid to build: far more steps than rows
-        example = (f"the {len(index)} rows span {index[-1] - index[0]}, so a regular grid would "
-                   f"more than double them")
-    else:
-        candidates = _candidate_frequencies(index, step)
-        for candidate in candidates:
-            grid = pd.date_range(index[0], index[-1], freq=candidate)
-            if index.isin(grid).all() and len(grid) <= 2 * len(index):
-                return candidate
-        grid = pd.date_range(index[0], index[-1], freq=candidates[-1])
-        off_grid = index[~index.isin(grid)]
-        example = f"{off_grid[0]} is off that grid" if len(off_grid) else "filling it would double the rows"
+        first, last = index[0], index[-1]
+        span = (_months_text((last.year - first.year) * 12 + last.month - first.month) if months
+                else _span_text(last - first))
+        raise UserError(
+            f"{path} has irregular timestamps: the most common step is {usual}, but the "
+            f"{len(index)} rows span {span}, so a regular grid would more than double them. "
+            f"Expected one row per regular step (gaps are fine); resample the data first.")
+    fits = []
+    for candidate in _candidate_frequencies(index, step, months):
+        grid = pd.date_range(index[0], index[-1], freq=candidate)
+        on_grid = index.isin(grid)
+        if on_grid.all() and len(grid) <= 2 * len(index):
+            return candidate
+        fits.append((int(on_grid.sum()), candidate, on_grid, len(grid)))
+    held, candidate, on_grid, steps = max(fits, key=lambda fit: fit[0])  # the first of equals
+    day = _usual_day(index) if months and 2 * held < len(index) else None
+    if day is not None:
+        on_day = index[index.day == day]
+        first = on_day[0]
+        apart = {1: "a month", 12: "a year"}.get(months, usual)
+        raise UserError(
+            f"{path} has rows {apart} apart, on day {day} of the month ({_listed(on_day, 2)}), but "
+            f"forecaster's monthly, quarterly and yearly steps fall on the first or the last day "
+            f"of a month. Write the times as months ({first:%Y-%m} for {first:%Y-%m-%d}) or as "
+            f"the first day of each month.")
+    if on_grid.all():  # every timestamp on the grid, but most of its steps missing
+        raise UserError(
+            f"{path} has irregular timestamps: the most common step is {usual}, but its "
+            f"{len(index)} rows are spread over {steps} such steps, so filling the gaps would more "
+            f"than double them. Expected one row per regular step (gaps are fine); resample the "
+            f"data first.")
+    off_grid = index[~_on_usual_phase(index, candidate, on_grid)]
     raise UserError(
-        f"{path} has irregular timestamps: the most common step is {step}, but {example}. "
-        f"Expected one row per regular step (gaps are fine); resample the data first.")
+        f"{path} has irregular timestamps: the most common step is {usual}{_grid_text(candidate)}"
+        f", but {count(len(off_grid), 'timestamp')} {'is' if len(off_grid) == 1 else 'are'} off "
+        f"that grid: {_listed(off_grid)}. Expected one row per regular step (gaps are fine); "
+        f"remove or fix those rows, or resample the data first.")
 
 
-def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta) -> list[str]:
+_MONTH_KINDS = (offsets.MonthBegin, offsets.MonthEnd, offsets.BusinessMonthBegin,
+                offsets.BusinessMonthEnd)
+_QUARTER_KINDS = (offsets.QuarterBegin, offsets.QuarterEnd, offsets.BQuarterBegin,
+                  offsets.BQuarterEnd)
+_YEAR_KINDS = (offsets.YearBegin, offsets.YearEnd, offsets.BYearBegin, offsets.BYearEnd)
+_MONTH_CODES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta, months: int) -> list[str]:
+    """The grids that sorted, unique timestamps may lie on, the likeliest first: calendar months,
+    quarters or years when the most common step is `months` whole months (0: it is not), else
+    steps of the most common length `step`."""
+    monthly = ["MS", "ME", "BMS", "BME"]
+    if months:  # anchored where most rows are; the default anchors (QS-JAN, YE-DEC) unwritten
+        if months % 12 == 0:
+            month = int(pd.Series(index.month).mode().iloc[0])
+            yearly = ["YS" + (f"-{_MONTH_CODES[month - 1]}" if month != 1 else ""),
+                      "YE" + (f"-{_MONTH_CODES[month - 1]}" if month != 12 else "")]
+            return yearly if months == 12 else [f"{months // 12}{name}" for name in yearly] + yearly
+        if months == 3:
+            place = int(pd.Series((index.month - 1) % 3).mode().iloc[0])  # 0: Jan, Apr, Jul, Oct
+            return ["QS" + (f"-{_MONTH_CODES[place]}" if place else ""),
+                    "QE" + (f"-{_MONTH_CODES[9 + place]}" if place != 2 else ""), *monthly]
+        # steps of several months may be months with gaps
+        return monthly if months == 1 else [f"{months}MS", f"{months}ME", *monthly]
     days = step / pd.Timedelta("1D")
     if 28 <= days <= 31:
-        return ["MS", "ME"]
+        return monthly
     if 89 <= days <= 92:
         return ["QS", "QE"]
     if 365 <= days <= 366:
@@ -374,6 +425,159 @@ def _candidate_frequencies(index: pd.DatetimeIndex, step: pd.Timedelta) -> list[
     if step % pd.Timedelta("1D") == pd.Timedelta(0) and step > pd.Timedelta(0):
         return ["D" if days == 1 else f"{int(days)}D"]  # pandas 3 would spell one day "24h"
     return [pd.tseries.frequencies.to_offset(step).freqstr]
+
+
+def _month_steps(index: pd.DatetimeIndex) -> np.ndarray:
+    """(len(index) - 1,) whole calendar months from each timestamp to the next; 0 where the two
+    are not whole months apart: at the same time of day, on the same day of the month, or both on
+    the last day of theirs (2020-01-31, 2020-02-29), or on its first or last weekday."""
+    dates = index.normalize()
+    time_of_day = (index - dates).to_numpy()
+    days = index.day.to_numpy()
+    last = np.asarray(index.is_month_end)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # offsets applied one timestamp at a time, in some versions
+        last_weekday = np.asarray(dates == dates + offsets.BMonthEnd(0))
+        first_weekday = np.asarray(dates == dates + offsets.BMonthBegin(0))
+
+    def both(flags: np.ndarray) -> np.ndarray:
+        return flags[:-1] & flags[1:]
+
+    months = ((index.year - index.year[0]) * 12 + index.month).to_numpy()
+    whole = ((days[:-1] == days[1:]) | both(last) | (last[1:] & (days[:-1] > days[1:]))
+             | both(last_weekday) | both(first_weekday)) & (time_of_day[:-1] == time_of_day[1:])
+    return np.where(whole, np.diff(months), 0)
+
+
+def _usual_months(index: pd.DatetimeIndex) -> int:
+    """The most common step between sorted, unique timestamps if it is whole calendar months
+    (see `_month_steps`): 1 for monthly data, 3 quarterly, 12 yearly; 0 if it is not."""
+    months = _month_steps(index)
+    spans = (index[1:] - index[:-1]).to_numpy().astype("timedelta64[ns]").astype(np.int64)
+    codes = np.where(months > 0, -months, spans)  # each step: -months if whole months, else its length
+    values, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    usual = values[np.lexsort((first, -counts))[0]]  # the most common; of equals, the first seen
+    return int(-usual) if usual < 0 else 0
+
+
+def _usual_text(step: pd.Timedelta, months: int) -> str:
+    """The most common step in words: whole months as months or years ("1 month", "3 months",
+    "1 year"), a step of about that length as "about 1 month (30 days)", others as "1 hour"."""
+    if months:
+        return _months_text(months)
+    days = step / pd.Timedelta("1D")
+    for low, high, about in ((28, 31, 1), (59, 62, 2), (89, 92, 3), (181, 184, 6), (365, 366, 12)):
+        if low <= days <= high:
+            return f"about {_months_text(about)} ({_span_text(step)})"
+    week = pd.Timedelta("7D")
+    return count(step // week, "week") if step % week == pd.Timedelta(0) else _span_text(step)
+
+
+def _months_text(months: int) -> str:
+    return count(months // 12, "year") if months % 12 == 0 else count(months, "month")
+
+
+def _span_text(span: pd.Timedelta) -> str:
+    """A length of time in words: "1 day", "7 days", "1 hour", "40 minutes", "1 microsecond";
+    "about 65744 days" for a long one that is no whole number of those."""
+    for unit, noun in (("1D", "day"), ("1h", "hour"), ("1min", "minute"), ("1s", "second"),
+                       ("1ms", "millisecond"), ("1us", "microsecond")):
+        size = pd.Timedelta(unit)
+        if span >= pd.Timedelta("1D") and size < pd.Timedelta("1h"):
+            break  # a day or more: whole days or hours, else about so many days
+        if span >= size and span % size == pd.Timedelta(0):
+            return count(int(span // size), noun)
+    if span >= pd.Timedelta("1D"):
+        return f"about {count(round(span / pd.Timedelta('1D')), 'day')}"
+    return str(span)
+
+
+def step_text(frequency: str) -> str:
+    """One step of a frequency in words: "1 hour", "1 day", "1 business day", "1 week",
+    "1 month", "3 months" (quarterly), "1 year"; the alias itself for other frequencies."""
+    offset = to_offset(frequency)
+    if isinstance(offset, offsets.Day):  # not a Tick in pandas 3
+        return count(offset.n, "day")
+    if isinstance(offset, offsets.Tick):
+        return _span_text(pd.Timedelta(offset))
+    if isinstance(offset, offsets.BusinessDay):
+        return count(offset.n, "business day")
+    if isinstance(offset, offsets.Week):
+        return count(offset.n, "week")
+    for kinds, months in ((_MONTH_KINDS, 1), (_QUARTER_KINDS, 3), (_YEAR_KINDS, 12)):
+        if isinstance(offset, kinds):
+            return _months_text(months * offset.n)
+    return repr(frequency)
+
+
+def _steps_between(first: pd.Timestamp, last: pd.Timestamp, frequency: str) -> float:
+    """About how many steps of `frequency` lie from `first` to `last`, counted without building
+    the grid: calendar months for monthly, quarterly and yearly steps, else lengths of time."""
+    offset = to_offset(frequency)
+    days = (last - first) / pd.Timedelta("1D")
+    for kinds, months in ((_MONTH_KINDS, 1), (_QUARTER_KINDS, 3), (_YEAR_KINDS, 12)):
+        if isinstance(offset, kinds):
+            return ((last.year - first.year) * 12 + last.month - first.month) / (months * offset.n)
+    if isinstance(offset, offsets.Day | offsets.Tick):
+        return (last - first) / pd.Timedelta(offset)
+    if isinstance(offset, offsets.BusinessDay):
+        return days * 5 / 7 / offset.n
+    if isinstance(offset, offsets.Week):
+        return days / 7 / offset.n
+    return days
+
+
+def _grid_text(frequency: str) -> str:
+    """Where the steps of a calendar frequency fall, to follow its step in a message: ", on the
+    first day of a month", ", on the last day of March, June, September and December"; "" for
+    steps of a fixed length."""
+    offset = to_offset(frequency)
+    if isinstance(offset, offsets.MonthBegin | offsets.MonthEnd):
+        return f", on the {'first' if isinstance(offset, offsets.MonthBegin) else 'last'} day of a month"
+    if isinstance(offset, offsets.BusinessMonthBegin | offsets.BusinessMonthEnd):
+        return (f", on the {'first' if isinstance(offset, offsets.BusinessMonthBegin) else 'last'} "
+                f"weekday of a month")
+    if isinstance(offset, offsets.QuarterBegin | offsets.QuarterEnd):
+        names = [_MONTH_NAMES[(offset.startingMonth - 1 + 3 * k) % 12] for k in range(4)]
+        names = sorted(names, key=_MONTH_NAMES.index)
+        which = "first" if isinstance(offset, offsets.QuarterBegin) else "last"
+        return f", on the {which} day of {', '.join(names[:3])} and {names[3]}"
+    if isinstance(offset, offsets.YearBegin):
+        return f", on 1 {_MONTH_NAMES[offset.month - 1]}"
+    if isinstance(offset, offsets.YearEnd):
+        return f", on the last day of {_MONTH_NAMES[offset.month - 1]}"
+    return ""
+
+
+def _on_usual_phase(index: pd.DatetimeIndex, frequency: str, on_grid: np.ndarray) -> np.ndarray:
+    """(len(index),) bool: True where a timestamp lies on the grid of `frequency`. A grid of a
+    fixed step (hours, days) is laid through the most common position within a step, so that
+    one stray first row does not put every other row off it; `on_grid` (laid from the first
+    timestamp) stands for calendar grids."""
+    offset = to_offset(frequency)
+    if not isinstance(offset, offsets.Day | offsets.Tick):
+        return on_grid
+    length = pd.Timedelta(offset).value
+    since = (index - index[0]).to_numpy().astype("timedelta64[ns]").astype(np.int64)
+    phases, counts = np.unique(since % length, return_counts=True)
+    return since % length == phases[int(np.argmax(counts))]
+
+
+def _usual_day(index: pd.DatetimeIndex) -> int | None:
+    """The day of the month (2 to 28) that most timestamps fall on, or None."""
+    days, counts = np.unique(index.day, return_counts=True)
+    day = int(days[np.argmax(counts)])
+    return day if 1 < day <= 28 and 2 * counts.max() > len(index) else None
+
+
+def _listed(stamps: pd.DatetimeIndex, most: int = 3) -> str:
+    """The first few timestamps, as dates when they all are, then how many more: "2019-05-15,
+    2019-10-15, 2020-03-15 and 2 more"."""
+    stamps = pd.DatetimeIndex(stamps)
+    dates = stamps.tz is None and (stamps == stamps.normalize()).all()
+    shown = [f"{stamp:%Y-%m-%d}" if dates else str(stamp) for stamp in stamps[:most]]
+    more = f" and {len(stamps) - most} more" if len(stamps) > most else ""
+    return ", ".join(shown) + more
 
 
 def to_offset(frequency: str):
@@ -394,22 +598,24 @@ def _infer_freq(index: pd.DatetimeIndex) -> str | None:
 
 def regularise(frame: pd.DataFrame, frequency: str, path) -> pd.DataFrame:
     """Reindex to every step from the first timestamp to the last; new rows are NaN."""
-    offset = to_offset(frequency)
-    smallest = pd.Timedelta(offset) if isinstance(offset, offsets.Tick) else pd.Timedelta("1D")
-    steps = (frame.index[-1] - frame.index[0]) / smallest
+    steps = _steps_between(frame.index[0], frame.index[-1], frequency)
     if steps > max(1_000_000, 100 * len(frame)):
         raise UserError(
             f"{path} has {len(frame)} rows from {frame.index[0]} to {frame.index[-1]}; at one row "
-            f"per {frequency!r} step that is about {int(steps):,} steps, so nearly all would be "
-            f"missing. Expected rows that cover that span; remove the stray rows far from the "
-            f"others.")
+            f"per step of {step_text(frequency)} ({frequency!r}) that is about {int(steps):,} "
+            f"steps, so nearly all would be missing. Expected rows that cover that span; remove "
+            f"the stray rows far from the others.")
     grid = pd.date_range(frame.index[0], frame.index[-1], freq=frequency, name=frame.index.name)
     off_grid = ~frame.index.isin(grid)
     if off_grid.any():
-        stamp = frame.index[int(np.argmax(off_grid))]
+        stamps = frame.index[off_grid]
+        which = (f"a timestamp {_listed(stamps)} that is" if len(stamps) == 1 else
+                 f"{count(len(stamps), 'timestamp')} that are")
         raise UserError(
-            f"{path} has a timestamp {stamp} that is not on the {frequency!r} grid the model uses; "
-            f"expected one row per step. Resample the file to that frequency.")
+            f"{path} has {which} not on the {frequency!r} grid the model uses (one row per step of "
+            f"{step_text(frequency)}{_grid_text(frequency)}){'' if len(stamps) == 1 else ': '}"
+            f"{'' if len(stamps) == 1 else _listed(stamps)}; expected one row per step. Resample "
+            f"the file to that frequency.")
     if len(grid) == len(frame):  # every step present (on the grid, sorted, no duplicates): as is
         return frame
     return frame.reindex(grid)
