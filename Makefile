@@ -8,6 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The install stamp is keyed on pyproject.toml's content: edit it and the next target reinstalls.
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# make benchmark runs in its own environment, with the bench extra (statsforecast, for the
+# statistical references): statsforecast 2.1 requires pandas < 3, which .venv must not be moved to.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
 DATA ?= data/seattle-temps.csv
 MODEL_DIR ?= models/$(basename $(notdir $(DATA)))
@@ -48,8 +52,15 @@ forecast: $(STAMP) ## forecast past the end of DATA with MODEL_DIR into FORECAST
 		--plot $(basename $(FORECAST)).png $(call flag,HORIZON,horizon) $(call flag,SERIES,series)
 	@cat $(FORECAST)
 
-benchmark: $(STAMP) ## backtest the default and the classic recipe against every baseline, bundled and generated series
-	$(BIN)/python -m benchmarks.backtests
+$(BENCH_STAMP): pyproject.toml
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[dev,bench]'
+	@rm -f $(BENCH_VENV)/.installed-*
+	@touch $@
+
+benchmark: $(BENCH_STAMP) ## backtest the default and the classic recipe against the baselines and statistical references (own environment, .venv-bench), bundled and generated series
+	$(BENCH_VENV)/bin/python -m benchmarks.backtests
 
 panels: $(STAMP) ## one global model over many series: against seasonal naive and per-series LSTMs (docs/many-series.md)
 	$(BIN)/python -m benchmarks.many_series

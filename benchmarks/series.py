@@ -16,6 +16,27 @@ and how small its error can be, is known for each.
                   further ahead the best forecast under absolute error is the conditional median
                   of the simulated future, and its MAE is estimated by Monte Carlo.
 
+    daily-weekly  hourly: a daily profile that differs between weekdays and weekends (so the
+                  168-hour week is a real cycle) plus AR(1) noise u[t] = 0.7 u[t-1] + e[t]. From
+                  origin o the best forecast of step h is the profile plus the noise's decay,
+                  signal[o+h-1] + 0.7^h (y[o-1] - signal[o-1]); its expected MAE at step h is
+                  sigma * sqrt((1 - 0.7^(2h)) / (1 - 0.7^2)) * sqrt(2 / pi).
+    trend-multiplicative  monthly: (level + slope t) * a fixed 12-month pattern * (1 + e[t]): the
+                  seasonal swing and the noise grow with the level. The best forecast under
+                  absolute error is the signal (the median); its expected MAE at row t is
+                  signal[t] * sigma * sqrt(2 / pi), which grows along the series, so the best MAE
+                  at step h is the mean of that over the rows scored at step h (the test split's,
+                  when the origins are not given).
+    quasi-cycle   yearly, 1700 to 1989: a stationary AR(2) around 50 whose complex roots make an
+                  irregular cycle of about 11 years, like the sunspots. The best forecast is the
+                  AR(2) conditional mean, by recursion from the last two values; its expected MAE
+                  at step h is sigma * sqrt(psi_0^2 + ... + psi_(h-1)^2) * sqrt(2 / pi), with psi
+                  the AR(2)'s moving-average weights.
+
+Each best forecast and its expected MAE is in closed form, the threshold autoregression's after its
+first step aside (simulated). The benchmark scores each series at the horizon its model was
+trained with, whatever that is; `best_mae(horizon, origins)` works for any horizon.
+
 Everything is drawn from fixed seeds with numpy alone, so the files are the same on every run.
 
     python -m benchmarks.series                                   # writes reports/benchmark/series/
@@ -36,19 +57,22 @@ import numpy as np
 from forecaster.models import naive_forecast
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+TEST_SHARE = 0.15  # the share of rows `best_mae` averages over when no origins are given
 
 
 class Synthetic:
-    """One generated series: a `date` column and one value column, with its best forecast."""
+    """One generated series: a time column and one value column, with its best forecast."""
 
     name: str
     column: str  # the value column's name
-    frequency: str  # "h" hourly, "D" daily
+    time_column = "date"
+    frequency: str  # "h" hourly, "D" daily, "MS" monthly (month starts), "YS" yearly
     start: str  # the first timestamp
     rows: int
     seed: int
     sigma: float  # standard deviation of the Gaussian noise (of each step, for the random walk)
-    horizon: int  # the product's default horizon at this frequency (one season: 24 hourly, 7 daily)
+    horizon: int  # the horizon series.json describes (one season, or one cycle of yearly data);
+    #               the benchmark scores at the horizon the trained model used instead
     formula: str
 
     def values(self) -> np.ndarray:
@@ -60,19 +84,31 @@ class Synthetic:
         each origin o (the true model's conditional mean, or median where they differ)."""
         raise NotImplementedError
 
-    def best_mae(self, horizon: int) -> list[float]:
-        """The expected MAE of the best forecast at each step 1 ... horizon."""
+    def best_mae(self, horizon: int, origins=None) -> list[float]:
+        """The expected MAE of the best forecast at each step 1 ... horizon, over the forecasts
+        from `origins` (rows of the first step; default: every origin whose steps lie in the
+        last TEST_SHARE of the rows). Only a series whose noise grows with its level reads them."""
         raise NotImplementedError
 
     def exact_steps(self, horizon: int) -> int:
         """How many of the leading steps of `best_mae` are exact (the rest are Monte Carlo)."""
         return horizon
 
+    def default_origins(self, horizon: int) -> np.ndarray:
+        """(origins,) the forecasts whose steps all lie in the last TEST_SHARE of the rows."""
+        first = self.rows - int(round(self.rows * TEST_SHARE))
+        return np.arange(first, self.rows - horizon + 1)
+
     def times(self) -> list[str]:
-        """The `date` column: "2021-01-01 00:00" for hourly rows, "2015-01-01" for daily ones."""
-        stamps = np.datetime64(self.start, "m") + np.arange(self.rows) * np.timedelta64(1, self.frequency)
-        text = np.datetime_as_string(stamps, unit="m")
-        return [t.replace("T", " ") if self.frequency == "h" else t[:10] for t in text]
+        """The time column: "2021-01-01 00:00" for hourly rows, "2015-01-01" for daily ones and
+        month starts, "1700" for years."""
+        if self.frequency in ("h", "D"):
+            stamps = np.datetime64(self.start, "m") + np.arange(self.rows) * np.timedelta64(1, self.frequency)
+            text = np.datetime_as_string(stamps, unit="m")
+            return [t.replace("T", " ") if self.frequency == "h" else t[:10] for t in text]
+        unit = {"MS": "M", "YS": "Y"}[self.frequency]
+        text = np.datetime_as_string(np.datetime64(self.start, unit) + np.arange(self.rows), unit=unit)
+        return [f"{t}-01" for t in text] if unit == "M" else list(text)
 
     def describe(self) -> dict:
         best = self.best_mae(self.horizon)
@@ -102,7 +138,7 @@ class TrendSeason(Synthetic):
         rows = np.asarray(origins)[:, None] + np.arange(horizon)[None, :]
         return self.signal(rows.max() + 1)[rows]
 
-    def best_mae(self, horizon: int) -> list[float]:
+    def best_mae(self, horizon: int, origins=None) -> list[float]:
         return [self.sigma * SQRT_2_OVER_PI] * horizon
 
 
@@ -119,7 +155,7 @@ class RandomWalk(Synthetic):
     def best_forecast(self, values, origins, horizon: int) -> np.ndarray:
         return naive_forecast(values, origins, horizon)
 
-    def best_mae(self, horizon: int) -> list[float]:
+    def best_mae(self, horizon: int, origins=None) -> list[float]:
         return [self.sigma * math.sqrt(2 * h / math.pi) for h in range(1, horizon + 1)]
 
 
@@ -162,7 +198,7 @@ class ThresholdAR(Synthetic):
         forecast[:, 0] = self.mean_next(last)  # exact: the conditional mean is the median
         return forecast
 
-    def best_mae(self, horizon: int) -> list[float]:
+    def best_mae(self, horizon: int, origins=None) -> list[float]:
         """Step 1 exact; later steps by Monte Carlo from 1,000 starting values drawn from a long
         run of the model (its stationary distribution), 2,000 futures each."""
         return list(_monte_carlo_mae(self, horizon))
@@ -189,7 +225,125 @@ def _monte_carlo_mae(model: ThresholdAR, horizon: int) -> tuple[float, ...]:
     return (model.sigma * SQRT_2_OVER_PI, *(float(x) for x in later[1:]))
 
 
-GENERATED = (TrendSeason(), RandomWalk(), ThresholdAR())
+class DailyWeekly(Synthetic):
+    name, column, frequency, start = "daily-weekly", "demand", "h", "2021-01-04 00:00"  # a Monday
+    rows, seed, sigma, horizon = 3360, 13, 1.0, 24  # 20 weeks of hours
+    phi = 0.7  # the noise's AR(1) coefficient
+    # (level, amplitude, hour of the peak): weekdays, then Saturday and Sunday
+    weekday, weekend = (100.0, 20.0, 14), (85.0, 8.0, 17)
+    formula = ("100 + 20 cos(2 pi (hour - 14) / 24) Monday to Friday, 85 + 8 cos(2 pi (hour - 17) / 24) "
+               "Saturday and Sunday, plus u[t] = 0.7 u[t-1] + e[t], e ~ N(0, 1) i.i.d. (u stationary "
+               "from the first row); t in hours from Monday 2021-01-04 00:00")
+
+    def signal(self, rows) -> np.ndarray:
+        t = np.arange(rows)
+        hour, weekend = t % 24, (t // 24) % 7 >= 5
+        level, amplitude, peak = (np.where(weekend, b, a) for a, b in zip(self.weekday, self.weekend,
+                                                                          strict=True))
+        return level + amplitude * np.cos(2 * np.pi * (hour - peak) / 24)
+
+    def values(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        noise = rng.normal(0, self.sigma, self.rows)
+        noise[0] /= math.sqrt(1 - self.phi**2)  # the stationary spread, so row 0 is like any other
+        for t in range(1, self.rows):
+            noise[t] += self.phi * noise[t - 1]
+        return self.signal(self.rows) + noise
+
+    def best_forecast(self, values, origins, horizon: int) -> np.ndarray:
+        origins = np.asarray(origins)
+        rows = origins[:, None] + np.arange(horizon)[None, :]
+        signal = self.signal(max(rows.max(), origins.max()) + 1)
+        last = np.asarray(values, dtype="float64")[origins - 1] - signal[origins - 1]
+        return signal[rows] + self.phi ** np.arange(1, horizon + 1)[None, :] * last[:, None]
+
+    def best_mae(self, horizon: int, origins=None) -> list[float]:
+        return [self.sigma * math.sqrt((1 - self.phi ** (2 * h)) / (1 - self.phi**2)) * SQRT_2_OVER_PI
+                for h in range(1, horizon + 1)]
+
+
+class TrendMultiplicative(Synthetic):
+    name, column, frequency, start = "trend-multiplicative", "sales", "MS", "2010-01-01"
+    rows, seed, sigma, horizon = 144, 17, 0.03, 12  # 12 years of months
+    level, slope = 100.0, 0.5
+    factors = (0.85, 0.82, 0.90, 0.97, 1.03, 1.12, 1.20, 1.18, 1.06, 0.98, 0.92, 0.97)  # Jan ... Dec
+    formula = ("(100 + 0.5 t) * s[t mod 12] * (1 + e[t]), s = (0.85, 0.82, 0.90, 0.97, 1.03, 1.12, "
+               "1.20, 1.18, 1.06, 0.98, 0.92, 0.97) for January to December (mean 1), "
+               "e ~ N(0, 0.03^2) i.i.d., t in months from 2010-01")
+
+    def signal(self, rows) -> np.ndarray:
+        t = np.arange(rows)
+        return (self.level + self.slope * t) * np.asarray(self.factors)[t % 12]
+
+    def values(self) -> np.ndarray:
+        noise = np.random.default_rng(self.seed).normal(0, self.sigma, self.rows)
+        return self.signal(self.rows) * (1 + noise)
+
+    def best_forecast(self, values, origins, horizon: int) -> np.ndarray:
+        rows = np.asarray(origins)[:, None] + np.arange(horizon)[None, :]
+        return self.signal(rows.max() + 1)[rows]
+
+    def best_mae(self, horizon: int, origins=None) -> list[float]:
+        """Step h: the mean over the origins o of signal[o + h - 1] * sigma * sqrt(2 / pi), the
+        expected absolute error of the median at each row scored at that step."""
+        origins = self.default_origins(horizon) if origins is None else np.asarray(origins)
+        rows = origins[:, None] + np.arange(horizon)[None, :]
+        scale = self.signal(rows.max() + 1)[rows] * self.sigma * SQRT_2_OVER_PI
+        return [float(x) for x in scale.mean(axis=0)]
+
+
+class QuasiCycle(Synthetic):
+    name, column, frequency, start = "quasi-cycle", "count", "YS", "1700"
+    time_column = "year"
+    # 1700 to 1989 (pandas 2's nanosecond timestamps cannot subtract two more than 292 years apart);
+    # series.json describes one cycle ahead
+    rows, seed, sigma, horizon = 290, 19, 4.0, 11
+    mean, radius, period = 50.0, 0.9, 11
+    burn_in = 300  # steps simulated and dropped before the first row, so row 0 is stationary
+    formula = ("y[t] = 50 + x[t], x[t] = 2 r cos(2 pi / 11) x[t-1] - r^2 x[t-2] + e[t] with r = 0.9 "
+               "(phi1 = 1.514, phi2 = -0.81: a cycle of about 11 steps), e ~ N(0, 4^2) i.i.d., "
+               "t in years from 1700")
+
+    @property
+    def phi(self) -> tuple[float, float]:
+        return 2 * self.radius * math.cos(2 * math.pi / self.period), -self.radius**2
+
+    def values(self) -> np.ndarray:
+        phi1, phi2 = self.phi
+        noise = np.random.default_rng(self.seed).normal(0, self.sigma, self.rows + self.burn_in)
+        x = np.zeros(len(noise))
+        for t in range(2, len(x)):
+            x[t] = phi1 * x[t - 1] + phi2 * x[t - 2] + noise[t]
+        return self.mean + x[self.burn_in:]
+
+    def best_forecast(self, values, origins, horizon: int) -> np.ndarray:
+        """The conditional mean: x[o-1] and x[o-2] known, each later x its AR(2) mean."""
+        phi1, phi2 = self.phi
+        origins = np.asarray(origins)
+        x = np.asarray(values, dtype="float64") - self.mean
+        before, last = x[origins - 2], x[origins - 1]
+        forecast = np.empty((len(origins), horizon))
+        for step in range(horizon):
+            before, last = last, phi1 * last + phi2 * before
+            forecast[:, step] = last
+        return self.mean + forecast
+
+    def psi(self, count: int) -> list[float]:
+        """The first `count` moving-average weights: psi_0 = 1, psi_1 = phi1,
+        psi_j = phi1 psi_(j-1) + phi2 psi_(j-2)."""
+        phi1, phi2 = self.phi
+        weights = [1.0, phi1]
+        while len(weights) < count:
+            weights.append(phi1 * weights[-1] + phi2 * weights[-2])
+        return weights[:count]
+
+    def best_mae(self, horizon: int, origins=None) -> list[float]:
+        squares = np.cumsum(np.square(self.psi(horizon)))
+        return [float(self.sigma * math.sqrt(total) * SQRT_2_OVER_PI) for total in squares]
+
+
+GENERATED = (TrendSeason(), RandomWalk(), ThresholdAR(), DailyWeekly(), TrendMultiplicative(),
+             QuasiCycle())
 
 
 def by_name(name: str) -> Synthetic:
@@ -201,11 +355,11 @@ def by_name(name: str) -> Synthetic:
 
 
 def write_csv(series: Synthetic, folder) -> Path:
-    """Write `series` to <folder>/<name>.csv (columns `date` and its value column); return the path."""
+    """Write `series` to <folder>/<name>.csv (its time column and its value column); return the path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{series.name}.csv"
-    lines = [f"date,{series.column}"]
+    lines = [f"{series.time_column},{series.column}"]
     lines += [f"{time},{value:.6f}" for time, value in zip(series.times(), series.values(), strict=True)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -213,7 +367,8 @@ def write_csv(series: Synthetic, folder) -> Path:
 
 def write_all(folder, names=None) -> dict[str, Path]:
     """Write the generated series (all, or those in `names`) and series.json, which describes each
-    and records its best achievable MAE at its default horizon. Returns name -> CSV path."""
+    and records its best achievable MAE at the horizon it names (over the last TEST_SHARE of the
+    rows). Returns name -> CSV path."""
     folder = Path(folder)
     chosen = [s for s in GENERATED if names is None or s.name in names]
     paths = {series.name: write_csv(series, folder) for series in chosen}

@@ -514,10 +514,10 @@ def _steps_between(first: pd.Timestamp, last: pd.Timestamp, frequency: str) -> f
     """About how many steps of `frequency` lie from `first` to `last`, counted without building
     the grid: calendar months for monthly, quarterly and yearly steps, else lengths of time."""
     offset = to_offset(frequency)
-    days = (last - first) / pd.Timedelta("1D")
     for kinds, months in ((_MONTH_KINDS, 1), (_QUARTER_KINDS, 3), (_YEAR_KINDS, 12)):
         if isinstance(offset, kinds):
             return ((last.year - first.year) * 12 + last.month - first.month) / (months * offset.n)
+    days = (last - first) / pd.Timedelta("1D")  # past the calendar steps: 292 years of ns overflow
     if isinstance(offset, offsets.Day | offsets.Tick):
         return (last - first) / pd.Timedelta(offset)
     if isinstance(offset, offsets.BusinessDay):
