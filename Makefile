@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-DATA ?= data/seattle-temps.csv
+DATA ?= data/us-births-daily.csv
 MODEL_DIR ?= models/$(basename $(notdir $(DATA)))
 REPORT_DIR ?= reports/$(notdir $(MODEL_DIR))
 FORECAST ?= forecasts/$(notdir $(MODEL_DIR)).csv
@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv (if missing) and install forecaster with its dev tools
 
-train: $(STAMP) ## train on DATA (default: hourly Seattle temperatures) into MODEL_DIR
+train: $(STAMP) ## train on DATA (default: daily US births, 1994-2003) into MODEL_DIR
 	$(BIN)/forecaster train --csv $(DATA) --model-dir $(MODEL_DIR) $(TRAIN_FLAGS)
 
 evaluate: $(STAMP) ## score MODEL_DIR on its held-out test split; metrics and plot in REPORT_DIR
