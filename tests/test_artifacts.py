@@ -177,6 +177,19 @@ def test_a_combined_bundle_keeps_every_member_with_its_representation(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_baseline_member_is_saved_named_and_run_as_its_anchor(tmp_path):
+    from forecaster.models import baseline_model
+
+    naive = baseline_model("naive", time_steps=4, features=1, horizon=2)
+    assert naive.name == "naive_forecaster" and not predict(naive).any()  # zeros: the anchor itself
+    folder = write_combined(tmp_path / "with-naive", [tiny_model(), naive])
+    for engine in ("keras", "numpy"):
+        bundle = load_bundle(folder, engine=engine)
+        assert bundle.scaling == "global+naive"
+        assert not np.asarray(predict(bundle.members_[1][0])).any()
+
+
+@pytest.mark.slow
 def test_the_series_file_keeps_each_series_id_scale_and_training_mean(tmp_path):
     ids = (("store 1", "item 7"), ("store 2", "item 3"))
     folder = save_bundle(tmp_path / "panel", fitted([tiny_model()], ids=ids), {"n": 1})

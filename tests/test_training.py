@@ -258,3 +258,13 @@ def test_ensemble_forecasts_the_median_of_models_from_consecutive_seeds(tmp_path
     assert singles.shape == (3, 1, 3)
     np.testing.assert_allclose(forecast(model, hourly_csv).values, np.median(singles, axis=0),
                                rtol=0, atol=1e-4)
+
+
+def test_an_epoch_reads_at_most_a_million_window_steps():
+    from forecaster.fitting import MAX_SCORED_ORIGINS, WINDOW_STEPS_PER_EPOCH, epoch_budget
+
+    assert WINDOW_STEPS_PER_EPOCH == 1_000_000
+    assert epoch_budget(72, 64) == (217, 13_888)  # 13,888 windows of 72 steps: 217 batches of 64
+    assert epoch_budget(336, 64) == (47, 2_976)  # a two-week half-hourly window: a fifth as many
+    assert epoch_budget(8, 64)[1] == MAX_SCORED_ORIGINS  # validation stays capped as before
+    assert epoch_budget(5000, 64) == (4, 1000)  # however long the window, a batch and 1000 to score
