@@ -62,7 +62,12 @@ class Candidate:
     @property
     def trained(self) -> bool:
         """A network (not a ridge, not a baseline)."""
-        return self.model.name != RIDGE_MODEL and self.model.name not in BASELINE_MODELS
+        return self.model.name != RIDGE_MODEL and not self.baseline
+
+    @property
+    def baseline(self) -> bool:
+        """Naive or seasonal naive (`fit_baseline`)."""
+        return self.model.name in BASELINE_MODELS
 
     @property
     def label(self) -> str:
@@ -502,9 +507,11 @@ def _halves(at: np.ndarray, splits: Splits, horizon: int):
 def _combine(candidates: list[Candidate], unit: np.ndarray, choose) -> list[Candidate]:
     """The candidates whose equal-weight mean forecast has the lowest validation error (each
     series' errors divided by its scale, so that every series counts alike; for one series, the
-    MAE), the best network in it first: every subset holding at least one network is scored (224
-    for three networks, their three ridges, naive and seasonal naive; the baselines alone only
-    when no network could train) and, at equal error, the smaller one kept. A model
+    MAE), the best network in it first: every subset holding at least one network, and the
+    baselines alone, is scored (227 for three networks, their three ridges, naive and seasonal
+    naive) and, at equal error, the smaller one kept. A ridge is never kept without a network; a
+    baseline alone is kept when no mean holding a network did as well (a few seasons of monthly
+    data, where a network has little to learn from). A model
     that does badly on validation drags a mean down, so it is left out; models that err
     differently and do about equally well are averaged, which is steadier than picking one of
     them on a short validation split. `choose` (a mask of origins) is what they are chosen on."""
@@ -514,9 +521,9 @@ def _combine(candidates: list[Candidate], unit: np.ndarray, choose) -> list[Cand
         return _mae((np.mean([c.errors for c in subset], axis=0) / unit[:, None])[choose])
 
     ranked = sorted(candidates, key=lambda c: (not c.trained, error([c])))  # networks first
-    some = any(c.trained for c in ranked)  # none when no network could train: baselines alone
     subsets = [subset for size in range(1, len(ranked) + 1)
-               for subset in itertools.combinations(ranked, size) if subset[0].trained or not some]
+               for subset in itertools.combinations(ranked, size)
+               if subset[0].trained or all(c.baseline for c in subset)]
     return list(min(subsets, key=error))  # the first of equals
 
 

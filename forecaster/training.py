@@ -132,8 +132,11 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
         notes.append(f"--scaling auto trained no network on {skipped}: the training or validation "
                      f"split is too short for its windows.")
     if not any(kind in model.scaling.split("+") for kind in ("change", "window", "global")):
-        notes.append(f"no network could be trained on so few rows, so the forecast is "
-                     f"{model.scaling.replace('+', ' and ')} (the mean, if several).")
+        kept = model.scaling.replace("+", " and ")
+        notes.append(f"the forecast is {kept}: no network was trained ({'; '.join(found['skipped'])})"
+                     if not found["candidates"].keys() & {"change", "window", "global"} else
+                     f"the forecast is {kept}: on the validation split no mean holding a network did "
+                     f"as well; the networks' scores are in the line below.")
     left_out = panel.left_out + found["left_out"]
     if left_out:
         notes.append(f"{describe_left_out(left_out)}; the model forecasts the others.")

@@ -202,10 +202,14 @@ def test_splits_by_fraction_shorter_than_the_horizon_are_widened_to_one_horizon(
     assert (no_test.val_start.tolist(), no_test.test_start.tolist(), taken) == ([80], [100], 10)
 
 
-def test_combine_keeps_baselines_beside_a_network_and_alone_only_when_no_network_trained():
+def test_combine_keeps_a_baseline_beside_a_network_or_alone_when_no_network_does_as_well():
     seasonal = candidate("change", [[0.2], [0.2]], baseline="seasonal_naive")
     network = candidate("window", [[1.0], [-0.6]])
-    assert [c.label for c in combine([seasonal, network])] == ["window", "seasonal_naive"]
+    ridge = candidate("window", [[0.1], [0.1]], ridge=True)
+    # seasonal naive alone (0.2) errs less than any mean holding the network; a ridge never stands alone
+    assert [c.label for c in combine([seasonal, network, ridge])] == ["seasonal_naive"]
+    good = candidate("global", [[-0.2], [-0.1]])
+    assert [c.label for c in combine([seasonal, good, ridge])] == ["global", "ridge(window)"]
     naive = candidate("window", [[-0.4], [-0.4]], baseline="naive")
     assert [c.label for c in combine([seasonal, naive])] == ["seasonal_naive", "naive"]
 
