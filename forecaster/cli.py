@@ -256,8 +256,8 @@ def _train(args: argparse.Namespace) -> int:
              f"{run.series} series, val MASE {run.val_mase:.4g}")
     print(f"{saved} ({score}; scaling {run.scaling}"
           f"{f' of {tried}' if len(run.candidates) > 1 else ''}; time_steps {run.time_steps}, "
-          f"horizon {run.horizon}; seasonal periods: {run.seasons}; best epoch {run.best_epoch} "
-          f"of {run.epochs_run}{filled})")
+          f"horizon {run.horizon}; seasonal periods: {run.seasons}"
+          f"{f'; best epoch {run.best_epoch} of {run.epochs_run}' if run.epochs_run else ''}{filled})")
     if run.members:  # --ensemble N: each kept network forecasts the median of N models
         size = len(next(iter(run.members.values())))
         own = "; ".join(f"{name} " + ", ".join(f"{mae:.4g}" for mae in maes)

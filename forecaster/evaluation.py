@@ -267,10 +267,11 @@ def _figures(model: Forecaster, panel: Panel, result: Backtest, report: dict, ou
                 {name: (result.truth - result.forecasts[name]).ravel()
                  for name in (result.model, "seasonal_naive", "ridge")},
                 target, output_dir / "residuals.png"),
-        "Training and validation loss":
-            plots.plot_loss_curves(model.metadata_["history"], output_dir / "loss.png",
-                                   model.metadata_.get("best_epoch") or None, model.settings_.loss),
     }
+    if model.metadata_["history"].get("loss"):  # none when a baseline alone was kept
+        figures["Training and validation loss"] = plots.plot_loss_curves(
+            model.metadata_["history"], output_dir / "loss.png",
+            model.metadata_.get("best_epoch") or None, model.settings_.loss)
     if "per_series" in report:
         figures.update(_series_figures(panel, result, report, output_dir, target))
     one = panel.select([k])

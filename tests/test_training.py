@@ -229,6 +229,10 @@ def test_four_years_of_monthly_data_train_with_a_twelve_month_horizon(tmp_path):
     assert any("holds only 1 forecast origin" in n for n in run.notes)
     spans = run.model.report_["spans"]
     assert spans["validation"][0].startswith("2021-01") and spans["test"][0].startswith("2022-01")
+    from forecaster.evaluation import evaluate
+
+    report = evaluate(run.model_dir, output_dir=tmp_path / "report").report
+    assert report["origins"] == 1 and report["horizon"] == 12
 
 
 def test_same_seed_same_model(tmp_path, hourly_csv):
