@@ -114,8 +114,7 @@ class Forecaster:
             self.mase_season_ = mase_season(panel.schema.frequency)
         season = self.seasons_.season
         time_steps, horizon = resolve_window(settings, panel, splits, self.seasons_.periods)
-        fits = _fits(splits, time_steps, horizon, season)
-        kept, splits, left_out = _trainable(panel, splits, time_steps, horizon, season)
+        kept, splits, left_out, fits = _trainable(panel, splits, time_steps, horizon, season)
         self.settings_ = dataclasses.replace(
             settings, time_col=panel.schema.time_column, target=settings.target or panel.schema.target,
             time_steps=time_steps, horizon=horizon)
@@ -459,15 +458,10 @@ def _widened(panel: Panel, splits: Splits, settings: Settings) -> tuple[Splits, 
                        test_time), taken
 
 
-def _fits(splits: Splits, time_steps: int, horizon: int, season: int) -> np.ndarray:
-    """(series,) whether each series holds a training window."""
-    return splits.val_start - horizon + 1 > max(time_steps, season)
-
-
 def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, season: int):
-    """The series with at least one training window (and their splits), and the ids of those
-    left out with the reason."""
-    fits = _fits(splits, time_steps, horizon, season)
+    """The series with at least one training window (and their splits), the ids of those left out
+    with the reason, and (series,) whether each series of `panel` was kept."""
+    fits = splits.val_start - horizon + 1 > max(time_steps, season)
     left_out = [(panel.ids[k], f"too short: {splits.val_start[k]} training rows, one window needs "
                  f"{max(time_steps, season) + horizon}") for k in np.flatnonzero(~fits)]
     if not fits.any():
@@ -479,11 +473,11 @@ def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, seas
             f"smaller --time-steps/--horizon/--season-length, an earlier --val-start, or longer "
             f"series.")
     if fits.all():
-        return panel, splits, left_out
+        return panel, splits, left_out, fits
     kept = panel.select(fits)
     kept.left_out = panel.left_out + left_out
     return kept, dataclasses.replace(splits, val_start=splits.val_start[fits],
-                                     test_start=splits.test_start[fits]), left_out
+                                     test_start=splits.test_start[fits]), left_out, fits
 
 
 def _filled_pieces(panel: Panel, splits: Splits, settings: Settings) -> list[np.ndarray]:
