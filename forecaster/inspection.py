@@ -314,7 +314,7 @@ def format_inspection(report: Inspection) -> str:
             fact("frequency", f"{report.frequency!r} (calendar season: "
                               f"{data.count(data.season_length(report.frequency), 'step')})")
             if report.seasons is not None:
-                fact("seasons", f"{report.seasons} (found in the default training split)")
+                fact("seasons", f"{report.seasons} (in the default training split)")
             largest = "; ".join(f"{when(g.first)} to {when(g.last)} ({g.missing})" if g.missing > 1
                                 else f"{when(g.first)} (1)" for g in report.gaps)
             fact("gaps", f"{data.count(report.missing_timestamps, 'missing timestamp')} in "

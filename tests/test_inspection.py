@@ -183,5 +183,5 @@ def test_the_report_names_the_seasonal_periods_train_would_find(tmp_path):
                   "load": (load + noise).round(3)}).to_csv(path, index=False)
     report = inspect(path)
     assert report.seasons == "24 and 168 steps; seasonal naive at 168"
-    assert "seasons        24 and 168 steps; seasonal naive at 168 (found in the default training " \
-           "split)" in report.text().splitlines()
+    assert "seasons        24 and 168 steps; seasonal naive at 168 (in the default training split)" \
+        in report.text().splitlines()
