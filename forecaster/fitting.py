@@ -28,6 +28,7 @@ from forecaster.windows import histories_at, window_batches
 # epoch on long series and large panels; no bundled set reaches them.
 MAX_SCORED_ORIGINS = 20_000
 MAX_RIDGE_ORIGINS = 100_000
+RIDGE_HOLDOUT = 0.25  # the share of each series' training windows that chooses the ridge's penalty
 # Window steps (windows x time_steps) an epoch reads at most, training and early stopping's
 # validation pass alike, unless --steps-per-epoch says otherwise: a longer window then means fewer
 # windows per epoch (each epoch another share), so training time follows the data, not the window.
@@ -180,10 +181,25 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
     if fitted is not None:
         linear = fitted.linear
     else:
-        ridge_at = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
-        linear = LinearBaseline().fit_batches(
-            (read(at), encode(at)) for at in np.array_split(ridge_at, -(-len(ridge_at) // 4096)))
+        early, late = held_out(evenly_spaced(train_at, MAX_RIDGE_ORIGINS), p, steps)
+        linear = LinearBaseline().fit_tuned(
+            *(((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // 4096)))
+               if len(at)) for part in (early, late)))
     return Network(representation, model, history, linear, epoch_seconds)
+
+
+def held_out(origins: np.ndarray, problem: Problem, steps: int,
+             share: float = RIDGE_HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
+    """(early, late) training origins: in each series, the last `share` of its origins, and those
+    whose `steps` targets all come before the first of them (so no target is in both)."""
+    origins = np.asarray(origins)
+    if len(origins) == 0:
+        return origins, origins
+    series = problem.series_of(origins)
+    _, first, counts = np.unique(series, return_index=True, return_counts=True)
+    cut = origins[first + np.floor(counts * (1 - share)).astype(np.int64).clip(0, counts - 1)]
+    cut = np.repeat(cut, counts)  # origins come series by series
+    return origins[origins <= cut - steps], origins[origins >= cut]
 
 
 def _train(key: str, representation: Representation, p: Problem, settings: Settings, verbose,

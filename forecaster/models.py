@@ -269,15 +269,74 @@ def drift_forecast(first: float, last: float, origin: int, horizon: int) -> np.n
     return last + (last - first) / (origin - 1) * np.arange(1, horizon + 1)
 
 
-class LinearBaseline:
-    """Ridge regression from the flattened input window to the model's targets: the linear model
-    that the network must beat, trained on the same windows and representation.
+# The ridge's penalties tried, each times the mean variance of the inputs it reads (so that it is
+# scale-free), and how many of the window's last steps it may read: chosen on the last quarter of
+# the training windows (`fit_tuned`).
+RIDGE_PENALTIES = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+RIDGE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+MAX_TUNED_INPUTS = 4096  # inputs (steps x columns) above which only the whole window is tried
 
-    Its coefficients are plain arrays, saved as JSON in the bundle and applied with NumPy.
+
+class RidgeSums:
+    """What a ridge needs of (inputs, targets) batches, summed: count, the inputs' sum, Gram matrix
+    and cross products with the targets, and the targets' sum and sum of squares."""
+
+    def __init__(self):
+        self.count = 0
+        self.inputs = self.targets = self.gram = self.cross = self.squares = 0.0
+        self.shape = None  # (time_steps, columns) of the windows
+
+    def add(self, inputs, targets) -> RidgeSums:
+        inputs = np.asarray(inputs, dtype="float64")
+        self.shape = inputs.shape[1:]
+        flat = inputs.reshape(len(inputs), -1)
+        targets = np.asarray(targets, dtype="float64").reshape(len(flat), -1)
+        self.count += len(flat)
+        self.inputs, self.targets = self.inputs + flat.sum(axis=0), self.targets + targets.sum(axis=0)
+        self.gram, self.cross = self.gram + flat.T @ flat, self.cross + flat.T @ targets
+        self.squares = self.squares + (targets**2).sum(axis=0)
+        return self
+
+    def __add__(self, other: RidgeSums) -> RidgeSums:
+        total = RidgeSums()
+        total.shape = self.shape or other.shape
+        for name in ("count", "inputs", "targets", "gram", "cross", "squares"):
+            setattr(total, name, getattr(self, name) + getattr(other, name))
+        return total
+
+    def centred(self, used: slice):
+        """(input means, target means, centred Gram, centred cross products) of the inputs `used`."""
+        mean, target_mean = self.inputs[used] / self.count, self.targets / self.count
+        gram = self.gram[used, used] - self.count * np.outer(mean, mean)
+        cross = self.cross[used] - self.count * np.outer(mean, target_mean)
+        return mean, target_mean, gram, cross
+
+    def squared_error(self, used: slice, coef, mean, target_mean) -> float:
+        """The sum of squared errors over these windows of the ridge (coef (inputs, horizon) on the
+        inputs `used`, intercept target_mean - mean @ coef), from the sums alone."""
+        n = self.count
+        sums = self.inputs[used]
+        inputs = (self.gram[used, used] - np.outer(sums, mean) - np.outer(mean, sums)
+                  + n * np.outer(mean, mean))
+        cross = (self.cross[used] - np.outer(sums, target_mean) - np.outer(mean, self.targets)
+                 + n * np.outer(mean, target_mean))
+        targets = self.squares - 2 * target_mean * self.targets + n * target_mean**2
+        return float(np.sum(targets - 2 * np.sum(coef * cross, axis=0)
+                            + np.sum(coef * (inputs @ coef), axis=0)))
+
+
+class LinearBaseline:
+    """Ridge regression from the flattened input window (or its last `steps` steps) to the model's
+    targets: the linear model that the network must beat, trained on the same windows and
+    representation.
+
+    Its coefficients are plain arrays (zeros on the steps it does not read), saved as JSON in the
+    bundle and applied with NumPy.
     """
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, steps: int | None = None):
         self.alpha = alpha
+        self.steps = steps  # the window's last steps it reads; None: all of them
 
     def fit(self, inputs, targets) -> LinearBaseline:
         """inputs (samples, time_steps, features) as the model reads them; targets (samples, horizon)."""
@@ -287,21 +346,63 @@ class LinearBaseline:
         """`fit` on (inputs, targets) batches read one at a time, so that the training windows of a
         long series are never held at once: ridge with an unpenalised intercept (as scikit-learn's
         Ridge), solved from sums over the batches, (X - mean)'(X - mean) w + alpha w = (X - mean)'y."""
-        count, sums, target_sums, gram, cross = 0, 0.0, 0.0, 0.0, 0.0
+        sums = RidgeSums()
         for inputs, targets in batches:
-            flat = np.asarray(inputs, dtype="float64").reshape(len(inputs), -1)
-            targets = np.asarray(targets, dtype="float64").reshape(len(flat), -1)
-            count += len(flat)
-            sums, target_sums = sums + flat.sum(axis=0), target_sums + targets.sum(axis=0)
-            gram, cross = gram + flat.T @ flat, cross + flat.T @ targets
-        if count == 0:
+            sums.add(inputs, targets)
+        return self._solve(sums)
+
+    def fit_tuned(self, early, late) -> LinearBaseline:
+        """Choose the penalty and the steps read on held-out windows, then fit on all of them.
+
+        `early` and `late`: (inputs, targets) batches of the first training windows and of the last
+        ones (whose targets follow every early window's). Each pair of RIDGE_STEPS (that fits the
+        window) and RIDGE_PENALTIES is fitted on the early windows and scored by its squared error
+        on the late ones, all from sums; the best is refitted on both. A long autoregression then
+        reads the lags that help rather than all of a long window, and noisy data gets more
+        shrinkage. Too few windows to hold some out: the plain fit."""
+        first, second = RidgeSums(), RidgeSums()
+        for inputs, targets in early:
+            first.add(inputs, targets)
+        for inputs, targets in late:
+            second.add(inputs, targets)
+        total = first + second
+        if total.count == 0:
             raise ValueError("no training windows to fit the ridge baseline on")
-        mean, target_mean = sums / count, target_sums / count
-        centred_gram = gram - count * np.outer(mean, mean)
-        centred_cross = cross - count * np.outer(mean, target_mean)
-        coef = np.linalg.solve(centred_gram + self.alpha * np.eye(len(mean)), centred_cross)
+        time_steps, columns = total.shape
+        if first.count < 2 or second.count < 1:
+            return self._solve(total)
+        tried = [time_steps] if time_steps * columns > MAX_TUNED_INPUTS else sorted(
+            {steps for steps in RIDGE_STEPS if steps < time_steps} | {time_steps})
+        best = (np.inf, time_steps, RIDGE_PENALTIES[-1])
+        for steps in tried:
+            used = slice((time_steps - steps) * columns, time_steps * columns)
+            mean, target_mean, gram, cross = first.centred(used)
+            values, vectors = np.linalg.eigh(gram)
+            projected = vectors.T @ cross
+            unit = max(float(np.trace(gram)) / len(gram), 1e-12)
+            for penalty in reversed(RIDGE_PENALTIES):
+                coef = vectors @ (projected / (np.maximum(values, 0) + penalty * unit)[:, None])
+                error = second.squared_error(used, coef, mean, target_mean)
+                if error < best[0]:  # the first of equals: fewer steps, more shrinkage
+                    best = (error, steps, penalty)
+        _, steps, penalty = best
+        used = slice((time_steps - steps) * columns, time_steps * columns)
+        gram = total.centred(used)[2]
+        self.steps = None if steps == time_steps else steps
+        self.alpha = penalty * max(float(np.trace(gram)) / len(gram), 1e-12)
+        return self._solve(total)
+
+    def _solve(self, sums: RidgeSums) -> LinearBaseline:
+        if sums.count == 0:
+            raise ValueError("no training windows to fit the ridge baseline on")
+        time_steps, columns = sums.shape
+        steps = self.steps or time_steps
+        used = slice((time_steps - steps) * columns, time_steps * columns)
+        mean, target_mean, gram, cross = sums.centred(used)
+        coef = np.zeros((time_steps * columns, len(target_mean)))
+        coef[used] = np.linalg.solve(gram + self.alpha * np.eye(len(gram)), cross)
         self.coef_ = coef.T  # (horizon, time_steps * features)
-        self.intercept_ = target_mean - mean @ coef
+        self.intercept_ = target_mean - mean @ coef[used]
         return self
 
     def predict(self, inputs) -> np.ndarray:
@@ -312,11 +413,13 @@ class LinearBaseline:
         return inputs.reshape(len(inputs), -1) @ self.coef_.T + self.intercept_
 
     def to_dict(self) -> dict:
-        return {"alpha": self.alpha, "coef": self.coef_.tolist(), "intercept": self.intercept_.tolist()}
+        return {"alpha": self.alpha, "steps": self.steps, "coef": self.coef_.tolist(),
+                "intercept": self.intercept_.tolist()}
 
     @classmethod
     def from_dict(cls, values: dict) -> LinearBaseline:
-        baseline = cls(float(values["alpha"]))
+        steps = values.get("steps")  # bundles before the ridge was tuned read the whole window
+        baseline = cls(float(values["alpha"]), None if steps is None else int(steps))
         baseline.coef_ = np.asarray(values["coef"], dtype="float64")
         baseline.intercept_ = np.asarray(values["intercept"], dtype="float64")
         return baseline

@@ -1,11 +1,13 @@
-"""The ridge baseline: scikit-learn's Ridge, solved from sums so that long series stream through it."""
+"""The ridge baseline: scikit-learn's Ridge, solved from sums so that long series stream through it;
+its penalty and the steps it reads chosen on held-out training windows."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.linear_model import Ridge
 
-from forecaster.models import LinearBaseline, member_label, ridge_model
+from forecaster.models import LinearBaseline, RidgeSums, member_label, ridge_model
 
 
 def test_ridge_from_batches_equals_scikit_learn_ridge_on_all_rows():
@@ -38,3 +40,64 @@ def test_the_ridge_as_a_keras_model_forecasts_as_the_ridge_does():
     np.testing.assert_allclose(model.predict_on_batch(inputs.astype("float32")),
                                fitted.predict(inputs), rtol=1e-5, atol=1e-5)
     assert member_label(model, "window") == "ridge(window)"
+
+
+def _ar2_windows(rows: int, time_steps: int, seed: int):
+    """Windows of an AR(2) with an 11-step cycle (the value two steps back matters, the rest not)
+    and the next value after each."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(rows + 100)
+    for t in range(2, len(x)):
+        x[t] = 1.514 * x[t - 1] - 0.81 * x[t - 2] + rng.normal()
+    x = x[100:]
+    windows = np.stack([x[i:i + time_steps] for i in range(rows - time_steps)])[..., None]
+    return windows, x[time_steps:, None]
+
+
+def test_a_tuned_ridge_reads_the_lags_that_matter_and_forecasts_better_than_the_plain_fit():
+    inputs, targets = _ar2_windows(200, 33, seed=3)
+    early, late = (inputs[:120], targets[:120]), (inputs[121:], targets[121:])
+    tuned = LinearBaseline().fit_tuned([early], [late])
+    plain = LinearBaseline().fit(inputs, targets)
+    assert tuned.steps is not None and tuned.steps <= 8  # of 33
+    assert np.all(tuned.coef_[:, :33 - tuned.steps] == 0)  # the steps it does not read
+    new_inputs, new_targets = _ar2_windows(2000, 33, seed=4)
+    tuned_error = np.mean((tuned.predict(new_inputs) - new_targets) ** 2)
+    plain_error = np.mean((plain.predict(new_inputs) - new_targets) ** 2)
+    assert tuned_error < plain_error
+    # refitted on every window: the same as a plain fit of the chosen steps and penalty
+    again = LinearBaseline(tuned.alpha, tuned.steps).fit(np.concatenate([inputs[:120], inputs[121:]]),
+                                                         np.concatenate([targets[:120], targets[121:]]))
+    np.testing.assert_allclose(again.coef_, tuned.coef_, atol=1e-10)
+
+
+def test_a_tuned_ridge_without_held_out_windows_is_the_plain_fit():
+    inputs, targets = _ar2_windows(60, 10, seed=5)
+    tuned = LinearBaseline().fit_tuned([(inputs, targets)], [])
+    np.testing.assert_allclose(tuned.coef_, LinearBaseline().fit(inputs, targets).coef_)
+    assert tuned.steps is None and tuned.alpha == 1.0
+
+
+def test_the_held_out_error_from_sums_is_the_error_of_the_forecasts():
+    rng = np.random.default_rng(0)
+    inputs, targets = rng.normal(size=(200, 5, 2)) + 3, rng.normal(size=(200, 3))
+    targets += inputs[:, -1, :1] * 2
+    first, second = RidgeSums().add(inputs[:150], targets[:150]), RidgeSums().add(inputs[150:], targets[150:])
+    used = slice(4, 10)
+    mean, target_mean, gram, cross = first.centred(used)
+    coef = np.linalg.solve(gram + 0.5 * np.eye(6), cross)
+    forecasts = inputs[150:].reshape(50, -1)[:, used] @ coef + (target_mean - mean @ coef)
+    assert second.squared_error(used, coef, mean, target_mean) == pytest.approx(
+        np.sum((targets[150:] - forecasts) ** 2), rel=1e-10)
+
+
+def test_a_saved_tuned_ridge_loads_with_its_steps_and_an_older_one_reads_the_whole_window():
+    inputs, targets = _ar2_windows(200, 12, seed=6)
+    tuned = LinearBaseline().fit_tuned([(inputs[:140], targets[:140])], [(inputs[141:], targets[141:])])
+    again = LinearBaseline.from_dict(tuned.to_dict())
+    assert (again.steps, again.alpha) == (tuned.steps, tuned.alpha)
+    older = {key: value for key, value in tuned.to_dict().items() if key != "steps"}
+    assert LinearBaseline.from_dict(older).steps is None
+    model = ridge_model(tuned, time_steps=12, features=1)
+    np.testing.assert_allclose(model.predict_on_batch(inputs.astype("float32")), tuned.predict(inputs),
+                               rtol=1e-4, atol=1e-4)

@@ -9,7 +9,7 @@ import pytest
 
 from forecaster.data import WIDE_ID, read_panel, time_splits
 from forecaster.errors import UserError
-from forecaster.fitting import Problem, reader
+from forecaster.fitting import Problem, held_out, reader
 from forecaster.scaling import Representation
 from forecaster.windows import window_batches
 from tests.conftest import write_csv
@@ -179,6 +179,15 @@ def two_series_problem(second=None):
     offsets = np.array([0, 30, 55])
     return Problem(values, offsets, val_start=np.array([20, 15]), test_start=np.array([25, 20]),
                    time_steps=3, horizon=2, season=1, source="test")
+
+
+def test_the_ridge_holds_out_the_last_quarter_of_each_series_training_windows():
+    problem = two_series_problem()
+    origins = problem.origins("train", first=3, steps=2)  # 3..18 and 33..43
+    early, late = held_out(origins, problem, steps=2)
+    assert late.tolist() == [*range(15, 19), *range(41, 44)]
+    # early windows' targets (origin, origin + 1) all come before the first late origin of their series
+    assert early.tolist() == [*range(3, 14), *range(33, 40)]
 
 
 def test_training_windows_stay_inside_one_series_and_its_training_rows():
