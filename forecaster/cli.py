@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from forecaster.config import MODEL_KINDS, load_config, parse_features
+from forecaster.config import MODEL_KINDS, SCALINGS, load_config, parse_features
 from forecaster.errors import UserError, count
 from forecaster.files import check_output_file, write_text_atomically
 
@@ -201,13 +201,15 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="training windows drawn from each series per epoch at most, anew each "
                              "epoch (default: the median series' count, so long series do not "
                              "outweigh short ones)")
-    parser.add_argument("--scaling", choices=("auto", "global", "change", "window"),
+    parser.add_argument("--scaling", choices=SCALINGS,
                        help="how the series is shown to the model: global (the classic recipe: "
                             "standardised levels), change (changes, forecasting a correction to "
                             "the better naive baseline), window (each window relative to its last "
-                            "value and spread), or auto (default: train all three, keep the "
-                            "network, or the mean of several networks and their ridge baselines, "
-                            "with the lowest validation error)")
+                            "value and spread), seasonal (relative to the mean of the last cycles "
+                            "of the longest seasonal period), or auto (default: train the first "
+                            "three, and average every candidate - those networks, their ridges, "
+                            "the baselines, the seasonal mean and its ridge - that validates "
+                            "within 5%% of the best)")
     parser.add_argument("--loss", choices=("mse", "mae", "huber"),
                         help="training loss (default huber; mse is the classic recipe's)")
     parser.add_argument("--strategy", choices=("direct", "recursive"),

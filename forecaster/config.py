@@ -10,7 +10,7 @@ from pathlib import Path
 from forecaster.errors import UserError
 
 FILL_METHODS = ("interpolate", "ffill", "error")
-SCALINGS = ("auto", "global", "change", "window")
+SCALINGS = ("auto", "global", "change", "window", "seasonal")
 STRATEGIES = ("direct", "recursive")
 LOSSES = ("mse", "mae", "huber")
 MODEL_KINDS = ("lstm", "gru", "rnn", "transformer", "dense")  # built by forecaster.models.build_model

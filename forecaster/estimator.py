@@ -16,6 +16,7 @@ statistics come from the rows before the origin, as training's came from the tra
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 
@@ -124,7 +125,7 @@ class Forecaster:
         self.static_ = StaticInputs().fit(kept.statics)
         problem = Problem(np.concatenate([p for p, fit in zip(pieces, fits, strict=True) if fit]),
                           kept.offsets, splits.val_start, splits.test_start, time_steps, horizon,
-                          season, panel.source)
+                          season, panel.source, period=max(self.seasons_.periods, default=season))
         if self.static_.width:
             problem.static = self.static_.transform(kept.statics)
         self.scale_ = np.array([seasonal_mae_scale(problem.values[a:a + n, 0], self.mase_season_)
@@ -143,15 +144,25 @@ class Forecaster:
                 if settings.scaling != "auto":
                     raise
                 skipped.append(f"{scaling}: {error}")
-        baselines = [fit_baseline(name, problem, self.settings_) for name in (
-            ("naive", "seasonal_naive") if season > 1 else ("naive",))] if settings.scaling == "auto" else []
+        baselines = []
+        if settings.scaling == "auto":
+            names = ("naive", "seasonal_naive") if season > 1 else ("naive",)
+            baselines = [fit_baseline(name, problem, self.settings_) for name in names]
+            # the mean of the last cycles, and a ridge on its windows, where the period is a
+            # calendar one (an irregular cycle's same point drifts from one cycle to the next);
+            # with too few cycles before a window, not a candidate (as seasonal naive is not one
+            # where there is no season)
+            with contextlib.suppress(NoWindows):
+                if problem.cycle > 1 and not self.seasons_.cycle:
+                    baselines.append(fit_baseline("seasonal_mean", problem, self.settings_))
         at = self._validation_origins(kept, splits, networks + baselines)
         candidates = [self._candidate(kept, at, network, network.model)
                       for network in networks + baselines]
         if settings.scaling == "auto":
             candidates += [self._candidate(kept, at, network, ridge_model(
                 network.linear, time_steps, problem.input_columns(network.representation)))
-                for network in networks]
+                for network in networks + baselines if network.representation.scaling == "seasonal"
+                or network in networks]
         choose, calibrate = _halves(at, splits, horizon) if len(candidates) > 1 else (None, None)
         chosen = _combine(candidates, self._unit(at), choose)
         seeds = {}

@@ -57,6 +57,11 @@ class Problem:
     season: int
     source: str  # the file's name, for messages
     static: np.ndarray | None = None  # (series, width) per-series inputs (`StaticInputs`), if any
+    period: int = 0  # the longest seasonal period found ("seasonal" averages its cycles); 0: season
+
+    @property
+    def cycle(self) -> int:
+        return self.period or self.season
 
     @property
     def series(self) -> int:
@@ -100,20 +105,48 @@ class NoWindows(UserError):
 
 
 def fit_baseline(name: str, problem: Problem, settings: Settings) -> Network:
-    """Naive or seasonal naive as a member that `--scaling auto` may keep: a representation
-    anchored on it at every step ("window" for naive, "change" for seasonal naive) and a model
-    that outputs zeros, so that the anchor is the forecast. Its `linear` is all zeros too."""
+    """Naive, seasonal naive or the seasonal mean as a member that `--scaling auto` may keep: a
+    representation anchored on it at every step ("window" for naive, "change" for seasonal naive,
+    "seasonal" for the seasonal mean) and a model that outputs zeros, so that the anchor is the
+    forecast. Its `linear` is all zeros too, but for the seasonal mean: the ridge on the seasonal
+    representation's windows (no network is trained on them), which `auto` also weighs."""
     p = problem
-    representation = Representation("change" if name == "seasonal_naive" else "window", p.season,
-                                     settings.series_size)
-    representation.fit(p.values, p.val_start, p.time_steps, p.horizon, p.offsets)
+    kind = {"seasonal_naive": "change", "seasonal_mean": "seasonal"}.get(name, "window")
+    representation = _fitted_representation(kind, p, settings, p.horizon)
     if name == "seasonal_naive":
         representation.anchors_ = ["seasonal_naive"] * p.horizon
     columns = p.input_columns(representation)
     model = baseline_model(name, p.time_steps, columns, p.horizon)
-    linear = LinearBaseline.from_dict({"alpha": 1.0, "coef": np.zeros((p.horizon, p.time_steps * columns)),
-                                       "intercept": np.zeros(p.horizon)})
+    if name == "seasonal_mean":
+        linear = fit_ridge(representation, p, p.horizon)
+    else:
+        linear = LinearBaseline.from_dict({"alpha": 1.0, "intercept": np.zeros(p.horizon),
+                                           "coef": np.zeros((p.horizon, p.time_steps * columns))})
     return Network(representation, model, {}, linear, [])
+
+
+def _fitted_representation(scaling: str, p: Problem, settings: Settings, steps: int) -> Representation:
+    """`scaling`'s representation fitted on every series' training rows; "seasonal" on the longest
+    period, the others on the season. NoWindows where the seasonal one does not fit the file."""
+    representation = Representation(scaling, p.cycle if scaling == "seasonal" else p.season,
+                                     settings.series_size)
+    try:
+        return representation.fit(p.values, p.val_start, p.time_steps, steps, p.offsets)
+    except ValueError as error:
+        if scaling != "seasonal":
+            raise
+        raise NoWindows(f"{p.source}: {error}. Use a longer file, or another --scaling.") from None
+
+
+def fit_ridge(representation: Representation, p: Problem, steps: int) -> LinearBaseline:
+    """The ridge on `representation`'s training windows, its penalty and the steps it reads chosen
+    on the last quarter of them (`LinearBaseline.fit_tuned`)."""
+    read, encode = reader(p, representation, steps)
+    early, late = held_out(evenly_spaced(p.origins("train", representation.first_origin(), steps),
+                                         MAX_RIDGE_ORIGINS), p, steps)
+    return LinearBaseline().fit_tuned(
+        *(((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // 4096)))
+           if len(at)) for part in (early, late)))
 
 
 def reader(problem: Problem, representation: Representation, steps: int):
@@ -154,8 +187,7 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
     if fitted is not None:
         representation = fitted.representation
     else:
-        representation = Representation(scaling, p.season, settings.series_size)
-        representation.fit(p.values, p.val_start, p.time_steps, steps, p.offsets)
+        representation = _fitted_representation(scaling, p, settings, steps)
     first = representation.first_origin()
     train_at = p.origins("train", first, steps)
     validation = p.origins("validation", first, p.horizon)
@@ -178,13 +210,7 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
         model, history, epoch_seconds = _train(key, representation, problem, settings, verbose,
                                                checkpoints, seed, steps, (read, encode),
                                                (train_at, val_at))
-    if fitted is not None:
-        linear = fitted.linear
-    else:
-        early, late = held_out(evenly_spaced(train_at, MAX_RIDGE_ORIGINS), p, steps)
-        linear = LinearBaseline().fit_tuned(
-            *(((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // 4096)))
-               if len(at)) for part in (early, late)))
+    linear = fitted.linear if fitted is not None else fit_ridge(representation, p, steps)
     return Network(representation, model, history, linear, epoch_seconds)
 
 

@@ -442,12 +442,13 @@ def ridge_model(linear: LinearBaseline, time_steps: int, features: int):
 
 
 # A baseline member's Keras model (`baseline_model`), by the baseline it forecasts.
-BASELINE_MODELS = {"naive_forecaster": "naive", "seasonal_naive_forecaster": "seasonal_naive"}
+BASELINE_MODELS = {"naive_forecaster": "naive", "seasonal_naive_forecaster": "seasonal_naive",
+                   "seasonal_mean_forecaster": "seasonal_mean"}
 
 
 def baseline_model(name: str, time_steps: int, features: int, horizon: int):
     """A baseline as a member: window -> Flatten -> Dense(horizon) of zeros, so that its
-    representation's anchor ("naive" or "seasonal_naive" on every step) is the forecast; a
+    representation's anchor ("naive", "seasonal_naive" or "seasonal_mean" on every step) is the forecast; a
     bundle saves, checks and runs it as it does the networks."""
     keras = backend.keras()
     inputs = keras.Input(shape=(time_steps, features), name="window")

@@ -8,6 +8,7 @@ from forecaster.errors import UserError
 from forecaster.windows import histories_at
 
 BLOCK_ROWS = 1 << 20  # rows per block when a statistic or a transform runs over a whole series
+MAX_CYCLES = 8  # cycles the "seasonal" representation averages, at most
 MAX_FIT_ORIGINS = 100_000  # training windows that choose the anchors and their scale: evenly
 #                            spaced over the training split when it holds more
 
@@ -86,6 +87,12 @@ class Representation:
               divided by the window's standard deviation (the training target's, where a window is
               flat); the model forecasts the change from the last value in those units, so levels
               never seen in training (a trend) look like any other window.
+    "seasonal" the target relative to its mean at the same point of the last `cycles_` cycles of
+              `season` steps (the longest period found), standardised; the model forecasts a
+              correction to that seasonal mean ("seasonal_mean" on every step). A fixed daily or
+              weekly profile is then averaged over several cycles instead of copied from one
+              (seasonal naive), so its noise shrinks; `cycles_` (2 to MAX_CYCLES) is as many as
+              leave three quarters of the shortest training split for windows.
 
     Statistics are per series, from that series' training rows alone (nothing is pooled across
     series): row k of `mean_`, `scale_` (input columns), `level_` (the training mean of the target)
@@ -98,7 +105,7 @@ class Representation:
     row of the statistics for each: (n, rows, columns) in user units and (n,) ints.
     """
 
-    KINDS = ("global", "change", "window")
+    KINDS = ("global", "change", "window", "seasonal")
 
     def __init__(self, scaling: str, season: int, series_size: bool = False):
         if scaling not in self.KINDS:
@@ -116,6 +123,7 @@ class Representation:
         count = len(offsets) - 1
         train_rows = np.broadcast_to(np.asarray(train_rows, dtype=np.int64), (count,))
         self.time_steps_ = time_steps
+        self.cycles_ = self._cycles(int(train_rows.min()), time_steps, horizon)
         series = [values[offsets[k]:offsets[k] + train_rows[k]] for k in range(count)]
         origins = [evenly_spaced(self.training_origins(len(rows), time_steps, horizon), MAX_FIT_ORIGINS)
                    for rows in series]
@@ -128,6 +136,8 @@ class Representation:
             self.anchors_ = ["mean"] * horizon
         elif self.scaling == "window":
             self.anchors_ = ["naive"] * horizon
+        elif self.scaling == "seasonal":
+            self.anchors_ = ["seasonal_mean"] * horizon
         else:
             self.anchors_ = self._better_anchors(series, origins, horizon)
         seasonal = self.anchors_.count("seasonal_naive")
@@ -139,6 +149,21 @@ class Representation:
         spread = float(np.std(self.size_))
         self.size_centre_, self.size_unit_ = float(np.mean(self.size_)), spread if spread > 0 else 1.0
         return self
+
+    def _cycles(self, train_rows: int, time_steps: int, horizon: int) -> int:
+        """The cycles "seasonal" averages: as many as leave a quarter of the shortest training
+        split for window origins, at most MAX_CYCLES; 0 for the other kinds."""
+        if self.scaling != "seasonal":
+            return 0
+        if self.season < 2:
+            raise ValueError(f"the seasonal representation needs a season of 2 steps or more, got "
+                             f"{self.season}")
+        room = (train_rows * 3 // 4 - time_steps - horizon) // self.season
+        if room < 2:
+            raise ValueError(f"the seasonal representation needs two cycles of {self.season} steps "
+                             f"before a window of {time_steps} + {horizon} steps in three quarters "
+                             f"of the training rows; the shortest series has {train_rows}")
+        return int(min(room, MAX_CYCLES))
 
     def input_columns(self, columns: int, static: int = 0) -> int:
         """The columns of the windows the model reads, for `columns` columns of values and
@@ -161,6 +186,7 @@ class Representation:
             stats.append(self._statistics(rows, found, horizon))
         copy = Representation(self.scaling, self.season, self.series_size)
         copy.time_steps_, copy.anchors_, copy.lag_ = self.time_steps_, list(self.anchors_), self.lag_
+        copy.cycles_ = self.cycles_
         copy.size_centre_, copy.size_unit_ = self.size_centre_, self.size_unit_
         copy.mean_, copy.scale_, copy.level_, copy.spread_ = (
             np.concatenate([own, np.array([row[i] for row in stats]).reshape(-1, *own.shape[1:])])
@@ -189,8 +215,13 @@ class Representation:
         """(mean (columns,), scale (columns,), level, spread) of one series from its training
         `rows` and training window `origins`."""
         lag = self.lag_
-        inputs = Scaler().fit_blocks(lambda a, b: _differenced_rows(rows, a + lag, b + lag, lag),
-                                     len(rows) - lag)
+        if self.scaling == "seasonal":  # the deviations of the rows with whole cycles before them
+            reach = self.cycles_ * self.season
+            inputs = Scaler().fit_blocks(lambda a, b: _deviations(rows[a:b + reach], self.season,
+                                                                  self.cycles_), len(rows) - reach)
+        else:
+            inputs = Scaler().fit_blocks(lambda a, b: _differenced_rows(rows, a + lag, b + lag, lag),
+                                         len(rows) - lag)
         target = rows[:, 0]
         level = float(np.mean(target[: origins.max() + horizon]))
         if self.scaling == "window":
@@ -205,15 +236,20 @@ class Representation:
 
     def training_origins(self, train_rows: int, time_steps: int, horizon: int) -> np.ndarray:
         """The training windows of one series that `fit` learns its statistics from: every origin
-        with `time_steps` rows and one season before it, and `horizon` rows from it, inside the
-        training rows."""
-        return np.arange(max(time_steps, self.season), train_rows - horizon + 1)
+        with `time_steps` rows and one season before it ("seasonal": `time_steps` rows after
+        `cycles_` seasons), and `horizon` rows from it, inside the training rows."""
+        first = time_steps + self.cycles_ * self.season if self.scaling == "seasonal" else max(
+            time_steps, self.season)
+        return np.arange(first, train_rows - horizon + 1)
 
     def first_origin(self) -> int:
         """Rows of history a forecast needs: the window, the lag it is differenced over, and the
         season an anchor looks back."""
         self._check_fitted()
         anchor_rows = self.season if "seasonal_naive" in self.anchors_ else 1
+        if "seasonal_mean" in self.anchors_:
+            anchor_rows = int(_seasonal_back(len(self.anchors_), self.season, self.cycles_).max())
+            return max(self.time_steps_ + self.cycles_ * self.season, anchor_rows)
         return max(self.time_steps_ + self.lag_, anchor_rows)
 
     def windows(self, histories, series, static=None) -> np.ndarray:
@@ -224,7 +260,11 @@ class Representation:
         histories = np.asarray(histories, dtype="float64")
         series = np.asarray(series)
         recent = histories[:, -self.time_steps_:, :]
-        if self.scaling != "window":
+        if self.scaling == "seasonal":
+            reach = self.time_steps_ + self.cycles_ * self.season
+            scaled = self._standardise(_deviations(histories[:, -reach:, :], self.season, self.cycles_),
+                                       series)
+        elif self.scaling != "window":
             changed = _differenced(histories[:, -(self.time_steps_ + self.lag_):, :], self.lag_)
             scaled = self._standardise(changed[:, self.lag_:, :], series)
         else:
@@ -278,7 +318,7 @@ class Representation:
     def _anchor_forecast(self, histories: np.ndarray, level: np.ndarray) -> np.ndarray:
         """(n, horizon) anchor forecasts in user units after target histories (n, rows)."""
         horizon = len(self.anchors_)
-        columns = {name: anchor_forecast(name, histories, horizon, self.season, level)
+        columns = {name: anchor_forecast(name, histories, horizon, self.season, level, self.cycles_)
                    for name in set(self.anchors_)}
         return np.stack([columns[name][:, step] for step, name in enumerate(self.anchors_)], axis=1)
 
@@ -295,7 +335,7 @@ class Representation:
     def to_dict(self) -> dict:
         self._check_fitted()
         return {"scaling": self.scaling, "season": self.season, "lag": self.lag_,
-                "time_steps": self.time_steps_, "anchors": self.anchors_,
+                "time_steps": self.time_steps_, "anchors": self.anchors_, "cycles": self.cycles_,
                 "series_size": self.series_size, "size": self.size_.tolist(),
                 "size_centre": self.size_centre_, "size_unit": self.size_unit_,
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
@@ -312,6 +352,7 @@ class Representation:
         representation.size_centre_ = float(values["size_centre"])
         representation.size_unit_ = float(values["size_unit"])
         representation.lag_ = int(values["lag"])
+        representation.cycles_ = int(values.get("cycles", 0))  # bundles before "seasonal": 0
         representation.time_steps_ = int(values["time_steps"])
         representation.anchors_ = list(values["anchors"])
         shape = (len(values["level"]), -1)
@@ -326,12 +367,21 @@ class Representation:
             raise RuntimeError("this Representation is not fitted yet; call fit(values, ...) first")
 
 
-def anchor_forecast(name: str, histories: np.ndarray, horizon: int, season: int, level=None) -> np.ndarray:
+def anchor_forecast(name: str, histories: np.ndarray, horizon: int, season: int, level=None,
+                    cycles: int = 0) -> np.ndarray:
     """(n, horizon) forecasts of one anchor after target histories (n, rows): "naive" the last
     value, "seasonal_naive" the value one season before each step (as many seasons back as needed
-    to stay inside the history), "mean" the series' training `level` (n,)."""
+    to stay inside the history), "seasonal_mean" the mean of the values `cycles` seasons before
+    each step (from the first season back that is inside the history), "mean" the series'
+    training `level` (n,)."""
     if name == "naive":
         return np.repeat(histories[:, -1:], horizon, axis=1)
+    if name == "seasonal_mean":
+        back = _seasonal_back(horizon, season, cycles)  # (cycles, horizon) rows back from the end
+        if back.max() > histories.shape[1]:
+            raise ValueError(f"a seasonal mean over {cycles} cycles of {season} needs {back.max()} "
+                             f"rows of history; got {histories.shape[1]}")
+        return histories[:, histories.shape[1] - back].mean(axis=1)
     if name == "seasonal_naive":
         steps = np.arange(1, horizon + 1)
         back = season * np.ceil(steps / season).astype(int) - (steps - 1)  # rows back from the end
@@ -339,6 +389,27 @@ def anchor_forecast(name: str, histories: np.ndarray, horizon: int, season: int,
             raise ValueError(f"seasonal naive needs {season} rows of history; got {histories.shape[1]}")
         return histories[:, histories.shape[1] - back]
     return np.repeat(np.asarray(level, dtype="float64")[:, None], horizon, axis=1)
+
+
+def _seasonal_back(horizon: int, season: int, cycles: int) -> np.ndarray:
+    """(cycles, horizon) how many rows back from the end of a history the values averaged for each
+    step lie: step s (1-based) reads s - 1 - j * season for the `cycles` smallest j >= 1 that land
+    inside the history."""
+    steps = np.arange(1, horizon + 1)
+    first = np.ceil(steps / season).astype(int)  # the first whole season back
+    return season * (first[None, :] + np.arange(cycles)[:, None]) - (steps[None, :] - 1)
+
+
+def _deviations(values: np.ndarray, season: int, cycles: int) -> np.ndarray:
+    """The target column (0) minus its mean over the `cycles` seasons before each row, for every
+    row after the first cycles * season; the other columns as they are. (..., rows, columns) ->
+    (..., rows - cycles * season, columns)."""
+    reach = cycles * season
+    out = values[..., reach:, :].astype("float64", copy=True)
+    rows = values.shape[-2] - reach
+    mean = sum(values[..., reach - j * season:reach - j * season + rows, 0] for j in range(1, cycles + 1))
+    out[..., 0] -= mean / cycles
+    return out
 
 
 def _log_size(rows: np.ndarray) -> float:

@@ -22,7 +22,7 @@ from forecaster.checkpoints import Checkpoints, fingerprint
 from forecaster.config import Settings
 from forecaster.data import Panel, read_panel
 from forecaster.errors import UserError, count
-from forecaster.estimator import Forecaster, describe_left_out
+from forecaster.estimator import COMBINE_WITHIN, Forecaster, describe_left_out
 from forecaster.windows import choose_window
 
 
@@ -135,8 +135,8 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
         kept = model.scaling.replace("+", " and ")
         notes.append(f"the forecast is {kept}: no network was trained ({'; '.join(found['skipped'])})"
                      if not found["candidates"].keys() & {"change", "window", "global"} else
-                     f"the forecast is {kept}: on the validation split no mean holding a network did "
-                     f"as well; the networks' scores are in the line below.")
+                     f"the forecast is {kept}: on the validation split no network did within "
+                     f"{COMBINE_WITHIN:.0%} as well; the networks' scores are in the line below.")
     left_out = panel.left_out + found["left_out"]
     if left_out:
         notes.append(f"{describe_left_out(left_out)}; the model forecasts the others.")

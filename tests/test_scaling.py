@@ -141,8 +141,8 @@ def test_mean_anchor_is_the_classic_recipe():
 
 
 def test_an_unknown_representation_is_refused():
-    with pytest.raises(ValueError, match=r"scaling must be one of \('global', 'change', 'window'\), "
-                                         r"got 'tomorrow'"):
+    with pytest.raises(ValueError, match=r"scaling must be one of \('global', 'change', 'window', "
+                                         r"'seasonal'\), got 'tomorrow'"):
         Representation("tomorrow", season=1)
     with pytest.raises(UserError, match=r"scaling 'tomorrow' is unknown to this version of forecaster; "
                                         r"retrain the model with it"):
@@ -184,6 +184,42 @@ def test_representation_round_trips_through_json():
                                   fitted.decode(np.ones((2, 2)), histories[..., 0], series))
 
 
+def test_seasonal_representation_forecasts_a_correction_to_the_mean_of_the_last_cycles():
+    values = seasonal_series(days=12)[:, None]  # 48 rows; day d's pattern sits d above the first's
+    # 40 training rows, 4-step windows, horizon 4: (30 - 8) // 4 = 5 cycles leave a quarter for windows.
+    representation = Representation("seasonal", season=4).fit(values, train_rows=40, time_steps=4,
+                                                               horizon=4)
+    assert (representation.cycles_, representation.anchors_) == (5, ["seasonal_mean"] * 4)
+    assert representation.first_origin() == 4 + 5 * 4
+    origins = np.array([24, 30, 44])
+    histories, series = at(values, origins, representation)
+    # The mean of days d-1 ... d-5 at the same point of the pattern lies 3 below day d: every
+    # deviation is 3 (standardised: 0), and so is every residual against the anchor (spread 1).
+    assert representation.windows(histories, series)[..., 0].ravel().tolist() == [0.0] * 12
+    assert representation.spread_.tolist() == [1.0]
+    truth = values[origins[:, None] + np.arange(4), 0]
+    assert representation.encode(histories[..., 0], truth, series).tolist() == [[3.0] * 4] * 3
+    np.testing.assert_allclose(representation.decode(np.full((3, 4), 3.0), histories[..., 0], series), truth)
+    loaded = Representation.from_dict(json.loads(json.dumps(representation.to_dict())))
+    assert loaded.cycles_ == 5
+    np.testing.assert_array_equal(loaded.windows(histories, series),
+                                  representation.windows(histories, series))
+
+
+def test_seasonal_representation_takes_at_most_eight_cycles_and_needs_two():
+    values = seasonal_series(days=40)[:, None]
+    assert Representation("seasonal", season=4).fit(values, 160, 4, 4).cycles_ == 8
+    with pytest.raises(ValueError, match=r"needs two cycles of 4 steps before a window of 4 \+ 4 "
+                                         r"steps in three quarters of the training rows; the shortest "
+                                         r"series has 20"):
+        Representation("seasonal", season=4).fit(values, 20, 4, 4)
+    with pytest.raises(ValueError, match="needs a season of 2 steps or more, got 1"):
+        Representation("seasonal", season=1).fit(values, 160, 4, 4)
+    older = Representation("change", season=4).fit(values, 160, 4, 4).to_dict()
+    del older["cycles"]  # a bundle saved before the seasonal representation
+    assert Representation.from_dict(older).cycles_ == 0
+
+
 def test_window_representation_is_relative_to_each_windows_last_value_and_spread():
     values = np.array([1.0, 3.0, 1.0, 3.0, 101.0, 103.0, 101.0, 103.0, 50.0, 50.0, 50.0])[:, None]
     representation = Representation("window", season=1).fit(values, train_rows=8, time_steps=2, horizon=1)
@@ -221,17 +257,20 @@ def test_window_representation_round_trips_through_json():
 
 @pytest.mark.parametrize("kind", Representation.KINDS)
 def test_each_series_gets_the_statistics_of_its_own_training_rows(kind):
-    first = seasonal_series()[:, None]
-    second = 1000.0 + 50.0 * seasonal_series(days=5)[:, None]  # another level and scale, 20 rows
-    both = Representation(kind, season=4).fit(np.concatenate([first, second]), train_rows=[16, 14],
-                                              time_steps=4, horizon=2, offsets=[0, 24, 44])
-    alone = [Representation(kind, season=4).fit(values, rows, time_steps=4, horizon=2)
-             for values, rows in ((first, 16), (second, 14))]
+    longer = 4 if kind == "seasonal" else 1  # two cycles before each window, in 3/4 of the rows
+    first = seasonal_series(days=6 * longer)[:, None]
+    second = 1000.0 + 50.0 * seasonal_series(days=5 * longer)[:, None]  # another level and scale
+    rows = [16 * longer, 14 * longer]
+    both = Representation(kind, season=4).fit(np.concatenate([first, second]), train_rows=rows,
+                                              time_steps=4, horizon=2,
+                                              offsets=[0, len(first), len(first) + len(second)])
+    alone = [Representation(kind, season=4).fit(values, n, time_steps=4, horizon=2)
+             for values, n in ((first, rows[0]), (second, rows[1]))]
     assert len(both.level_) == 2 and both.anchors_ == alone[0].anchors_ == alone[1].anchors_
     for name in ("mean_", "scale_", "level_", "spread_"):
         np.testing.assert_allclose(getattr(both, name), np.concatenate([getattr(a, name) for a in alone]))
     # A series not seen in fitting is appended with the statistics of the rows passed for it.
-    grown = alone[0].with_series([second[:14]])
+    grown = alone[0].with_series([second[:rows[1]]])
     for name in ("mean_", "scale_", "level_", "spread_"):
         np.testing.assert_allclose(getattr(grown, name), getattr(both, name))
 

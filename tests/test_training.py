@@ -28,7 +28,7 @@ def test_auto_keeps_the_candidates_within_five_percent_of_the_best_on_validation
     run, _ = trained
     networks = {"change", "window", "global"}
     assert set(run.candidates) == networks | {f"ridge({name})" for name in networks} | {
-        "naive", "seasonal_naive"}
+        "naive", "seasonal_naive", "seasonal_mean", "ridge(seasonal)"}
     kept = run.scaling.split("+")
     assert run.members == {}  # no --ensemble
     model = load_bundle(run.model_dir)
@@ -261,3 +261,49 @@ def test_an_epoch_reads_at_most_a_million_window_steps():
     assert epoch_budget(336, 64) == (47, 2_976)  # a two-week half-hourly window: a fifth as many
     assert epoch_budget(8, 64)[1] == MAX_SCORED_ORIGINS  # validation stays capped as before
     assert epoch_budget(5000, 64) == (4, 1000)  # however long the window, a batch and 1000 to score
+
+
+def weekly_hourly_csv(path, weeks: int = 10, seed: int = 0):
+    """Hourly load whose days differ between weekdays and weekends (a weekly cycle) plus AR(1)
+    noise, columns `time` and `load`, written to `path`."""
+    rng = np.random.default_rng(seed)
+    hours = np.arange(weeks * 168)
+    weekend = (hours // 24) % 7 >= 5
+    noise = np.zeros(len(hours))
+    for t in range(1, len(hours)):
+        noise[t] = 0.7 * noise[t - 1] + rng.normal()
+    load = np.where(weekend, 85, 100) + np.where(weekend, 8, 20) * np.cos(2 * np.pi * (hours % 24 - 14) / 24)
+    pd.DataFrame({"time": pd.date_range("2021-01-04", periods=len(hours), freq="h").strftime(
+        "%Y-%m-%d %H:%M"), "load": (load + noise).round(3)}).to_csv(path, index=False)
+
+
+def test_auto_weighs_the_mean_of_the_last_weeks_and_a_ridge_on_it(tmp_path):
+    csv = tmp_path / "load.csv"
+    weekly_hourly_csv(csv)
+    settings = load_config(overrides={"csv": str(csv), "epochs": 1, "units": 4, "horizon": 24,
+                                      "model_dir": str(tmp_path / "m")})
+    run = train(settings, verbose=0)
+    assert run.model.seasons_.periods == (24, 168)
+    assert {"seasonal_mean", "ridge(seasonal)"} <= set(run.candidates)
+    # the mean of the last weeks' same hour errs less than last week's same hour alone
+    assert run.candidates["seasonal_mean"] < run.candidates["seasonal_naive"]
+
+
+def test_a_network_on_the_seasonal_representation_is_saved_and_forecasts_the_same_loaded(tmp_path):
+    from forecaster.data import read_panel
+
+    csv = tmp_path / "load.csv"
+    weekly_hourly_csv(csv)
+    settings = load_config(overrides={"csv": str(csv), "epochs": 1, "units": 4, "horizon": 24,
+                                      "scaling": "seasonal", "model_dir": str(tmp_path / "m")})
+    run = train(settings, verbose=0)
+    assert run.scaling == "seasonal"
+    representation = run.model.members_[0][1]
+    # 1176 training rows: 4 weeks before a window of 168 + 24 hours leave a quarter for windows
+    assert (representation.season, representation.cycles_) == (168, 4)
+    panel = read_panel(csv)
+    origins = np.array([[0, 1500], [0, 1650]])
+    expected = run.model.predict(panel, origins)
+    for engine in ("keras", "numpy"):
+        loaded = load_bundle(run.model_dir, engine=engine)
+        np.testing.assert_allclose(loaded.predict(panel, origins), expected, rtol=1e-5, atol=1e-4)
