@@ -15,12 +15,18 @@
     panels       one global model over panels of 10, 1,000 and 10,000 series of equal total rows
                  (long format), 200 batches per epoch: seconds per epoch (flat is the goal), the
                  whole run, and peak RSS against the raw float32 data
+    long-window  `forecaster train --scaling change --time-steps 672 --horizon 48` on two years of
+                 generated half-hourly demand (a weekly cycle of 336 steps): the default epoch,
+                 capped at a million window steps, against --steps-per-epoch reading every
+                 training window, alternating runs: batches and seconds per epoch, the whole
+                 process, and the validation MAE each reaches
 
 Every measurement runs in a fresh process (cold starts and peak memory need one). Prints a
 markdown table and writes it with the raw numbers to <output-dir>/speed.md and speed.json.
 
     python -m benchmarks.speed                          # everything (about 15 minutes)
     python -m benchmarks.speed --only throughput --repeats 1 --epochs 3
+    python -m benchmarks.speed --only long-window --repeats 1 --epochs 2
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -41,16 +48,20 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("throughput", "windowing", "big-train", "forecast", "distribute", "panels")
+SECTIONS = ("throughput", "windowing", "big-train", "forecast", "distribute", "panels", "long-window")
 PANEL_SERIES = (10, 1_000, 10_000)
 PANEL_ROWS = 1_000_000  # rows of each panel, all series together
+LONG_ROWS = 35_040  # two years of half-hours
+LONG_TIME_STEPS, LONG_HORIZON = 672, 48  # two weeks of history, one day ahead
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help=f"comma-separated sections from {','.join(SECTIONS)}")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each side")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per throughput run")
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="epochs per throughput and distribute run (panels and long-window: "
+                             "2 to 3 of them)")
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the big series")
     parser.add_argument("--output-dir", default="runs/bench")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: one measurement, JSON out
@@ -95,11 +106,13 @@ def measure(name: str, env: dict | None = None, **arguments) -> dict:
     return {**result, "process_seconds": wall}
 
 
-def run_timed(command: list[str], env: dict | None = None) -> dict:
-    """Wall time and peak RSS of a command in its own process."""
-    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty child never blocks
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors,
+def run_timed(command: list[str], env: dict | None = None, keep_output: bool = False) -> dict:
+    """Wall time and peak RSS of a command in its own process, and what it printed on stdout if
+    `keep_output`."""
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as printed:
+        started = time.perf_counter()  # files, not pipes: a chatty child never blocks
+        process = subprocess.Popen(command, cwd=ROOT, stderr=errors,
+                                   stdout=printed if keep_output else subprocess.DEVNULL,
                                    env={**os.environ, **(env or {})})
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
@@ -107,7 +120,9 @@ def run_timed(command: list[str], env: dict | None = None) -> dict:
             errors.seek(0)
             raise RuntimeError(f"{' '.join(command)} failed:\n"
                                f"{errors.read().decode(errors='replace')[-3000:]}")
-    return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
+        printed.seek(0)
+        output = {"stdout": printed.read().decode(errors="replace")} if keep_output else {}
+    return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, **output}
 
 
 # Measurements, each run in its own process ------------------------------------------------------
@@ -435,8 +450,82 @@ def _panels(args, output: Path) -> dict:
     return results
 
 
+def _long_csv(folder: Path) -> Path:
+    """Two years of half-hourly demand from Monday 2022-01-03: a daily profile with two peaks on
+    weekdays and one broad one at weekends (so a week, 336 steps, is a real cycle), plus AR(1)
+    noise (0.7)."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(LONG_ROWS)
+    hours = (steps % 48) / 2
+    weekend = (steps // 48) % 7 >= 5
+    weekday_profile = (60 + 25 * np.exp(-((hours - 8) / 2) ** 2) + 30 * np.exp(-((hours - 18.5) / 2.5) ** 2)
+                       - 10 * np.cos(2 * np.pi * hours / 24))
+    weekend_profile = 50 + 20 * np.exp(-((hours - 12.5) / 3.5) ** 2) - 8 * np.cos(2 * np.pi * hours / 24)
+    shocks = rng.normal(0, 2, LONG_ROWS)
+    noise = np.zeros(LONG_ROWS)
+    for step in range(1, LONG_ROWS):
+        noise[step] = 0.7 * noise[step - 1] + shocks[step]
+    demand = np.where(weekend, weekend_profile, weekday_profile) + noise
+    times = np.datetime64("2022-01-03T00:00") + steps * np.timedelta64(30, "m")
+    text = np.char.replace(np.datetime_as_string(times, unit="m"), "T", " ")  # %Y-%m-%d %H:%M
+    path = folder / "half-hourly-demand.csv"
+    path.write_text("time,demand\n" + "".join(f"{t},{v:.3f}\n" for t, v in zip(text, demand, strict=True)),
+                    encoding="utf-8")
+    return path
+
+
+def _long_train_run(found: dict, model_dir: Path) -> dict:
+    """What one `forecaster train` printed and saved: batches per epoch (Keras's "N/N - 12s"
+    lines), seconds of each epoch, and the validation MAE of its "saved ... (val MAE X" line."""
+    from forecaster.artifacts import METADATA_FILE
+
+    printed = found.pop("stdout")
+    batches = [int(total) for total in re.findall(r"^\s*\d+/(\d+) - \d+s", printed, re.MULTILINE)]
+    saved = re.search(r"^saved .*\(val MAE ([-+.\deE]+) .*$", printed, re.MULTILINE)
+    if not batches or saved is None:
+        raise RuntimeError(f"forecaster train printed no progress or no 'saved' line:\n{printed[-3000:]}")
+    metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
+    return {**found, "batches_per_epoch": batches[-1], "epoch_seconds": metadata["epoch_seconds"],
+            "val_mae": float(saved.group(1)), "best_epoch": metadata["best_epoch"],
+            "saved_line": saved.group(0)}
+
+
+def _long_window(args, output: Path) -> dict:
+    epochs = max(2, min(args.epochs, 3))
+    sides = {"capped": [],  # the default: at most WINDOW_STEPS_PER_EPOCH window steps an epoch
+             "uncapped": ["--steps-per-epoch", str(LONG_ROWS)]}  # more than the batches there are
+    results = {side: [] for side in sides}
+    with tempfile.TemporaryDirectory() as folder:
+        csv = _long_csv(Path(folder))
+        for repeat in range(args.repeats):  # alternate, so that both sides share the machine's moods
+            for side, flags in sides.items():
+                model_dir = Path(folder) / f"model-{side}"
+                found = run_timed([sys.executable, "-m", "forecaster", "train", "--csv", str(csv),
+                                   "--target", "demand", "--scaling", "change", "--time-steps",
+                                   str(LONG_TIME_STEPS), "--horizon", str(LONG_HORIZON), "--epochs",
+                                   str(epochs), "--model-dir", str(model_dir), *flags], keep_output=True)
+                results[side].append(_long_train_run(found, model_dir))
+            capped, uncapped = results["capped"][-1], results["uncapped"][-1]
+            print(f"   run {repeat + 1}: capped {capped['batches_per_epoch']} batches, "
+                  f"{_after_first(capped['epoch_seconds']):.1f} s/epoch, {capped['seconds']:.0f} s in "
+                  f"all, val MAE {capped['val_mae']:.4g}; every window {uncapped['batches_per_epoch']} "
+                  f"batches, {_after_first(uncapped['epoch_seconds']):.1f} s/epoch, "
+                  f"{uncapped['seconds']:.0f} s in all, val MAE {uncapped['val_mae']:.4g}", flush=True)
+    return {"rows": LONG_ROWS, "time_steps": LONG_TIME_STEPS, "horizon": LONG_HORIZON,
+            "epochs": epochs, **results,
+            "ratio": {key: _median_run(results["uncapped"], key) / _median_run(results["capped"], key)
+                      for key in ("batches_per_epoch", "epoch_seconds", "seconds", "val_mae")}}
+
+
+def _median_run(runs: list, key: str) -> float:
+    """The median of `key` over runs; of epoch_seconds, of each run's seconds after the first."""
+    return statistics.median(_after_first(run[key]) if key == "epoch_seconds" else run[key]
+                             for run in runs)
+
+
 SECTION_RUNNERS = {"throughput": _throughput, "windowing": _windowing, "big-train": _big_train,
-                   "forecast": _forecast, "distribute": _distribute, "panels": _panels}
+                   "forecast": _forecast, "distribute": _distribute, "panels": _panels,
+                   "long-window": _long_window}
 
 
 def _markdown(results: dict) -> str:
@@ -499,6 +588,21 @@ def _markdown(results: dict) -> str:
         rows.append(f"| {PANEL_SERIES[-1]:,}-series panel: peak RSS less Keras's own "
                     f"({r['baseline_rss_mb']:.0f} MB) | {extra:.0f} MB | raw float32 "
                     f"{largest['raw_float32_mb']:.1f} MB | {extra / largest['raw_float32_mb']:.1f}x raw |")
+    if "long-window" in results:
+        r = results["long-window"]
+        capped, uncapped, ratio = r["capped"], r["uncapped"], r["ratio"]
+        median = _median_run
+        what = (f"{r['rows']:,} half-hours, --time-steps {r['time_steps']} --horizon {r['horizon']}, "
+                f"{r['epochs']} epochs, median of {len(capped)}")
+        rows.append(f"| {what}: batches per epoch | {median(capped, 'batches_per_epoch'):.0f} (default "
+                    f"cap) | every window {median(uncapped, 'batches_per_epoch'):.0f} | "
+                    f"{ratio['batches_per_epoch']:.1f}x uncapped |")
+        rows.append(f"| ... s/epoch after the first | {median(capped, 'epoch_seconds'):.1f} | "
+                    f"{median(uncapped, 'epoch_seconds'):.1f} | {ratio['epoch_seconds']:.1f}x uncapped |")
+        rows.append(f"| ... whole train process (s) | {median(capped, 'seconds'):.0f} | "
+                    f"{median(uncapped, 'seconds'):.0f} | {ratio['seconds']:.1f}x uncapped |")
+        rows.append(f"| ... val MAE (demand) | {median(capped, 'val_mae'):.4g} | "
+                    f"{median(uncapped, 'val_mae'):.4g} | {ratio['val_mae']:.3f}x uncapped |")
     return "\n".join(rows)
 
 

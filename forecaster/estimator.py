@@ -234,10 +234,10 @@ class Forecaster:
     def rows_needed(self, panel: Panel) -> np.ndarray:
         """(series,) rows of history each series of `panel` needs before its first origin: the
         model's history, or for a series not seen in training, enough rows to learn its own
-        statistics from (one window of time_steps + horizon after a season)."""
+        statistics from (one window of time_steps + horizon after a season, or after the cycles a
+        seasonal member averages)."""
         known = self._rows_of(panel) >= 0
-        representation = self.members_[0][1]
-        fresh = max(self.settings_.time_steps, representation.season) + self.settings_.horizon
+        fresh = max(r.first_training_origin() for _, r in self.members_) + self.settings_.horizon
         return np.where(known, self.history_needed(), max(fresh, self.history_needed()))
 
     def predict(self, panel: Panel, origins, steps: int | None = None, members=None) -> np.ndarray:

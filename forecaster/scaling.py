@@ -238,9 +238,15 @@ class Representation:
         """The training windows of one series that `fit` learns its statistics from: every origin
         with `time_steps` rows and one season before it ("seasonal": `time_steps` rows after
         `cycles_` seasons), and `horizon` rows from it, inside the training rows."""
-        first = time_steps + self.cycles_ * self.season if self.scaling == "seasonal" else max(
-            time_steps, self.season)
-        return np.arange(first, train_rows - horizon + 1)
+        return np.arange(self.first_training_origin(time_steps), train_rows - horizon + 1)
+
+    def first_training_origin(self, time_steps: int | None = None) -> int:
+        """The rows a series must hold before its first training window (the fitted `time_steps`
+        unless given); `horizon` more make one window."""
+        time_steps = self.time_steps_ if time_steps is None else time_steps
+        if self.scaling == "seasonal":
+            return time_steps + self.cycles_ * self.season
+        return max(time_steps, self.season)
 
     def first_origin(self) -> int:
         """Rows of history a forecast needs: the window, the lag it is differenced over, and the

@@ -301,6 +301,7 @@ def test_a_network_on_the_seasonal_representation_is_saved_and_forecasts_the_sam
     representation = run.model.members_[0][1]
     # 1176 training rows: 4 weeks before a window of 168 + 24 hours leave a quarter for windows
     assert (representation.season, representation.cycles_) == (168, 4)
+    assert representation.first_origin() == representation.first_training_origin() == 168 + 4 * 168
     panel = read_panel(csv)
     origins = np.array([[0, 1500], [0, 1650]])
     expected = run.model.predict(panel, origins)
