@@ -158,11 +158,11 @@ class Forecaster:
         at = self._validation_origins(kept, splits, networks + baselines)
         candidates = [self._candidate(kept, at, network, network.model)
                       for network in networks + baselines]
-        if settings.scaling == "auto":
+        if settings.scaling == "auto":  # each network's ridge, and the seasonal mean's
+            ridged = networks + [b for b in baselines if b.representation.scaling == "seasonal"]
             candidates += [self._candidate(kept, at, network, ridge_model(
                 network.linear, time_steps, problem.input_columns(network.representation)))
-                for network in networks + baselines if network.representation.scaling == "seasonal"
-                or network in networks]
+                for network in ridged]
         choose, calibrate = _halves(at, splits, horizon) if len(candidates) > 1 else (None, None)
         chosen = _combine(candidates, self._unit(at), choose)
         seeds = {}

@@ -255,7 +255,7 @@ class Representation:
         anchor_rows = self.season if "seasonal_naive" in self.anchors_ else 1
         if "seasonal_mean" in self.anchors_:
             anchor_rows = int(_seasonal_back(len(self.anchors_), self.season, self.cycles_).max())
-            return max(self.time_steps_ + self.cycles_ * self.season, anchor_rows)
+            return max(self.first_training_origin(), anchor_rows)
         return max(self.time_steps_ + self.lag_, anchor_rows)
 
     def windows(self, histories, series, static=None) -> np.ndarray:
@@ -389,8 +389,7 @@ def anchor_forecast(name: str, histories: np.ndarray, horizon: int, season: int,
                              f"rows of history; got {histories.shape[1]}")
         return histories[:, histories.shape[1] - back].mean(axis=1)
     if name == "seasonal_naive":
-        steps = np.arange(1, horizon + 1)
-        back = season * np.ceil(steps / season).astype(int) - (steps - 1)  # rows back from the end
+        back = _seasonal_back(horizon, season, 1)[0]  # rows back from the end
         if back.max() > histories.shape[1]:
             raise ValueError(f"seasonal naive needs {season} rows of history; got {histories.shape[1]}")
         return histories[:, histories.shape[1] - back]
