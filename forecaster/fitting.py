@@ -138,12 +138,15 @@ def _fitted_representation(scaling: str, p: Problem, settings: Settings, steps: 
         raise NoWindows(f"{p.source}: {error}. Use a longer file, or another --scaling.") from None
 
 
-def fit_ridge(representation: Representation, p: Problem, steps: int) -> LinearBaseline:
-    """The ridge on `representation`'s training windows, its penalty and the steps it reads chosen
-    on the last quarter of them (`LinearBaseline.fit_tuned`)."""
+def fit_ridge(representation: Representation, p: Problem, steps: int,
+              train_at: np.ndarray | None = None) -> LinearBaseline:
+    """The ridge on `representation`'s training windows (`train_at`, when the caller has them),
+    its penalty and the steps it reads chosen on the last quarter of them
+    (`LinearBaseline.fit_tuned`)."""
     read, encode = reader(p, representation, steps)
-    early, late = held_out(evenly_spaced(p.origins("train", representation.first_origin(), steps),
-                                         MAX_RIDGE_ORIGINS), p, steps)
+    if train_at is None:
+        train_at = p.origins("train", representation.first_origin(), steps)
+    early, late = held_out(evenly_spaced(train_at, MAX_RIDGE_ORIGINS), p, steps)
     return LinearBaseline().fit_tuned(
         *(((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // 4096)))
            if len(at)) for part in (early, late)))
@@ -210,7 +213,7 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
         model, history, epoch_seconds = _train(key, representation, problem, settings, verbose,
                                                checkpoints, seed, steps, (read, encode),
                                                (train_at, val_at))
-    linear = fitted.linear if fitted is not None else fit_ridge(representation, p, steps)
+    linear = fitted.linear if fitted is not None else fit_ridge(representation, p, steps, train_at)
     return Network(representation, model, history, linear, epoch_seconds)
 
 
