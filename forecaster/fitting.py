@@ -28,7 +28,12 @@ from forecaster.windows import histories_at, window_batches
 # epoch on long series and large panels; no bundled set reaches them.
 MAX_SCORED_ORIGINS = 20_000
 MAX_RIDGE_ORIGINS = 100_000
-RIDGE_HOLDOUT = 0.25  # the share of each series' training windows that chooses the ridge's penalty
+# The ridge's penalty and steps are chosen on RIDGE_FOLDS consecutive blocks of each series' training
+# windows: with fewer than RIDGE_EVERY_FOLD_BELOW windows, each block held out in turn (every window
+# scored once: a few years of monthly data, a few centuries of yearly data); with more, the last
+# block alone, which then holds thousands of windows, enough for a steady choice.
+RIDGE_FOLDS = 4
+RIDGE_EVERY_FOLD_BELOW = 8_000
 # Window steps (windows x time_steps) an epoch reads at most, training and early stopping's
 # validation pass alike, unless --steps-per-epoch says otherwise: a longer window then means fewer
 # windows per epoch (each epoch another share), so training time follows the data, not the window.
@@ -141,15 +146,22 @@ def _fitted_representation(scaling: str, p: Problem, settings: Settings, steps: 
 def fit_ridge(representation: Representation, p: Problem, steps: int,
               train_at: np.ndarray | None = None) -> LinearBaseline:
     """The ridge on `representation`'s training windows (`train_at`, when the caller has them),
-    its penalty and the steps it reads chosen on the last quarter of them
-    (`LinearBaseline.fit_tuned`)."""
+    its penalty and the steps it reads chosen on held-out blocks of them (`ridge_blocks`,
+    `LinearBaseline.fit_tuned`)."""
     read, encode = reader(p, representation, steps)
     if train_at is None:
         train_at = p.origins("train", representation.first_origin(), steps)
-    early, late = held_out(evenly_spaced(train_at, MAX_RIDGE_ORIGINS), p, steps)
-    return LinearBaseline().fit_tuned(
-        *(((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // 4096)))
-           if len(at)) for part in (early, late)))
+    origins = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
+    labels = ridge_blocks(origins, p, steps)
+
+    def batches(part):
+        return ((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // 4096)))
+                if len(at))
+
+    blocks = [(batches(origins[labels == 2 * k]), batches(origins[labels == 2 * k + 1]))
+              for k in range(RIDGE_FOLDS)]
+    scored = range(RIDGE_FOLDS) if len(origins) < RIDGE_EVERY_FOLD_BELOW else [RIDGE_FOLDS - 1]
+    return LinearBaseline().fit_tuned(blocks, scored)
 
 
 def reader(problem: Problem, representation: Representation, steps: int):
@@ -217,18 +229,26 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
     return Network(representation, model, history, linear, epoch_seconds)
 
 
-def held_out(origins: np.ndarray, problem: Problem, steps: int,
-             share: float = RIDGE_HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
-    """(early, late) training origins: in each series, the last `share` of its origins, and those
-    whose `steps` targets all come before the first of them (so no target is in both)."""
+def ridge_blocks(origins: np.ndarray, problem: Problem, steps: int,
+                 folds: int = RIDGE_FOLDS) -> np.ndarray:
+    """(origins,) the block of each training origin: each series' origins cut into `folds`
+    consecutive blocks of about equal count; 2k for block k's body, 2k + 1 for its tail, the
+    origins whose `steps` targets reach into block k + 1's first target row (of the same series)."""
     origins = np.asarray(origins)
+    labels = np.zeros(len(origins), dtype=np.int64)
     if len(origins) == 0:
-        return origins, origins
+        return labels
     series = problem.series_of(origins)
     _, first, counts = np.unique(series, return_index=True, return_counts=True)
-    cut = origins[first + np.floor(counts * (1 - share)).astype(np.int64).clip(0, counts - 1)]
-    cut = np.repeat(cut, counts)  # origins come series by series
-    return origins[origins <= cut - steps], origins[origins >= cut]
+    position = np.arange(len(origins)) - np.repeat(first, counts)  # origins come series by series
+    block = position * folds // np.repeat(counts, counts)
+    key = series.astype(np.int64) * folds + block  # ascending: series by series, block by block
+    keys, starts = np.unique(key, return_index=True)
+    at = np.searchsorted(keys, key + 1).clip(0, len(keys) - 1)
+    has_next = (block < folds - 1) & (keys[at] == key + 1)
+    following = np.where(has_next, origins[starts[at]], np.iinfo(np.int64).max)  # its first origin
+    tail = origins + steps > following
+    return 2 * block + tail
 
 
 def _train(key: str, representation: Representation, p: Problem, settings: Settings, verbose,

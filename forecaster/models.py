@@ -270,7 +270,7 @@ def drift_forecast(first: float, last: float, origin: int, horizon: int) -> np.n
 
 
 # The ridge's penalties tried, each times the mean variance of the inputs it reads (so that it is
-# scale-free), and how many of the window's last steps it may read: chosen on the last quarter of
+# scale-free), and how many of the window's last steps it may read: chosen on held-out blocks of
 # the training windows (`fit_tuned`).
 RIDGE_PENALTIES = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 RIDGE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -303,6 +303,14 @@ class RidgeSums:
         for name in ("count", "inputs", "targets", "gram", "cross", "squares"):
             setattr(total, name, getattr(self, name) + getattr(other, name))
         return total
+
+    def __sub__(self, other: RidgeSums) -> RidgeSums:
+        """The sums of the windows in `self` but not in `other` (which `self` holds)."""
+        rest = RidgeSums()
+        rest.shape = self.shape or other.shape
+        for name in ("count", "inputs", "targets", "gram", "cross", "squares"):
+            setattr(rest, name, getattr(self, name) - getattr(other, name))
+        return rest
 
     def centred(self, used: slice):
         """(input means, target means, centred Gram, centred cross products) of the inputs `used`."""
@@ -351,41 +359,49 @@ class LinearBaseline:
             sums.add(inputs, targets)
         return self._solve(sums)
 
-    def fit_tuned(self, early, late) -> LinearBaseline:
+    def fit_tuned(self, blocks, scored) -> LinearBaseline:
         """Choose the penalty and the steps read on held-out windows, then fit on all of them.
 
-        `early` and `late`: (inputs, targets) batches of the first training windows and of the last
-        ones (whose targets follow every early window's). Each pair of RIDGE_STEPS (that fits the
-        window) and RIDGE_PENALTIES is fitted on the early windows and scored by its squared error
-        on the late ones, all from sums; the best is refitted on both. A long autoregression then
+        `blocks`: the training windows in consecutive blocks, each a pair of (inputs, targets)
+        batches, (body, tail), the tail being the windows whose targets reach into the next
+        block's first target rows. Each block of `scored` is held out in turn: every pair of
+        RIDGE_STEPS (that fits the window) and RIDGE_PENALTIES is fitted on the other blocks, less
+        the tails on either side of the block's body (so that no held-out target is also a
+        training one), and scored by its squared error on the body, all from sums; the pair with
+        the least error
+        summed over the scored blocks is refitted on every window. A long autoregression then
         reads the lags that help rather than all of a long window, and noisy data gets more
-        shrinkage. Too few windows to hold some out: the plain fit."""
-        first, second = RidgeSums(), RidgeSums()
-        for inputs, targets in early:
-            first.add(inputs, targets)
-        for inputs, targets in late:
-            second.add(inputs, targets)
-        total = first + second
+        shrinkage. No block to hold out: the plain fit."""
+        parts = [tuple(_summed(batches) for batches in block) for block in blocks]
+        total = sum((body + tail for body, tail in parts), RidgeSums())
         if total.count == 0:
             raise ValueError("no training windows to fit the ridge baseline on")
-        time_steps, columns = total.shape
-        if first.count < 2 or second.count < 1:
+        folds = []
+        for k in scored:
+            held = parts[k][0]
+            fitted = total - held - parts[k][1] - (parts[k - 1][1] if k > 0 else RidgeSums())
+            if held.count >= 1 and fitted.count >= 2:
+                folds.append((fitted, held))
+        if not folds:
             return self._solve(total)
+        time_steps, columns = total.shape
         tried = [time_steps] if time_steps * columns > MAX_TUNED_INPUTS else sorted(
             {steps for steps in RIDGE_STEPS if steps < time_steps} | {time_steps})
-        best = (np.inf, time_steps, RIDGE_PENALTIES[-1])
-        for steps in tried:
+        errors = np.zeros((len(tried), len(RIDGE_PENALTIES)))
+        for i, steps in enumerate(tried):
             used = slice((time_steps - steps) * columns, time_steps * columns)
-            mean, target_mean, gram, cross = first.centred(used)
-            values, vectors = np.linalg.eigh(gram)
-            projected = vectors.T @ cross
-            unit = max(float(np.trace(gram)) / len(gram), 1e-12)
-            for penalty in reversed(RIDGE_PENALTIES):
-                coef = vectors @ (projected / (np.maximum(values, 0) + penalty * unit)[:, None])
-                error = second.squared_error(used, coef, mean, target_mean)
-                if error < best[0]:  # the first of equals: fewer steps, more shrinkage
-                    best = (error, steps, penalty)
-        _, steps, penalty = best
+            for fitted, held in folds:
+                mean, target_mean, gram, cross = fitted.centred(used)
+                values, vectors = np.linalg.eigh(gram)
+                projected = vectors.T @ cross
+                unit = max(float(np.trace(gram)) / len(gram), 1e-12)
+                for j, penalty in enumerate(RIDGE_PENALTIES):
+                    coef = vectors @ (projected / (np.maximum(values, 0) + penalty * unit)[:, None])
+                    errors[i, j] += held.squared_error(used, coef, mean, target_mean)
+        # the first of equals: fewer steps, then more shrinkage
+        order = [(i, j) for i in range(len(tried)) for j in reversed(range(len(RIDGE_PENALTIES)))]
+        i, j = min(order, key=lambda pair: errors[pair])
+        steps, penalty = tried[i], RIDGE_PENALTIES[j]
         used = slice((time_steps - steps) * columns, time_steps * columns)
         gram = total.centred(used)[2]
         self.steps = None if steps == time_steps else steps
@@ -423,6 +439,13 @@ class LinearBaseline:
         baseline.coef_ = np.asarray(values["coef"], dtype="float64")
         baseline.intercept_ = np.asarray(values["intercept"], dtype="float64")
         return baseline
+
+
+def _summed(batches) -> RidgeSums:
+    sums = RidgeSums()
+    for inputs, targets in batches:
+        sums.add(inputs, targets)
+    return sums
 
 
 # The name of a ridge member's Keras model (`ridge_model`); `member_label` reads it.

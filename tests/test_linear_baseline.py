@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from forecaster.models import LinearBaseline, RidgeSums, member_label, ridge_model
+from forecaster.models import RIDGE_PENALTIES, LinearBaseline, RidgeSums, member_label, ridge_model
 
 
 def test_ridge_from_batches_equals_scikit_learn_ridge_on_all_rows():
@@ -56,8 +56,9 @@ def _ar2_windows(rows: int, time_steps: int, seed: int):
 
 def test_a_tuned_ridge_reads_the_lags_that_matter_and_forecasts_better_than_the_plain_fit():
     inputs, targets = _ar2_windows(200, 33, seed=3)
-    early, late = (inputs[:120], targets[:120]), (inputs[121:], targets[121:])
-    tuned = LinearBaseline().fit_tuned([early], [late])
+    early, gap, late = ((inputs[:120], targets[:120]), (inputs[120:121], targets[120:121]),
+                        (inputs[121:], targets[121:]))
+    tuned = LinearBaseline().fit_tuned([([early], [gap]), ([late], [])], scored=[1])
     plain = LinearBaseline().fit(inputs, targets)
     assert tuned.steps is not None and tuned.steps <= 8  # of 33
     assert np.all(tuned.coef_[:, :33 - tuned.steps] == 0)  # the steps it does not read
@@ -66,14 +67,13 @@ def test_a_tuned_ridge_reads_the_lags_that_matter_and_forecasts_better_than_the_
     plain_error = np.mean((plain.predict(new_inputs) - new_targets) ** 2)
     assert tuned_error < plain_error
     # refitted on every window: the same as a plain fit of the chosen steps and penalty
-    again = LinearBaseline(tuned.alpha, tuned.steps).fit(np.concatenate([inputs[:120], inputs[121:]]),
-                                                         np.concatenate([targets[:120], targets[121:]]))
+    again = LinearBaseline(tuned.alpha, tuned.steps).fit(inputs, targets)
     np.testing.assert_allclose(again.coef_, tuned.coef_, atol=1e-10)
 
 
 def test_a_tuned_ridge_without_held_out_windows_is_the_plain_fit():
     inputs, targets = _ar2_windows(60, 10, seed=5)
-    tuned = LinearBaseline().fit_tuned([(inputs, targets)], [])
+    tuned = LinearBaseline().fit_tuned([([(inputs, targets)], [])], scored=[])
     np.testing.assert_allclose(tuned.coef_, LinearBaseline().fit(inputs, targets).coef_)
     assert tuned.steps is None and tuned.alpha == 1.0
 
@@ -91,9 +91,40 @@ def test_the_held_out_error_from_sums_is_the_error_of_the_forecasts():
         np.sum((targets[150:] - forecasts) ** 2), rel=1e-10)
 
 
+def test_every_block_held_out_in_turn_chooses_what_refitting_on_the_others_would():
+    """The choice from sums equals the brute-force one: for each pair of steps and penalty, a ridge
+    refitted on the other blocks less the tails beside the held-out body, scored on the body."""
+    inputs, targets = _ar2_windows(120, 12, seed=8)
+    cuts = [0, 28, 30, 58, 60, 88, 90]  # body, tail, body, tail, body, tail, body (to 108)
+    parts = [(inputs[a:b], targets[a:b]) for a, b in zip(cuts, [*cuts[1:], len(inputs)], strict=True)]
+    blocks = [([parts[i]], [parts[i + 1]] if i + 1 < len(parts) else []) for i in range(0, len(parts), 2)]
+    tuned = LinearBaseline().fit_tuned(blocks, scored=range(4))
+    best = (np.inf, None)
+    for steps in (1, 2, 3, 4, 6, 8, 12):
+        for penalty in reversed(RIDGE_PENALTIES):
+            error = 0.0
+            for k in range(4):
+                dropped = {2 * k, 2 * k + 1, 2 * k - 1}
+                kept = [i for i in range(len(parts)) if i not in dropped]
+                train_x = np.concatenate([parts[i][0] for i in kept])[:, 12 - steps:]
+                train_y = np.concatenate([parts[i][1] for i in kept])
+                flat = train_x.reshape(len(train_x), -1)
+                unit = np.var(flat, axis=0).sum() / steps  # the mean variance of the inputs read
+                plain = LinearBaseline(penalty * unit * len(flat)).fit(train_x, train_y)
+                body_x, body_y = parts[2 * k]
+                error += np.sum((plain.predict(body_x[:, 12 - steps:]) - body_y) ** 2)
+            if error < best[0] - 1e-9:
+                best = (error, (steps, penalty))
+    steps, penalty = best[1]
+    assert (tuned.steps or 12) == steps
+    again = LinearBaseline(tuned.alpha, tuned.steps).fit(inputs, targets)
+    np.testing.assert_allclose(again.coef_, tuned.coef_, atol=1e-10)
+
+
 def test_a_saved_tuned_ridge_loads_with_its_steps_and_an_older_one_reads_the_whole_window():
     inputs, targets = _ar2_windows(200, 12, seed=6)
-    tuned = LinearBaseline().fit_tuned([(inputs[:140], targets[:140])], [(inputs[141:], targets[141:])])
+    tuned = LinearBaseline().fit_tuned([([(inputs[:140], targets[:140])], []),
+                                        ([(inputs[140:], targets[140:])], [])], scored=[1])
     again = LinearBaseline.from_dict(tuned.to_dict())
     assert (again.steps, again.alpha) == (tuned.steps, tuned.alpha)
     older = {key: value for key, value in tuned.to_dict().items() if key != "steps"}

@@ -9,7 +9,7 @@ import pytest
 
 from forecaster.data import WIDE_ID, read_panel, time_splits
 from forecaster.errors import UserError
-from forecaster.fitting import Problem, held_out, reader
+from forecaster.fitting import Problem, reader, ridge_blocks
 from forecaster.scaling import Representation
 from forecaster.windows import window_batches
 from tests.conftest import write_csv
@@ -181,13 +181,16 @@ def two_series_problem(second=None):
                    time_steps=3, horizon=2, season=1, source="test")
 
 
-def test_the_ridge_holds_out_the_last_quarter_of_each_series_training_windows():
+def test_the_ridge_blocks_cut_each_series_training_windows_in_quarters_with_their_tails():
     problem = two_series_problem()
-    origins = problem.origins("train", first=3, steps=2)  # 3..18 and 33..43
-    early, late = held_out(origins, problem, steps=2)
-    assert late.tolist() == [*range(15, 19), *range(41, 44)]
-    # early windows' targets (origin, origin + 1) all come before the first late origin of their series
-    assert early.tolist() == [*range(3, 14), *range(33, 40)]
+    origins = problem.origins("train", first=3, steps=2)  # 3..18 (16) and 33..43 (11)
+    labels = ridge_blocks(origins, problem, steps=2)
+    blocks = {label: origins[labels == label].tolist() for label in np.unique(labels)}
+    # series 0: blocks of 4; the last origin of each block but the last forecasts (origin,
+    # origin + 1), which reaches into the next block's first target row: its tail
+    # series 1: 11 origins in blocks of 3, 3, 3, 2
+    assert blocks == {0: [3, 4, 5, 33, 34], 1: [6, 35], 2: [7, 8, 9, 36, 37], 3: [10, 38],
+                      4: [11, 12, 13, 39, 40], 5: [14, 41], 6: [15, 16, 17, 18, 42, 43]}
 
 
 def test_training_windows_stay_inside_one_series_and_its_training_rows():
