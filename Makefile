@@ -59,8 +59,9 @@ $(BENCH_STAMP): pyproject.toml
 	@rm -f $(BENCH_VENV)/.installed-*
 	@touch $@
 
-benchmark: $(BENCH_STAMP) ## backtest the default and the classic recipe against the baselines and statistical references (own environment, .venv-bench), bundled and generated series
+benchmark: $(BENCH_STAMP) ## backtest the default and the classic recipe against the baselines and statistical references (own environment, .venv-bench), bundled and generated series; then the default on 8 draws of the short generated series
 	$(BENCH_VENV)/bin/python -m benchmarks.backtests
+	$(BENCH_VENV)/bin/python -m benchmarks.replicates
 
 panels: $(STAMP) ## one global model over many series: against seasonal naive and per-series LSTMs (docs/many-series.md)
 	$(BIN)/python -m benchmarks.many_series

@@ -292,6 +292,23 @@ class TrendMultiplicative(Synthetic):
         return [float(x) for x in scale.mean(axis=0)]
 
 
+    def fitted_forecast(self, values, origins, horizon: int, fit_end: int) -> np.ndarray:
+        """The true form fitted on rows before `fit_end`: (a + b t) * s[t mod 12] by alternating
+        least squares (the level and slope given the factors, the factors given the level), each
+        forecast the fitted signal at its rows."""
+        y = np.asarray(values, dtype="float64")[:fit_end]
+        t = np.arange(fit_end)
+        factors = np.ones(12)
+        for _ in range(100):
+            design = np.column_stack([np.ones(fit_end), t]) * factors[t % 12][:, None]
+            level, slope = np.linalg.lstsq(design, y, rcond=None)[0]
+            trend = level + slope * t
+            factors = np.array([np.sum((y * trend)[t % 12 == m]) / np.sum((trend**2)[t % 12 == m])
+                                for m in range(12)])
+        rows = np.asarray(origins)[:, None] + np.arange(horizon)[None, :]
+        return (level + slope * rows) * factors[rows % 12]
+
+
 class QuasiCycle(Synthetic):
     name, column, frequency, start = "quasi-cycle", "count", "YS", "1700"
     time_column = "year"
@@ -340,6 +357,21 @@ class QuasiCycle(Synthetic):
     def best_mae(self, horizon: int, origins=None) -> list[float]:
         squares = np.cumsum(np.square(self.psi(horizon)))
         return [float(self.sigma * math.sqrt(total) * SQRT_2_OVER_PI) for total in squares]
+
+
+    def fitted_forecast(self, values, origins, horizon: int, fit_end: int) -> np.ndarray:
+        """The true form fitted on rows before `fit_end`: an AR(2) with an intercept by least
+        squares, forecast by recursion from the last two values before each origin."""
+        y = np.asarray(values, dtype="float64")
+        design = np.column_stack([y[1:fit_end - 1], y[:fit_end - 2], np.ones(fit_end - 2)])
+        phi1, phi2, constant = np.linalg.lstsq(design, y[2:fit_end], rcond=None)[0]
+        origins = np.asarray(origins)
+        before, last = y[origins - 2], y[origins - 1]
+        forecast = np.empty((len(origins), horizon))
+        for step in range(horizon):
+            before, last = last, constant + phi1 * last + phi2 * before
+            forecast[:, step] = last
+        return forecast
 
 
 GENERATED = (TrendSeason(), RandomWalk(), ThresholdAR(), DailyWeekly(), TrendMultiplicative(),

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks import references, series
+from benchmarks import references, replicates, series
 from benchmarks.backtests import (
     BUNDLED,
     CLASSIC,
@@ -127,6 +127,32 @@ def test_the_new_best_forecasts_decay_recur_and_follow_the_signal():
     monthly = series.by_name("trend-multiplicative")
     assert monthly.best_forecast(np.zeros(5), np.array([2]), horizon=3)[0].tolist() == pytest.approx(
         monthly.signal(5)[2:].tolist())
+
+
+def test_the_fitted_true_forms_recover_the_generating_models_on_a_long_draw():
+    ar = replicates.draw("quasi-cycle", 3)
+    ar.rows = 4000  # a long draw: the least-squares AR(2) is close to the true one
+    values = ar.values()
+    origins = np.arange(3000, 3990)
+    fitted = ar.fitted_forecast(values, origins, 2, fit_end=3000)
+    best = ar.best_forecast(values, origins, 2)
+    assert np.mean(np.abs(fitted - best)) < 0.1 * ar.sigma
+    trend = replicates.draw("trend-multiplicative", 5)
+    trend.rows = 1200
+    values = trend.values()
+    rows = np.arange(1000, 1189)
+    fitted = trend.fitted_forecast(values, rows, 12, fit_end=1000)
+    signal = trend.best_forecast(values, rows, 12)
+    assert np.max(np.abs(fitted / signal - 1)) < 0.01  # 1% of the level (the noise is 3%)
+
+
+def test_replicates_summarise_the_draws_by_geometric_means():
+    draws = [{"mae": {"default": 2.0, "true model": 1.0, "true form, fitted": 1.6}},
+             {"mae": {"default": 1.0, "true model": 1.0, "true form, fitted": 1.25}}]
+    summary = replicates.summarise(draws)
+    assert summary["default / true model"] == pytest.approx(math.sqrt(2))
+    assert summary["default / true form, fitted"] == pytest.approx(1.0)
+    assert summary["true form, fitted / true model"] == pytest.approx(math.sqrt(2))
 
 
 def test_a_variant_is_a_name_and_settings_or_a_built_in_name():
