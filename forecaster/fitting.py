@@ -34,7 +34,6 @@ MAX_RIDGE_ORIGINS = 100_000
 # block alone, which then holds thousands of windows, enough for a steady choice.
 RIDGE_FOLDS = 4
 RIDGE_EVERY_FOLD_BELOW = 8_000
-OWN_STOPPING_BELOW = 200  # validation windows below which early stopping watches training windows
 # Window steps (windows x time_steps) an epoch reads at most, training and early stopping's
 # validation pass alike, unless --steps-per-epoch says otherwise: a longer window then means fewer
 # windows per epoch (each epoch another share), so training time follows the data, not the window.
@@ -214,8 +213,8 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
                 f"the {name} split of {p.source} holds no complete window with --scaling {scaling} "
                 f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
                 f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
-    fit_at, val_at = stopping_windows(p, train_at, p.origins("validation", first, steps), steps)
-    val_at = evenly_spaced(val_at, epoch_budget(p.time_steps, settings.batch_size)[1])
+    val_at = evenly_spaced(p.origins("validation", first, steps),
+                           epoch_budget(p.time_steps, settings.batch_size)[1])
     read, encode = reader(p, representation, steps)
     key = f"{scaling}.seed{seed}"
     finished = checkpoints.finished(key) if checkpoints else None
@@ -225,25 +224,9 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
     else:
         model, history, epoch_seconds = _train(key, representation, problem, settings, verbose,
                                                checkpoints, seed, steps, (read, encode),
-                                               (fit_at, val_at))
+                                               (train_at, val_at))
     linear = fitted.linear if fitted is not None else fit_ridge(representation, p, steps, train_at)
     return Network(representation, model, history, linear, epoch_seconds)
-
-
-def stopping_windows(p: Problem, train_at: np.ndarray, val_at: np.ndarray, steps: int):
-    """(the windows a network learns from, those its early stopping watches). The validation
-    split chooses between the networks, ridges and baselines: a network whose epoch it also chose
-    would look better there than it is, and on a short split by much (12-15% on a few dozen yearly
-    or monthly validation windows, 1-2% on several hundred, docs/benchmarks.md). So with fewer
-    than OWN_STOPPING_BELOW validation windows, early stopping watches the last quarter of each
-    series' training windows instead (`ridge_blocks`), and the network learns from the others
-    (less the tail whose targets reach into that quarter)."""
-    if len(val_at) >= OWN_STOPPING_BELOW:
-        return train_at, val_at
-    labels = ridge_blocks(train_at, p, steps)
-    last = 2 * (RIDGE_FOLDS - 1)
-    fit_at, stop_at = train_at[labels < last - 1], train_at[labels == last]
-    return (fit_at, stop_at) if len(fit_at) and len(stop_at) else (train_at, val_at)
 
 
 def ridge_blocks(origins: np.ndarray, problem: Problem, steps: int,

@@ -9,7 +9,7 @@ import pytest
 
 from forecaster.data import WIDE_ID, read_panel, time_splits
 from forecaster.errors import UserError
-from forecaster.fitting import OWN_STOPPING_BELOW, Problem, reader, ridge_blocks, stopping_windows
+from forecaster.fitting import Problem, reader, ridge_blocks
 from forecaster.scaling import Representation
 from forecaster.windows import window_batches
 from tests.conftest import write_csv
@@ -191,17 +191,6 @@ def test_the_ridge_blocks_cut_each_series_training_windows_in_quarters_with_thei
     # series 1: 11 origins in blocks of 3, 3, 3, 2
     assert blocks == {0: [3, 4, 5, 33, 34], 1: [6, 35], 2: [7, 8, 9, 36, 37], 3: [10, 38],
                       4: [11, 12, 13, 39, 40], 5: [14, 41], 6: [15, 16, 17, 18, 42, 43]}
-
-
-def test_on_a_short_validation_split_early_stopping_watches_the_last_quarter_of_the_training_windows():
-    problem = two_series_problem()
-    train_at = problem.origins("train", first=3, steps=2)
-    val_at = problem.origins("validation", first=3, steps=2)
-    fit_at, stop_at = stopping_windows(problem, train_at, val_at, steps=2)
-    assert stop_at.tolist() == [15, 16, 17, 18, 42, 43]  # never the validation windows
-    assert fit_at.tolist() == [*range(3, 14), *range(33, 41)]  # targets all before the watched ones
-    many = np.arange(OWN_STOPPING_BELOW)  # a long enough validation split: watched as before
-    assert stopping_windows(problem, train_at, many, steps=2)[1] is many
 
 
 def test_training_windows_stay_inside_one_series_and_its_training_rows():
