@@ -235,9 +235,8 @@ def ridge_blocks(origins: np.ndarray, problem: Problem, steps: int,
     consecutive blocks of about equal count; 2k for block k's body, 2k + 1 for its tail, the
     origins whose `steps` targets reach into block k + 1's first target row (of the same series)."""
     origins = np.asarray(origins)
-    labels = np.zeros(len(origins), dtype=np.int64)
     if len(origins) == 0:
-        return labels
+        return np.zeros(0, dtype=np.int64)
     series = problem.series_of(origins)
     _, first, counts = np.unique(series, return_index=True, return_counts=True)
     position = np.arange(len(origins)) - np.repeat(first, counts)  # origins come series by series

@@ -354,10 +354,7 @@ class LinearBaseline:
         """`fit` on (inputs, targets) batches read one at a time, so that the training windows of a
         long series are never held at once: ridge with an unpenalised intercept (as scikit-learn's
         Ridge), solved from sums over the batches, (X - mean)'(X - mean) w + alpha w = (X - mean)'y."""
-        sums = RidgeSums()
-        for inputs, targets in batches:
-            sums.add(inputs, targets)
-        return self._solve(sums)
+        return self._solve(_summed(batches))
 
     def fit_tuned(self, blocks, scored) -> LinearBaseline:
         """Choose the penalty and the steps read on held-out windows, then fit on all of them.
@@ -368,10 +365,11 @@ class LinearBaseline:
         RIDGE_STEPS (that fits the window) and RIDGE_PENALTIES is fitted on the other blocks, less
         the tails on either side of the block's body (so that no held-out target is also a
         training one), and scored by its squared error on the body, all from sums; the pair with
-        the least error
-        summed over the scored blocks is refitted on every window. A long autoregression then
-        reads the lags that help rather than all of a long window, and noisy data gets more
-        shrinkage. No block to hold out: the plain fit."""
+        the least error summed over the scored blocks is refitted on every window. A long
+        autoregression then reads the lags that help rather than all of a long window, and noisy
+        data gets more shrinkage. No block to hold out: the plain fit. Above MAX_TUNED_INPUTS
+        inputs, where only the whole window is tried and each solve is costly, the last scored
+        block alone is held out."""
         parts = [tuple(_summed(batches) for batches in block) for block in blocks]
         total = sum((body + tail for body, tail in parts), RidgeSums())
         if total.count == 0:
@@ -385,8 +383,10 @@ class LinearBaseline:
         if not folds:
             return self._solve(total)
         time_steps, columns = total.shape
-        tried = [time_steps] if time_steps * columns > MAX_TUNED_INPUTS else sorted(
-            {steps for steps in RIDGE_STEPS if steps < time_steps} | {time_steps})
+        if time_steps * columns > MAX_TUNED_INPUTS:
+            tried, folds = [time_steps], folds[-1:]
+        else:
+            tried = sorted({steps for steps in RIDGE_STEPS if steps < time_steps} | {time_steps})
         errors = np.zeros((len(tried), len(RIDGE_PENALTIES)))
         for i, steps in enumerate(tried):
             used = slice((time_steps - steps) * columns, time_steps * columns)

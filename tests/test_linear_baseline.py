@@ -121,6 +121,22 @@ def test_every_block_held_out_in_turn_chooses_what_refitting_on_the_others_would
     np.testing.assert_allclose(again.coef_, tuned.coef_, atol=1e-10)
 
 
+def test_above_the_tuned_inputs_only_the_whole_window_and_the_last_block_are_tried(monkeypatch):
+    import forecaster.models as models
+
+    inputs, targets = _ar2_windows(120, 12, seed=9)
+    blocks = [([(inputs[:50], targets[:50])], []), ([(inputs[50:], targets[50:])], [])]
+    every = LinearBaseline().fit_tuned(blocks, scored=[1])  # the last block alone, every step count
+    monkeypatch.setattr(models, "MAX_TUNED_INPUTS", 11)  # 12 inputs: too many to tune the steps
+    tuned = LinearBaseline().fit_tuned([([(inputs[:50], targets[:50])], []),
+                                        ([(inputs[50:], targets[50:])], [])], scored=[0, 1])
+    assert tuned.steps is None  # the whole window
+    last_only = LinearBaseline().fit_tuned([([(inputs[:50], targets[:50])], []),
+                                            ([(inputs[50:], targets[50:])], [])], scored=[1])
+    assert tuned.alpha == last_only.alpha
+    assert every.steps is not None  # tuned below the bound: fewer steps than the window
+
+
 def test_a_saved_tuned_ridge_loads_with_its_steps_and_an_older_one_reads_the_whole_window():
     inputs, targets = _ar2_windows(200, 12, seed=6)
     tuned = LinearBaseline().fit_tuned([([(inputs[:140], targets[:140])], []),
