@@ -62,11 +62,12 @@ def score_draw(known: generated.Synthetic, folder: Path) -> dict:
     }
     mae = {name: float(np.nanmean(np.abs(error))) for name, error in errors.items()}
     return {"seed": known.seed, "origins": len(rows), "horizon": horizon, "mae": mae,
-            "kept": [member for member in model.report_["candidates"] if member in _kept(model)],
+            "kept": _kept(model),
             "expected": float(np.mean(known.best_mae(horizon, rows))), "train_seconds": seconds}
 
 
 def _kept(model) -> list[str]:
+    """The members the model averages, networks first, as `train` names them."""
     from forecaster.models import member_label
 
     return [member_label(member, representation.scaling) for member, representation in model.members_]
