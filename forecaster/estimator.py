@@ -184,6 +184,7 @@ class Forecaster:
         self.report_ = {
             "splits": splits, "widened": widened, "skipped": skipped,
             "validation_origins": len(at), "left_out": left_out,
+            "choosing_origins": len(at) if choose is None else int(choose.sum()),
             "spans": {name: splits.span(kept, name) for name in ("train", "validation", "test")},
             "val_mae": _mae(errors), "val_mase": _mae(errors / unit[:, None]),
             "candidates": {c.label: _mae(c.errors) for c in candidates},

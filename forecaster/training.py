@@ -57,12 +57,12 @@ class TrainRun:
 def train(settings: Settings, verbose: int | str = "auto", resume: bool = False) -> TrainRun:
     """Train on `settings.csv` and save a bundle to `settings.model_dir` (default models/<csv>).
 
-    With `scaling="auto"` each representation is trained from the same seed, each one's ridge
-    baseline joins them as a candidate, and the network, or the equal-weight mean of several
-    candidates with at least one network among them, with the lowest validation error is kept
-    (`forecaster.estimator`); the test split is never looked at. Progress is saved after every
-    epoch (`forecaster.checkpoints`); `resume=True` continues an interrupted run of the same
-    command from its last completed epoch.
+    With `scaling="auto"` each representation is trained from the same seed; each one's ridge
+    baseline, naive, seasonal naive and the seasonal mean (with a ridge on it) join them as
+    candidates, and every candidate within 5% of the best validation error is kept, their
+    forecasts averaged (`forecaster.estimator`); the test split is never looked at. Progress is
+    saved after every epoch (`forecaster.checkpoints`); `resume=True` continues an interrupted run
+    of the same command from its last completed epoch.
     """
     started = time.perf_counter()
     worker = distribution.start(settings.distribute, resume)  # before TensorFlow runs anything
@@ -143,7 +143,14 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
     if panel.empty_rows:
         notes.append(f"{count(panel.empty_rows, 'row')} of {panel.source} held no value and lay off "
                      f"the grid of the others (or repeated a time, or had no id): dropped, not filled.")
-    origins = found["validation_origins"]
+    shown = found["candidates"] if len(model.ids_) == 1 else found["candidates_mase"]
+    lowest = min(shown, key=shown.get) if shown else None
+    choosing, origins = found["choosing_origins"], found["validation_origins"]
+    if lowest and lowest not in model.scaling.split("+") and choosing < origins:
+        notes.append(f"{lowest} scores lowest in the line below but is not kept: the members are "
+                     f"chosen on {choosing} of the {origins} validation origins (every other block "
+                     f"of {model.settings_.horizon}; the others calibrate the intervals), and the "
+                     f"scores shown are over all {origins}.")
     if 0 < origins < 20:
         notes.append(f"the validation split holds only {origins} forecast origin"
                      f"{'' if origins == 1 else 's'}, so its scores are rough; a longer file gives "

@@ -15,7 +15,7 @@ from forecaster.errors import UserError
 from forecaster.estimator import Candidate, Forecaster, _combine, _halves, _mae, _widened
 from forecaster.models import RIDGE_MODEL
 from forecaster.scaling import seasonal_mae_scale
-from forecaster.training import train
+from forecaster.training import _notes, train
 from tests.conftest import write_hourly_csv
 
 pytestmark = pytest.mark.slow
@@ -308,3 +308,23 @@ def test_a_network_on_the_seasonal_representation_is_saved_and_forecasts_the_sam
     for engine in ("keras", "numpy"):
         loaded = load_bundle(run.model_dir, engine=engine)
         np.testing.assert_allclose(loaded.predict(panel, origins), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_train_says_why_the_lowest_score_shown_is_not_kept():
+    report = {"widened": 0, "skipped": [], "left_out": [], "validation_origins": 44,
+              "choosing_origins": 22, "candidates": {"change": 2.322, "ridge(global)": 2.308},
+              "candidates_mase": {}}
+    model = SimpleNamespace(report_=report, ids_=["count"], scaling="change",
+                            seasons_=SimpleNamespace(periods=(11,)),
+                            settings_=SimpleNamespace(time_steps=33, horizon=1))
+    panel = SimpleNamespace(schema=SimpleNamespace(frequency="YS-JAN"), left_out=[], empty_rows=0,
+                            source="years.csv", lengths=np.array([290]))
+    settings = SimpleNamespace(time_steps=33, horizon=1)
+    assert _notes(settings, panel, model) == [
+        "ridge(global) scores lowest in the line below but is not kept: the members are chosen on "
+        "22 of the 44 validation origins (every other block of 1; the others calibrate the "
+        "intervals), and the scores shown are over all 44."]
+    model.scaling = "change+ridge(global)"  # kept: nothing to explain
+    assert _notes(settings, panel, model) == []
+    model.scaling, report["choosing_origins"] = "change", 44  # chosen on every origin shown
+    assert _notes(settings, panel, model) == []
