@@ -291,7 +291,6 @@ class TrendMultiplicative(Synthetic):
         scale = self.signal(rows.max() + 1)[rows] * self.sigma * SQRT_2_OVER_PI
         return [float(x) for x in scale.mean(axis=0)]
 
-
     def fitted_forecast(self, values, origins, horizon: int, fit_end: int) -> np.ndarray:
         """The true form fitted on rows before `fit_end`: (a + b t) * s[t mod 12] by alternating
         least squares (the level and slope given the factors, the factors given the level), each
@@ -336,14 +335,8 @@ class QuasiCycle(Synthetic):
     def best_forecast(self, values, origins, horizon: int) -> np.ndarray:
         """The conditional mean: x[o-1] and x[o-2] known, each later x its AR(2) mean."""
         phi1, phi2 = self.phi
-        origins = np.asarray(origins)
         x = np.asarray(values, dtype="float64") - self.mean
-        before, last = x[origins - 2], x[origins - 1]
-        forecast = np.empty((len(origins), horizon))
-        for step in range(horizon):
-            before, last = last, phi1 * last + phi2 * before
-            forecast[:, step] = last
-        return self.mean + forecast
+        return self.mean + _ar2_recursion(x, origins, horizon, phi1, phi2, 0.0)
 
     def psi(self, count: int) -> list[float]:
         """The first `count` moving-average weights: psi_0 = 1, psi_1 = phi1,
@@ -358,20 +351,25 @@ class QuasiCycle(Synthetic):
         squares = np.cumsum(np.square(self.psi(horizon)))
         return [float(self.sigma * math.sqrt(total) * SQRT_2_OVER_PI) for total in squares]
 
-
     def fitted_forecast(self, values, origins, horizon: int, fit_end: int) -> np.ndarray:
         """The true form fitted on rows before `fit_end`: an AR(2) with an intercept by least
         squares, forecast by recursion from the last two values before each origin."""
         y = np.asarray(values, dtype="float64")
         design = np.column_stack([y[1:fit_end - 1], y[:fit_end - 2], np.ones(fit_end - 2)])
         phi1, phi2, constant = np.linalg.lstsq(design, y[2:fit_end], rcond=None)[0]
-        origins = np.asarray(origins)
-        before, last = y[origins - 2], y[origins - 1]
-        forecast = np.empty((len(origins), horizon))
-        for step in range(horizon):
-            before, last = last, constant + phi1 * last + phi2 * before
-            forecast[:, step] = last
-        return forecast
+        return _ar2_recursion(y, origins, horizon, phi1, phi2, constant)
+
+
+def _ar2_recursion(y, origins, horizon: int, phi1: float, phi2: float, constant: float) -> np.ndarray:
+    """(len(origins), horizon) an AR(2)'s forecasts by recursion from y[o-2] and y[o-1]:
+    each step constant + phi1 * previous + phi2 * the one before."""
+    origins = np.asarray(origins)
+    before, last = y[origins - 2], y[origins - 1]
+    forecast = np.empty((len(origins), horizon))
+    for step in range(horizon):
+        before, last = last, constant + phi1 * last + phi2 * before
+        forecast[:, step] = last
+    return forecast
 
 
 GENERATED = (TrendSeason(), RandomWalk(), ThresholdAR(), DailyWeekly(), TrendMultiplicative(),

@@ -102,11 +102,17 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
     settings_ = model.settings_
     return TrainRun(model_dir, found["val_mae"], found["val_mase"], model.schema_.target,
                     len(model.ids_), model.scaling,
-                    found["candidates"] if len(model.ids_) == 1 else found["candidates_mase"], len(losses),
+                    _shown_scores(model), len(losses),
                     time.perf_counter() - started, found["epoch_seconds"], best_epoch,
                     settings_.time_steps, settings_.horizon, panel.missing_values,
                     int(panel.missing_timestamps.sum()), _notes(settings, panel, model),
                     found["members"], model.seasons_.describe(), model)
+
+
+def _shown_scores(model: Forecaster) -> dict:
+    """Each candidate's validation score as `train` shows it: MAE for one series, MASE for many."""
+    found = model.report_
+    return found["candidates"] if len(model.ids_) == 1 else found["candidates_mase"]
 
 
 def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
@@ -143,7 +149,7 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
     if panel.empty_rows:
         notes.append(f"{count(panel.empty_rows, 'row')} of {panel.source} held no value and lay off "
                      f"the grid of the others (or repeated a time, or had no id): dropped, not filled.")
-    shown = found["candidates"] if len(model.ids_) == 1 else found["candidates_mase"]
+    shown = _shown_scores(model)
     lowest = min(shown, key=shown.get) if shown else None
     choosing, origins = found["choosing_origins"], found["validation_origins"]
     if lowest and lowest not in model.scaling.split("+") and choosing < origins:
