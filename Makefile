@@ -69,8 +69,8 @@ panels: $(STAMP) ## one global model over many series: against seasonal naive an
 bench: $(STAMP) ## speed and memory side by side: training vs plain Keras, windows, a 10M-row CSV, cold forecast, mirrored, panels of 10 to 10,000 series
 	$(BIN)/python -m benchmarks.speed
 
-test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## run the whole test suite (unit, end-to-end and the notebook), one worker per core (at most 4)
+	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4
 
 lint: $(STAMP) ## check the code with ruff
 	$(BIN)/ruff check forecaster tests benchmarks

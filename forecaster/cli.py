@@ -222,6 +222,11 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="train N models from seeds seed, seed+1, ... for each network kept "
                              "and forecast their median (default 1; each member is one more "
                              "training run)")
+    parser.add_argument("--choice-folds", type=int, dest="choice_folds",
+                        help="with --scaling auto on a short validation split (under 100 origins), "
+                             "also choose the members on N earlier stretches of the same length, "
+                             "every candidate retrained on the rows before each (default 2; 0: "
+                             "the validation split alone)")
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"),
                         help="train on one device (none, the default), every local GPU (mirrored), "
                              "or the machines that TF_CONFIG lists (multiworker: run the same "

@@ -92,6 +92,12 @@ class Settings:
     # The members are chosen once, on the first seed; each kept network then gets the further
     # seeds, each costing one more training (their median, then the mean across members).
     ensemble: int = 1
+    # `--scaling auto` on a short validation split (fewer than 100 origins to choose on): every
+    # candidate is also trained on the rows before each of this many earlier stretches of the
+    # validation split's length and scored on that stretch, and the members are chosen on all of
+    # them (each candidate's errors relative to the best's, averaged); 0: on the validation split
+    # alone. Each fold costs one more training of every network, on short files only.
+    choice_folds: int = 2
     # Training on several devices: "none", "mirrored" (every local GPU, or logical CPU device) or
     # "multiworker" (the machines in the TF_CONFIG environment variable); --batch-size stays global.
     distribute: str = "none"
@@ -108,9 +114,10 @@ class Settings:
             if value is not None and (_not_whole(value) or value < 1):
                 raise UserError(
                     f"--{_flag(name)} is {value!r}; expected a whole number of at least 1.")
-        for name in ("epochs", "batch_size", "units", "layers", "patience", "ensemble"):
+        for name in ("epochs", "batch_size", "units", "layers", "patience", "ensemble",
+                     "choice_folds"):
             value = getattr(self, name)
-            minimum = 0 if name == "patience" else 1
+            minimum = 0 if name in ("patience", "choice_folds") else 1
             if _not_whole(value) or value < minimum:
                 raise UserError(
                     f"--{_flag(name)} is {value!r}; expected a whole number of at least {minimum}.")

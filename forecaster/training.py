@@ -152,11 +152,22 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
     shown = _shown_scores(model)
     lowest = min(shown, key=shown.get) if shown else None
     choosing, origins = found["choosing_origins"], found["validation_origins"]
-    if lowest and lowest not in model.scaling.split("+") and choosing < origins:
+    folds = found.get("folds", [])
+    if folds:
+        spans = "; ".join(f"{fold['span'][0][:10]} to {fold['span'][1][:10]}" for fold in folds)
+        notes.append(f"the validation split gives only {choosing} origins to choose on, so every "
+                     f"candidate was also trained on the rows before {len(folds)} earlier "
+                     f"stretch{'' if len(folds) == 1 else 'es'} of its length and scored there "
+                     f"({spans}; "
+                     f"{sum(fold['origins'] for fold in folds)} origins); the members are chosen "
+                     f"on all of them.")
+    if lowest and lowest not in model.scaling.split("+") and (choosing < origins or folds):
+        where = (f"{choosing} of the {origins} validation origins (every other block of "
+                 f"{model.settings_.horizon}; the others calibrate the intervals)"
+                 if choosing < origins else f"the {origins} validation origins")
         notes.append(f"{lowest} scores lowest in the line below but is not kept: the members are "
-                     f"chosen on {choosing} of the {origins} validation origins (every other block "
-                     f"of {model.settings_.horizon}; the others calibrate the intervals), and the "
-                     f"scores shown are over all {origins}.")
+                     f"chosen on {where}{' and the earlier stretches above' if folds else ''}, "
+                     f"and the scores shown are over all {origins} validation origins.")
     if 0 < origins < 20:
         notes.append(f"the validation split holds only {origins} forecast origin"
                      f"{'' if origins == 1 else 's'}, so its scores are rough; a longer file gives "
@@ -194,6 +205,7 @@ def _metadata(panel: Panel, model: Forecaster, best_epoch: int) -> dict:
         "val_mae_by_scaling": found["candidates"],
         "val_mase_by_scaling": found["candidates_mase"],
         "member_val_mae": found["members"],
+        "choice_folds": found["folds"],  # earlier stretches the members were also chosen on
         "intervals_calibrated_on": found["calibration"],
         "history": {key: [float(v) for v in values] for key, values in found["history"].items()},
         "best_epoch": best_epoch,

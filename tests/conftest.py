@@ -36,12 +36,15 @@ def hourly_csv(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, hourly_csv):
-    """(TrainRun, Settings) of a two-epoch model on `hourly_csv`: 24-step windows, 6-step horizon."""
+    """(TrainRun, Settings) of a two-epoch model on `hourly_csv`: 24-step windows, 6-step horizon,
+    chosen on the validation split alone (no earlier folds: one training of each network; the CLI's
+    end-to-end test trains the default with them)."""
     from forecaster.config import load_config
     from forecaster.training import train
 
     model_dir = tmp_path_factory.mktemp("models") / "load"
     settings = load_config(overrides={
         "csv": str(hourly_csv), "time_steps": 24, "horizon": 6, "epochs": 2, "model_dir": str(model_dir),
+        "choice_folds": 0,
     })
     return train(settings, verbose=0), settings

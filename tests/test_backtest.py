@@ -33,7 +33,8 @@ def test_backtest_equals_forecast_on_the_file_cut_at_each_origin(trained, hourly
     model = load_bundle(trained[0].model_dir)
     source = gappy_copy(hourly_csv, tmp_path / "gappy.csv") if gaps else hourly_csv
     panel = read_panel(source, schema=model.schema_)
-    origins = at(earliest_origin(model), 150, 300, panel.lengths[0] - 6)
+    first, last = earliest_origin(model), int(panel.lengths[0]) - 6
+    origins = at(first, (2 * first + last) // 3, (first + 2 * last) // 3, last)
     result = backtest(model, panel, origins)
     lines = pd.read_csv(source)
     for i, origin in enumerate(origins[:, 1]):

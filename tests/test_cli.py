@@ -66,9 +66,20 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     model_dir, reports = tmp_path / "model", tmp_path / "reports"
     status = main(["train", "--csv", str(hourly_csv), "--time-steps", "24", "--horizon", "6",
                    "--epochs", "2", "--model-dir", str(model_dir)])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert status == 0
     assert f"saved {model_dir} (val MAE" in out and "load" in out
+    # 36 of the 67 validation origins choose (fewer than 100): every candidate is also trained on
+    # the rows before two earlier stretches of 72 hours and scored there, and the members are
+    # chosen on all three.
+    assert ("the validation split gives only 36 origins to choose on, so every candidate was also "
+            "trained on the rows before 2 earlier stretches of its length and scored there "
+            "(2021-03-12 to 2021-03-14; 2021-03-09 to 2021-03-11; 134 origins)") in err
+    folds = json.loads((model_dir / "metadata.json").read_text())["choice_folds"]
+    times = pd.to_datetime(pd.read_csv(hourly_csv)["time"])
+    assert [fold["span"] for fold in folds] == [[times[264].isoformat(), times[335].isoformat()],
+                                                [times[192].isoformat(), times[263].isoformat()]]
+    assert [fold["origins"] for fold in folds] == [67, 67]
     kept = re.search(r"; scaling (\S+) of ", out).group(1).split("+")
     assert len(kept) > 1  # on this file, a mean of members (each a network or a ridge) validates best
     assert {p.name for p in model_dir.iterdir()} == {
@@ -85,14 +96,14 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     assert (reports / "predictions.png").stat().st_size > 10_000
 
     history = tmp_path / "history.csv"
-    write_hourly_csv(history, rows=100, seed=5, start="2022-01-01")
+    write_hourly_csv(history, rows=300, seed=5, start="2022-01-01")
     output, plot = tmp_path / "out" / "forecast.csv", tmp_path / "forecast.png"
     output.parent.mkdir()
     assert main(["forecast", "--model-dir", str(model_dir), "--csv", str(history),
                  "--output", str(output), "--plot", str(plot)]) == 0
     frame = pd.read_csv(output)
     assert list(frame.columns) == ["time", "forecast"]
-    assert frame["time"].tolist() == [f"2022-01-05 {h:02d}:00" for h in range(4, 10)]
+    assert frame["time"].tolist() == [f"2022-01-13 {h:02d}:00" for h in range(12, 18)]
     assert frame["forecast"].between(0, 20).all()
     assert plot.stat().st_size > 10_000
 

@@ -12,7 +12,16 @@ from forecaster.artifacts import load_bundle
 from forecaster.config import Settings, load_config
 from forecaster.data import Splits, read_panel, time_splits
 from forecaster.errors import UserError
-from forecaster.estimator import Candidate, Forecaster, _combine, _halves, _mae, _widened
+from forecaster.estimator import (
+    Candidate,
+    Forecaster,
+    _combine,
+    _halves,
+    _mae,
+    _relative,
+    _scores,
+    _widened,
+)
 from forecaster.models import RIDGE_MODEL
 from forecaster.scaling import seasonal_mae_scale
 from forecaster.training import _notes, train
@@ -46,11 +55,17 @@ def test_auto_keeps_the_candidates_within_five_percent_of_the_best_on_validation
     for label, forecasts in zip(kept, alone, strict=True):
         assert mean_absolute_error(result.truth, forecasts) == pytest.approx(run.candidates[label], rel=1e-5)
     # The members were chosen on every other block of 6 validation origins (the intervals are
-    # calibrated on the others): there, each errs within 5% of the best candidate, networks first.
-    choose, calibrate = _halves(origins, run.model.report_["splits"], 6)
-    assert choose[:6].all() and calibrate[6:12].all()
-    errors = [mean_absolute_error(result.truth[choose], f[choose]) for f in alone]
-    assert max(errors) <= min(errors) * 1.05 + 1e-9
+    # calibrated on the others; this model has no earlier folds): kept are those whose error there
+    # is within 5% of the best one's, networks first.
+    found = run.model.report_
+    choose, calibrate = _halves(origins, found["splits"], 6)
+    assert choose[:6].all() and calibrate[6:12].all() and found["choosing_origins"] == choose.sum()
+    for label, forecasts in zip(kept, alone, strict=True):
+        assert mean_absolute_error(result.truth[choose], forecasts[choose]) == pytest.approx(
+            found["choosing_scores"][label] * model.scale_[0], rel=1e-5)
+    assert found["folds"] == [] and found["choice"] == _relative([found["choosing_scores"]])
+    choice = found["choice"]
+    assert set(kept) == {label for label, score in choice.items() if score <= min(choice.values()) * 1.05}
     is_network = [label in networks for label in kept]
     assert is_network == sorted(is_network, reverse=True)
 
@@ -67,7 +82,8 @@ def candidate(name: str, errors, ridge: bool = False, baseline: str | None = Non
 def combine(candidates, unit=None, choose=None) -> list[Candidate]:
     """`_combine` with every origin's series of scale 1 (`unit`) and chosen on every origin."""
     origins = len(candidates[0].errors)
-    return _combine(candidates, np.ones(origins) if unit is None else np.asarray(unit), choose)
+    unit = np.ones(origins) if unit is None else np.asarray(unit)
+    return _combine(candidates, _relative([_scores(candidates, unit, choose)]))
 
 
 def mean_error(kept) -> float:
@@ -89,6 +105,52 @@ def test_combine_keeps_one_model_when_the_others_are_more_than_five_percent_wors
     assert [c.label for c in combine([two, one])] == ["window"]
     one, two = candidate("window", [[1.0, 1.0]]), candidate("change", [[1.0, 1.0]])
     assert [c.label for c in combine([two, one])] == ["change", "window"]  # equal: both, in order
+
+
+def test_relative_scores_average_each_part_over_its_best_and_skip_what_a_part_lacks():
+    validation = {"change": 2.0, "window": 1.0, "ridge(change)": np.nan}
+    folds = [{"change": 3.0, "window": 6.0, "seasonal_mean": 1.0},  # not a candidate: ignored
+             {"window": 4.0, "ridge(change)": 8.0}]  # change not fitted there
+    scores = _relative([validation, *folds])
+    assert scores["change"] == pytest.approx((2.0 + 3.0) / 2)  # 2 x the best; 3 x the best (1.0)
+    assert scores["window"] == pytest.approx((1.0 + 6.0 + 1.0) / 3)
+    assert scores["ridge(change)"] == pytest.approx(2.0)  # NaN on validation: the fold alone
+    assert _relative([{"naive": 0.0, "change": 1.0}]) == {"naive": 1.0, "change": np.inf}
+    assert np.isnan(_relative([{"change": np.nan}])["change"])
+
+
+def test_earlier_folds_are_stretches_of_the_validation_length_until_too_few_rows_remain(
+        tmp_path, monkeypatch):
+    from forecaster import estimator
+
+    csv = tmp_path / "load.csv"
+    write_hourly_csv(csv, rows=100, start="2021-01-01")
+    panel = read_panel(csv)
+    asked, refuse_before = [], [None]
+
+    def fit(self, panel, verbose=0):
+        asked.append((self.settings.val_start, self.settings.test_start, self.settings.choice_folds))
+        if refuse_before[0] and pd.Timestamp(self.settings.val_start) < refuse_before[0]:
+            raise UserError("the training split is too short")
+        self.report_ = {"spans": {"validation": [self.settings.val_start, "b"]},
+                        "validation_origins": 7, "candidates_mase": {"change": 1.0}}
+        return self
+
+    monkeypatch.setattr(estimator.Forecaster, "fit", fit)
+    model = Forecaster(Settings(choice_folds=4))
+    model.settings_ = Settings(time_steps=4, horizon=2, choice_folds=4)
+    splits = time_splits(panel, 0.2, 0.1)  # validation: rows 70-89
+    assert (splits.val_start.tolist(), splits.test_start.tolist()) == ([70], [90])
+    folds = model._earlier_folds(panel, splits, verbose=0)
+    stretches = [("2021-01-03 02:00:00", "2021-01-03 22:00:00", 0),  # rows 50-69
+                 ("2021-01-02 06:00:00", "2021-01-03 02:00:00", 0),  # rows 30-49
+                 ("2021-01-01 10:00:00", "2021-01-02 06:00:00", 0)]  # rows 10-29; none before row 1
+    assert asked == stretches
+    assert folds[0] == {"span": [stretches[0][0], "b"], "origins": 7, "scores": {"change": 1.0}}
+    assert len(folds) == 3
+    asked.clear()
+    refuse_before[0] = pd.Timestamp("2021-01-02")  # the third's training rows too few: it stops there
+    assert len(model._earlier_folds(panel, splits, verbose=0)) == 2 and asked == stretches
 
 
 def test_candidates_are_scored_on_the_validation_windows_every_network_can_forecast():
@@ -323,7 +385,7 @@ def test_train_says_why_the_lowest_score_shown_is_not_kept():
     assert _notes(settings, panel, model) == [
         "ridge(global) scores lowest in the line below but is not kept: the members are chosen on "
         "22 of the 44 validation origins (every other block of 1; the others calibrate the "
-        "intervals), and the scores shown are over all 44."]
+        "intervals), and the scores shown are over all 44 validation origins."]
     model.scaling = "change+ridge(global)"  # kept: nothing to explain
     assert _notes(settings, panel, model) == []
     model.scaling, report["choosing_origins"] = "change", 44  # chosen on every origin shown
