@@ -390,3 +390,11 @@ def test_train_says_why_the_lowest_score_shown_is_not_kept():
     assert _notes(settings, panel, model) == []
     model.scaling, report["choosing_origins"] = "change", 44  # chosen on every origin shown
     assert _notes(settings, panel, model) == []
+    report["folds"] = [{"span": ["1860-01-01T00:00:00", "1902-01-01T00:00:00"], "origins": 43}]
+    assert _notes(settings, panel, model) == [
+        "the validation split gives only 44 origins to choose on, so every candidate was also "
+        "trained on the rows before 1 earlier stretch of its length and scored there (1860-01-01 "
+        "to 1902-01-01; 43 origins); the members are chosen on all of them.",
+        "ridge(global) scores lowest in the line below but is not kept: the members are chosen on "
+        "the 44 validation origins and the earlier stretches above, and the scores shown are over "
+        "all 44 validation origins."]
