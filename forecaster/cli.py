@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "column and target it would use, the time range and frequency, gaps, duplicate "
                     "timestamps, missing values, non-numeric cells and constant columns; then each "
                     "problem that would stop train, with its fix. Reads nothing but the CSV.")
-    inspect.add_argument("--csv", required=True, help="the CSV to inspect")
+    inspect.add_argument("--csv", required=True, help="the CSV (or Parquet) file to inspect")
     inspect.add_argument("--time-col", dest="time_col", help="time column (default: as train finds it)")
     inspect.add_argument("--target", help="column to forecast (default: as train finds it); several "
                          "A,B,C or all for a wide file (a series per column)")
@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "seasonal-naive, mean, drift and ridge baselines, and the coverage of its "
                     "prediction intervals. Writes metrics.json, figures and report.html.")
     evaluate.add_argument("--model-dir", dest="model_dir", required=True)
-    evaluate.add_argument("--csv", help="score the tail of this CSV instead of the test split")
+    evaluate.add_argument("--csv", help="score the tail of this CSV (or Parquet) file instead of the "
+                                        "test split")
     evaluate.add_argument("--output-dir", dest="output_dir",
                           help="where to write metrics.json, the figures and report.html "
                                "(default reports/<model name>)")
@@ -140,7 +141,7 @@ def _series_option(parser: argparse.ArgumentParser, what: str) -> None:
 
 def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) -> None:
     """The settings flags shared by train and compare."""
-    parser.add_argument("--csv", help="the CSV to train on (required, here or in --config)")
+    parser.add_argument("--csv", help="the CSV (or Parquet) file to train on (required, here or in --config)")
     parser.add_argument("--time-col", dest="time_col", help="time column (default: the one "
                        "column that parses as dates, years or yyyymmdd)")
     parser.add_argument("--target", help="column to forecast (default: the one numeric column); "

@@ -14,5 +14,11 @@ def count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
+def place(index) -> str:
+    """What the labels of a table's rows count, for messages: "row" for a Parquet file's rows
+    (`read_table` names its index so), "line" for a CSV file's lines (and anything else)."""
+    return "row" if getattr(index, "name", None) == "row" else "line"
+
+
 def listing(names) -> str:
     return ", ".join(repr(str(n)) for n in names)

@@ -92,6 +92,7 @@ class Inspection:
     #                      train drops (see `data.panel.stray_empty_rows`); left out of the rest
     empty_lines: tuple[int, ...] = ()  # the lines of the first few of those
     seasons: str | None = None  # the seasonal periods train would find in the training rows
+    unit: str = "line"  # what the numbers above count: a CSV's lines, a Parquet file's rows
 
     @property
     def ready(self) -> bool:
@@ -184,7 +185,8 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
         frequency, missing_timestamps, gaps, gap_count,
         tuple((stamp, tuple(lines)) for stamp, lines in duplicates[:LARGEST]), len(duplicates),
         tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)), series,
-        int(empty.sum()), tuple(int(line) for line in raw.index[empty][:EXAMPLES]), seasons)
+        int(empty.sum()), tuple(int(line) for line in raw.index[empty][:EXAMPLES]), seasons,
+        data.place(raw.index))
 
 
 def _dropped_rows(raw: pd.DataFrame, times, empty: np.ndarray, id_columns, path) -> np.ndarray:
@@ -320,7 +322,7 @@ def format_inspection(report: Inspection) -> str:
             fact("gaps", f"{data.count(report.missing_timestamps, 'missing timestamp')} in "
                          f"{data.count(report.gap_count, 'gap')}; largest: {largest}"
                  if report.gaps else "none")
-        listed = "; ".join(f"{when(stamp)} on lines {', '.join(map(str, found))}"
+        listed = "; ".join(f"{when(stamp)} on {report.unit}s {', '.join(map(str, found))}"
                            for stamp, found in report.duplicates)
         more = report.duplicate_count - len(report.duplicates)
         fact("duplicates", f"{data.count(report.duplicate_count, 'timestamp')}: {listed}"
@@ -341,14 +343,14 @@ def format_inspection(report: Inspection) -> str:
     more = report.empty_rows - len(report.empty_lines)
     empty_lines = ", ".join(map(str, report.empty_lines)) + (f" and {more} more" if more else "")
     fact("empty rows", f"{report.empty_rows} dropped (no target or feature value, and off the grid, "
-                       f"at a repeated time or with no id): line{'s' if report.empty_rows > 1 else ''} "
-                       f"{empty_lines}"
+                       f"at a repeated time or with no id): "
+                       f"{report.unit}{'s' if report.empty_rows > 1 else ''} {empty_lines}"
          if report.empty_rows else "none")
     fact("missing values", ", ".join(f"{c.name} {c.missing}" for c in report.columns if c.missing)
          or "none")
     fact("non-numeric", "; ".join(
         f"{c.name}: {data.count(c.text_cells, 'cell')} ("
-        + ", ".join(f"line {line} {cell!r}" for line, cell in c.examples)
+        + ", ".join(f"{report.unit} {line} {cell!r}" for line, cell in c.examples)
         + (", ..." if c.text_cells > len(c.examples) else "") + ")"
         for c in report.columns if c.text_cells) or "none")
     fact("constant", ", ".join(f"{c.name} (all {c.constant})" for c in report.columns

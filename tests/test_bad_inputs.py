@@ -42,7 +42,7 @@ LATIN_1 = ("time,load,place\n" + "".join(f"{line},Montr\xe9al\n" for line in GOO
 
 # (id, file content: text, bytes, None for no file, "folder" for a folder; extra flags; key phrase)
 TRAIN_CASES = [
-    ("missing file", None, [], "does not exist; pass the path of a CSV file"),
+    ("missing file", None, [], "does not exist; pass the path of a CSV or Parquet file"),
     ("a folder", "folder", [], "is a directory, not a file"),
     ("empty file", "", [], "is empty; expected a header line and rows of data"),
     ("only comments", "# nothing yet\n\n", [], "holds only comment or blank lines"),

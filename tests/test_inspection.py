@@ -141,7 +141,7 @@ def test_inspect_command_on_a_missing_file_is_one_line_and_exit_2(tmp_path, caps
     assert main(["inspect", "--csv", str(tmp_path / "nope.csv")]) == 2
     captured = capsys.readouterr()
     assert captured.err == f"forecaster inspect: error: {tmp_path / 'nope.csv'} does not exist; pass the " \
-                           f"path of a CSV file.\n"
+                           f"path of a CSV or Parquet file.\n"
     assert captured.out == ""
 
 

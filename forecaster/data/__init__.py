@@ -39,12 +39,13 @@ from forecaster.data.times import (
     season_length,
     text_time_format,
 )
-from forecaster.errors import count
+from forecaster.errors import count, place
 
 __all__ = [
     "CALENDAR_CYCLES", "TIME_NAMES", "WIDE_ID", "Panel", "Schema", "Splits", "calendar",
     "calendar_names", "check_target_varies", "count", "duplicate_timestamps", "fill_missing",
     "find_target", "find_time_column", "format_times", "id_text", "infer_frequency", "parse_names",
-    "parse_times", "read_panel", "read_table", "refuse_duplicates", "regularise", "require_columns",
-    "season_length", "split_points", "text_cells", "text_time_format", "time_splits", "to_numbers",
+    "parse_times", "place", "read_panel", "read_table", "refuse_duplicates", "regularise",
+    "require_columns", "season_length", "split_points", "text_cells", "text_time_format", "time_splits",
+    "to_numbers",
 ]

@@ -7,7 +7,7 @@ import pandas as pd
 from pandas.api import types
 
 from forecaster.data.times import parse_times, read_datetimes
-from forecaster.errors import UserError, count, listing
+from forecaster.errors import UserError, count, listing, place
 
 TIME_NAMES = ("date", "time", "datetime", "timestamp", "ds", "year", "month", "period")
 
@@ -91,7 +91,7 @@ def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
         more = int(text.sum()) - 1
         others = f", and {more} more {'cells hold' if more != 1 else 'cell holds'} text" if more else ""
         raise UserError(
-            f"column {name!r} of {path} has text where numbers are expected: line "
+            f"column {name!r} of {path} has text where numbers are expected: {place(column.index)} "
             f"{column.index[position]} holds {value!r}{hint}{others}. Fix or empty those cells "
             f"(empty cells count as missing), or choose another column.")
     numbers = pd.to_numeric(column, errors="coerce").astype("float64")
@@ -99,9 +99,10 @@ def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
     if infinite.any():
         position = int(np.argmax(infinite))
         more = int(infinite.sum()) - 1
-        others = f" (and {count(more, 'more line')})" if more else ""
+        others = f" (and {count(more, 'more ' + place(column.index))})" if more else ""
         raise UserError(
-            f"column {name!r} of {path} is infinite on line {column.index[position]}{others}; "
+            f"column {name!r} of {path} is infinite on {place(column.index)} "
+            f"{column.index[position]}{others}; "
             f"expected finite numbers. Fix or empty those cells.")
     if numbers.isna().all():
         raise UserError(

@@ -37,7 +37,7 @@ from forecaster.data.times import (
     text_time_format,
     to_offset,
 )
-from forecaster.errors import UserError, count, listing
+from forecaster.errors import UserError, count, listing, place
 
 WIDE_ID = "series"  # the id column of a wide file's series in every output: the column names
 EXAMPLES = 3  # offenders quoted in a message, before "and N more"
@@ -306,7 +306,8 @@ def read_panel(
                 f"--target {name!r} is also used as the time column, an id or a feature; pick a "
                 f"different column for each role.")
     wide = targets if len(targets) > 1 or every else ()
-    lines = raw.index.to_numpy()  # the file's line numbers (see `read_table`)
+    lines = raw.index.to_numpy()  # the file's line numbers (see `read_table`), or row numbers
+    unit = place(raw.index)
     numbers = {name: to_numbers(raw[name], name, path).to_numpy() for name in (*targets, *features)}
     if schema is None:
         check_target_varies(np.concatenate([numbers[name] for name in targets]),
@@ -345,7 +346,7 @@ def read_panel(
     order = np.lexsort((stamps, codes))
     if not (np.diff(order) == 1).all():  # sorted files (the usual case) are not copied
         codes, stamps, lines, values = codes[order], stamps[order], lines[order], values[order]
-    _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path)
+    _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path, unit)
     unique = _stamps_index(np.unique(stamps), times)
     frequency = _frequency(unique, schema, time_kind, time_column, path)
     grid = _grid(unique, frequency, path)
@@ -421,7 +422,8 @@ def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) ->
         other = int(np.flatnonzero((codes == k) & (cells != first[k]))[0])
         raise UserError(
             f"static column {name!r} of {path} changes within series {id_text(ids[k])!r}: it holds "
-            f"{distinct[first[k]]!r}, and {distinct[cells[other]]!r} on line {column.index[other]} "
+            f"{distinct[first[k]]!r}, and {distinct[cells[other]]!r} on {place(column.index)} "
+            f"{column.index[other]} "
             f"({len(changes)} series change, in all); a static input is one value per "
             f"series. Use --features for a value that changes over time.")
     values = np.asarray(distinct)[np.where(present, first, 0)]
@@ -435,7 +437,8 @@ def _refuse_empty(column: pd.Series, what: str, fix: str) -> None:
     empty = column.isna().to_numpy()
     if empty.any():
         lines = column.index[empty]
-        raise UserError(f"{what} is empty on {count(len(lines), 'line')} ({_first(lines.tolist())}); "
+        raise UserError(f"{what} is empty on {count(len(lines), place(column.index))} "
+                        f"({_first(lines.tolist())}); "
                         f"{fix}.")
 
 
@@ -479,13 +482,13 @@ def _refuse_repeated_times(raw: pd.DataFrame, times: pd.DatetimeIndex, time_colu
 
     candidates = [(name,) for name in pool if unique((name,))]
     if not candidates:
-        place = list(raw.columns).index
-        candidates = sorted((tuple(sorted(pair, key=place)) for pair in itertools.combinations(pool, 2)
-                             if unique(pair)), key=lambda pair: [place(name) for name in pair])
+        order = list(raw.columns).index
+        candidates = sorted((tuple(sorted(pair, key=order)) for pair in itertools.combinations(pool, 2)
+                             if unique(pair)), key=lambda pair: [order(name) for name in pair])
     found = duplicate_timestamps(times, raw.index.to_numpy())
     stamp, lines = found[0]
     repeated = (f"{count(len(found), 'timestamp')} {'appears' if len(found) == 1 else 'appear'} "
-                f"more than once ({stamp} on lines {_first(lines)})")
+                f"more than once ({stamp} on {place(raw.index)}s {_first(lines)})")
     if candidates:
         best, others = candidates[0], [",".join(found) for found in candidates[1:]]
         what = f"column {best[0]!r} tells" if len(best) == 1 else \
@@ -505,7 +508,7 @@ def _stamps_index(stamps: np.ndarray, times: pd.DatetimeIndex) -> pd.DatetimeInd
     return index.tz_localize("UTC").tz_convert(times.tz) if times.tz is not None else index
 
 
-def _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path) -> None:
+def _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path, unit: str = "line") -> None:
     """A UserError naming the first (series, time) pair that appears twice, its lines, and how
     many pairs repeat. `codes`, `stamps` and `lines` are sorted by series, then time."""
     repeated = (codes[1:] == codes[:-1]) & (stamps[1:] == stamps[:-1])
@@ -518,7 +521,7 @@ def _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path) -> None:
     more = f" ({count(pairs - 1, 'more repeated pair')})" if pairs > 1 else ""
     who = f"series {id_text(ids[codes[first]])!r} has" if len(ids) > 1 else f"{path} has"
     raise UserError(
-        f"{who} two rows for {stamp}: lines {_first(sorted(lines[same].tolist()))}{more}. Expected "
+        f"{who} two rows for {stamp}: {unit}s {_first(sorted(lines[same].tolist()))}{more}. Expected "
         f"one row per series and time step; remove or aggregate the duplicates.")
 
 

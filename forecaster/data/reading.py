@@ -1,7 +1,9 @@
-"""Reading a CSV into a table: encodings, separators, comment lines, ragged rows, binary files.
+"""Reading a CSV or Parquet file into a table: encodings, separators, comment lines, ragged rows,
+binary files.
 
-`read_table` gives the file as pandas reads it, indexed by each row's line number in the file, so
-that every later message can name the line it is about.
+`read_table` gives the file as pandas reads it, indexed by each row's line number in a CSV file
+(index named "line") or its row number in a Parquet file ("row"), so that every later message can
+name the line or row it is about (`forecaster.errors.place`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from forecaster.errors import UserError, count
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """The CSV as pandas reads it, indexed by each row's line number in the file (the header is
-    line 1 of a plain file), or a UserError saying why it cannot be read.
+    line 1 of a plain file), or a UserError saying why it cannot be read. A Parquet file (known by
+    its first bytes, whatever its name) is read by Arrow, indexed by row number from 1, its columns
+    typed as written (timestamps stay timestamps).
 
     UTF-8 with or without a byte-order mark; Windows or Unix line endings; fields separated by
     commas, or by ';', tabs or '|' when the header has no comma. Lines starting with '#' and blank
@@ -30,12 +34,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path} does not exist; pass the path of a CSV file.")
+        raise UserError(f"{path} does not exist; pass the path of a CSV or Parquet file.")
     if not path.is_file():
-        raise UserError(f"{path} is a directory, not a file; pass the path of a CSV file.")
+        raise UserError(f"{path} is a directory, not a file; pass the path of a CSV or Parquet file.")
     try:
         with open(path, "rb") as file:
             head = file.read(1 << 16)
+        if head.startswith(PARQUET_MAGIC):
+            return _checked(_read_parquet(path), path, None)
         _check_text(head, path)  # a binary file or another encoding is refused before it is read
         plain = _plain(path, head)
         data = None if plain else path.read_bytes()
@@ -74,18 +80,51 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raw.index = pd.Index(np.arange(rows) + 2 if numbers is None or len(numbers) != rows + 1
                          else numbers[1:], name="line")
     _refuse_short_rows(raw, path, header, separator, None if plain else lines, numbers)
+    return _checked(raw, path, header)
+
+
+def _checked(raw: pd.DataFrame, path: Path, header: str | None) -> pd.DataFrame:
+    """`raw` with its column names as stripped text and its rows of only empty cells dropped, or
+    a UserError for a table with no rows or one column. `header`: a CSV's header line; None for
+    a Parquet file."""
     raw.columns = [str(c).strip() for c in raw.columns]
-    blank = raw.iloc[:, 0].isna()  # rows whose cells are all empty (",,,"), looked for cheaply
-    if blank.any():
+    blank = raw.iloc[:, 0].isna() if len(raw.columns) else None  # all-empty rows, looked for cheaply
+    if blank is not None and blank.any():
         raw = raw[~(blank & raw.isna().all(axis=1))]
     if raw.empty:
-        raise UserError(f"{path} has a header but no rows; expected rows of data under it.")
+        what = "a header but no rows" if header is not None else "no rows"
+        raise UserError(f"{path} has {what}; expected rows of data{' under it' if header else ''}.")
     if len(raw.columns) < 2:
+        if header is None:
+            raise UserError(f"{path} has one column, {raw.columns[0]!r}; expected a time column and "
+                            f"a value column.")
         hint = " (it looks separated by spaces)" if len(header.split()) > 1 else ""
         raise UserError(
             f"{path} has one column, {raw.columns[0]!r}{hint}; expected a time column and a value "
             f"column separated by commas (';', tabs and '|' are recognised too). Save it as a "
             f"comma-separated CSV.")
+    return raw
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file's table as pandas reads it from Arrow, indexed by row number from 1 (index
+    named "row"), or a UserError saying why it cannot be read."""
+    import pyarrow  # lazily: a CSV, the usual file, does not pay for importing Arrow
+    import pyarrow.parquet
+
+    try:
+        table = pyarrow.parquet.read_table(path)
+        raw = table.to_pandas()
+    except (pyarrow.ArrowException, OSError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(
+            f"{path} starts like a Parquet file but cannot be read as one ({reason}); expected a "
+            f"complete Parquet file. Write it again (pandas: to_parquet), or pass the data as CSV."
+        ) from None
+    raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
     return raw
 
 
@@ -98,7 +137,6 @@ _SIGNATURES = (
      "Export it as CSV (in Excel: Save As, CSV UTF-8)"),
     (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "Export it as CSV (in Excel: Save As, CSV UTF-8)"),
     (b"\x1f\x8b", "gzip-compressed", "Decompress it first (gunzip)"),
-    (b"PAR1", "a Parquet file", "Write it as CSV (pandas: read_parquet, then to_csv)"),
     (b"%PDF", "a PDF document", "Pass the CSV itself"),
     (b"\x89PNG", "a PNG image", "Pass the CSV itself"),
 )

@@ -10,7 +10,7 @@ import pandas as pd
 from pandas.api import types
 from pandas.tseries import offsets
 
-from forecaster.errors import UserError, count
+from forecaster.errors import UserError, count, place
 
 # Season length (steps per natural cycle) of calendar frequencies, business days before days.
 _CALENDAR_SEASONS = (
@@ -32,7 +32,8 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
     if column.isna().any():
         line = column.index[int(np.argmax(column.isna().to_numpy()))]
         raise UserError(
-            f"time column {name!r} of {path} is empty on line {line}; every row needs a time. "
+            f"time column {name!r} of {path} is empty on {place(column.index)} {line}; every row "
+            f"needs a time. "
             f"Fill or delete that row.")
     if types.is_integer_dtype(column):
         if column.between(1000, 2999).all():
@@ -43,7 +44,8 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
         bad = column[parsed.isna()] if parsed.isna().any() else column
         raise UserError(
             f"time column {name!r} of {path} holds integers that are neither years nor yyyymmdd "
-            f"dates (line {bad.index[0]}: {bad.iloc[0].item()!r}); use dates like 2010-01-01, or "
+            f"dates ({place(column.index)} {bad.index[0]}: {bad.iloc[0].item()!r}); use dates like "
+            f"2010-01-01, or "
             f"choose another column with --time-col.")
     if types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column), "datetime"
@@ -51,16 +53,18 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
     if parsed is not None and parsed.isna().any():  # e.g. a cell "NaT" parses as no time at all
         position = int(np.argmax(parsed.isna().to_numpy()))
         raise UserError(
-            f"time column {name!r} of {path} does not parse as dates: line {column.index[position]} "
-            f"holds {column.iloc[position]!r}. Expected one format throughout, such as 2010-01-01 or "
+            f"time column {name!r} of {path} does not parse as dates: {place(column.index)} "
+            f"{column.index[position]} holds {column.iloc[position]!r}. Expected one format "
+            f"throughout, such as 2010-01-01 or "
             f"2010-01-01 13:00; fix that cell or choose another column with --time-col.")
     if parsed is None:
         offsets_ = _two_offsets(column)
         if offsets_ is not None:
             (first, first_offset), (second, second_offset) = offsets_
             raise UserError(
-                f"time column {name!r} of {path} mixes UTC offsets: line {first} is at "
-                f"{first_offset} and line {second} at {second_offset}; expected one offset "
+                f"time column {name!r} of {path} mixes UTC offsets: {place(column.index)} {first} is "
+                f"at {first_offset} and {place(column.index)} {second} at {second_offset}; expected "
+                f"one offset "
                 f"throughout (or none). Convert the times to UTC (e.g. 2010-01-01T13:00Z) or to one "
                 f"offset.")
         coerced = read_datetimes(column, errors="coerce")
@@ -68,7 +72,7 @@ def parse_times(column: pd.Series, name: str, path) -> tuple[pd.DatetimeIndex, s
         _refuse_periods(column, name, path, failed)
         position = int(np.argmax(failed.to_numpy()))
         raise UserError(
-            f"time column {name!r} of {path} does not parse as dates: line "
+            f"time column {name!r} of {path} does not parse as dates: {place(column.index)} "
             f"{column.index[position]} holds {column.iloc[position]!r}. Expected one format "
             f"throughout, such as 2010-01-01 or 2010-01-01 13:00 (all with the same UTC offset, if "
             f"any); fix that cell or choose another column with --time-col.")
@@ -220,8 +224,9 @@ def _refuse_periods(column: pd.Series, name: str, path, failed: pd.Series) -> No
         expected += ", each with a weekday 1 (Monday) to 7"
     reason = _missing_week(str(value)) if layout.startswith("week") else ""
     raise UserError(
-        f"time column {name!r} of {path} does not parse as dates: line {column.index[position]} "
-        f"holds {value!r}{reason}. Expected {expected}, written one way throughout like line "
+        f"time column {name!r} of {path} does not parse as dates: {place(column.index)} "
+        f"{column.index[position]} holds {value!r}{reason}. Expected {expected}, written one way "
+        f"throughout like {place(column.index)} "
         f"{column.index[example]}'s {first!r}; fix that cell or choose another column with "
         f"--time-col.")
 
@@ -680,12 +685,12 @@ def duplicate_timestamps(index: pd.DatetimeIndex, lines) -> list[tuple[pd.Timest
 
 def refuse_duplicates(index: pd.DatetimeIndex, lines, path) -> None:
     """A UserError naming the first repeated timestamp and its lines, if any timestamp repeats."""
-    found = duplicate_timestamps(index, lines)
+    found, lines_of = duplicate_timestamps(index, lines), lines
     if found:
         (stamp, lines), more = found[0], len(found) - 1
         others = f" (and {count(more, 'more repeated timestamp')})" if more else ""
         raise UserError(
-            f"{path} has duplicate timestamps: {stamp} appears on lines "
+            f"{path} has duplicate timestamps: {stamp} appears on {place(lines_of)}s "
             f"{', '.join(map(str, lines))}{others}. Expected one row per time step; remove or "
             f"aggregate the duplicates.")
 
