@@ -349,16 +349,40 @@ def _windowing(args, output: Path) -> dict:
     return result
 
 
-def _big_csv(rows: int, output: Path) -> Path:
-    """A 10-million-row hourly CSV: a daily cycle, a trend and noise, and seven related features."""
-    path = output / f"big-{rows}.csv"
-    if path.is_file():
-        return path
+def _big_columns(rows: int) -> tuple[np.ndarray, list]:
+    """The big series' times and its eight columns: a daily cycle, a trend and noise, and seven
+    related features."""
     rng = np.random.default_rng(0)
     steps = np.arange(rows)
     target = 10 + 3 * np.sin(2 * np.pi * steps / 24) + 1e-6 * steps + rng.normal(0, 0.3, rows)
     columns = [target] + [target * (0.5 + k / 10) + rng.normal(0, 1, rows) for k in range(7)]
-    times = np.datetime64("2000-01-01T00:00") + steps.astype("timedelta64[h]")
+    return np.datetime64("2000-01-01T00:00") + steps.astype("timedelta64[h]"), columns
+
+
+def _big_parquet(rows: int, output: Path) -> Path:
+    """The big series as a Parquet file: the same values as the CSV (rounded alike), times as
+    timestamps, in row groups of a million rows."""
+    import pyarrow
+    import pyarrow.parquet
+
+    path = output / f"big-{rows}.parquet"
+    if path.is_file():
+        return path
+    times, columns = _big_columns(rows)
+    names = ["time", "target", *[f"f{k}" for k in range(1, 8)]]
+    temporary = path.with_suffix(".tmp")
+    table = pyarrow.table([times.astype("datetime64[s]"), *[np.round(c, 4) for c in columns]], names=names)
+    pyarrow.parquet.write_table(table, temporary, row_group_size=1_000_000)
+    temporary.rename(path)
+    return path
+
+
+def _big_csv(rows: int, output: Path) -> Path:
+    """A 10-million-row hourly CSV of `_big_columns`."""
+    path = output / f"big-{rows}.csv"
+    if path.is_file():
+        return path
+    times, columns = _big_columns(rows)
     temporary = path.with_suffix(".tmp")
     with open(temporary, "w", encoding="utf-8") as file:
         file.write("time,target," + ",".join(f"f{k}" for k in range(1, 8)) + "\n")
@@ -381,15 +405,19 @@ def _big_train(args, output: Path) -> dict:
     raw_mb = args.rows * 8 * 4 / 2**20
     baseline = measure("baseline-rss")
     load = measure("load", csv=str(csv), features=features)
+    parquet = _big_parquet(args.rows, output)
+    load_parquet = measure("load", csv=str(parquet), features=features)
     train = run_timed([sys.executable, "-m", "forecaster", "train", "--csv", str(csv), "--target",
                        "target", "--features",
                        ",".join(features), "--epochs", "1", "--steps-per-epoch", "300",
                        "--model-dir", str(output / "big-model")])
     result = {"rows": args.rows, "raw_float32_mb": raw_mb, "csv_gib": csv.stat().st_size / 2**30,
               "keras_baseline_rss_mb": baseline["peak_rss_mb"], "load": load, "train": train,
+              "parquet_mib": parquet.stat().st_size / 2**20, "load_parquet": load_parquet,
               "train_rss_over_raw": train["peak_rss_mb"] / raw_mb,
               "train_extra_rss_over_raw": (train["peak_rss_mb"] - baseline["peak_rss_mb"]) / raw_mb}
-    print(f"   load {load['seconds']:.1f} s (peak RSS {load['peak_rss_mb']:.0f} MB); train "
+    print(f"   load {load['seconds']:.1f} s (peak RSS {load['peak_rss_mb']:.0f} MB), as Parquet "
+          f"{load_parquet['seconds']:.1f} s ({load_parquet['peak_rss_mb']:.0f} MB); train "
           f"{train['seconds']:.0f} s, peak RSS {train['peak_rss_mb']:.0f} MB = "
           f"{result['train_rss_over_raw']:.2f} x raw {raw_mb:.0f} MB (Keras alone "
           f"{baseline['peak_rss_mb']:.0f} MB)", flush=True)
@@ -558,8 +586,14 @@ def _markdown(results: dict) -> str:
                     f"{every['read_seconds']:.1f}, +{every['peak_extra_mb']:.0f} | | |")
     if "big-train" in results:
         r = results["big-train"]
-        rows.append(f"| read a {r['rows']:,}-row CSV ({r['csv_gib']:.2f} GiB) (s) | "
-                    f"{r['load']['seconds']:.1f} | | |")
+        rows.append(f"| read a {r['rows']:,}-row CSV ({r['csv_gib']:.2f} GiB) (s; peak RSS MB) | "
+                    f"{r['load']['seconds']:.1f}; {r['load']['peak_rss_mb']:.0f} | | |")
+        if "load_parquet" in r:
+            parquet = r["load_parquet"]
+            rows.append(f"| ... the same rows as Parquet ({r['parquet_mib']:.0f} MiB) (s; peak RSS MB) | "
+                        f"{parquet['seconds']:.1f}; {parquet['peak_rss_mb']:.0f} | the CSV "
+                        f"{r['load']['seconds']:.1f} | {r['load']['seconds'] / parquet['seconds']:.1f}x "
+                        f"faster |")
         rows.append(f"| train 1 epoch x 300 steps on it: peak RSS (MB) | {r['train']['peak_rss_mb']:.0f} | "
                     f"raw float32 {r['raw_float32_mb']:.0f} | {r['train_rss_over_raw']:.2f}x raw |")
         rows.append(f"| ... less Keras's own peak ({r['keras_baseline_rss_mb']:.0f} MB) | "
