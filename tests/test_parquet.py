@@ -92,3 +92,12 @@ def test_forecast_from_a_parquet_history_equals_the_csv(trained, tmp_path):
     np.testing.assert_array_equal(from_parquet.values, from_csv.values)
     assert pd.to_datetime(from_parquet.frame["time"]).tolist() == pd.to_datetime(
         from_csv.frame["time"]).tolist()
+
+
+def test_sorted_unique_equals_numpy_unique():
+    from forecaster.data.panel import _sorted_unique
+
+    rng = np.random.default_rng(0)
+    for values in (np.zeros(0, dtype=np.int64), rng.integers(0, 50, 500) * 3_600_000_000,
+                   np.arange(10, dtype=np.int64)):
+        np.testing.assert_array_equal(_sorted_unique(values), np.unique(values))

@@ -347,7 +347,7 @@ def read_panel(
     if not (np.diff(order) == 1).all():  # sorted files (the usual case) are not copied
         codes, stamps, lines, values = codes[order], stamps[order], lines[order], values[order]
     _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path, unit)
-    unique = _stamps_index(np.unique(stamps), times)
+    unique = _stamps_index(_sorted_unique(stamps), times)
     frequency = _frequency(unique, schema, time_kind, time_column, path)
     grid = _grid(unique, frequency, path)
     positions = grid.get_indexer(unique)[np.searchsorted(unique.asi8, stamps)]
@@ -500,6 +500,13 @@ def _refuse_repeated_times(raw: pd.DataFrame, times: pd.DatetimeIndex, time_colu
     raise UserError(
         f"{path} has duplicate timestamps: {repeated}. Expected one row per time step (or, for "
         f"many series, an id column named with --id-col); remove or aggregate the duplicates.")
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting: numpy 2.4's hashed np.unique took 19.6 s on ten million hourly
+    timestamps (multiples of 3.6e12 collide in its hash), sorting 0.3 s."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(ordered) else ordered
 
 
 def _stamps_index(stamps: np.ndarray, times: pd.DatetimeIndex) -> pd.DatetimeIndex:
