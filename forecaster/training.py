@@ -141,8 +141,10 @@ def _notes(settings: Settings, panel: Panel, model: Forecaster) -> list[str]:
         kept = model.scaling.replace("+", " and ")
         notes.append(f"the forecast is {kept}: no network was trained ({'; '.join(found['skipped'])})"
                      if not found["candidates"].keys() & {"change", "window", "global"} else
-                     f"the forecast is {kept}: on the validation split no network did within "
-                     f"{COMBINE_WITHIN:.0%} as well; the networks' scores are in the line below.")
+                     f"the forecast is {kept}: on the validation split"
+                     f"{' and the earlier stretches' if found.get('folds') else ''} no network did "
+                     f"within {COMBINE_WITHIN:.0%} as well; the networks' scores are in the line "
+                     f"below.")
     left_out = panel.left_out + found["left_out"]
     if left_out:
         notes.append(f"{describe_left_out(left_out)}; the model forecasts the others.")

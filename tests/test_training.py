@@ -398,3 +398,7 @@ def test_train_says_why_the_lowest_score_shown_is_not_kept():
         "ridge(global) scores lowest in the line below but is not kept: the members are chosen on "
         "the 44 validation origins and the earlier stretches above, and the scores shown are over "
         "all 44 validation origins."]
+    model.scaling = "ridge(global)"  # no network kept: chosen on the folds too
+    assert ("the forecast is ridge(global): on the validation split and the earlier stretches no "
+            "network did within 5% as well; the networks' scores are in the line below.") in _notes(
+        settings, panel, model)
