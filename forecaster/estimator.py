@@ -217,8 +217,7 @@ class Forecaster:
         just before the previous one: every candidate refitted (on the rows before it, the window
         kept, the seasons found anew) and scored there. [{"span", "origins", "scores": {label:
         MASE}}], fewer where the rows before a fold are too few to train on."""
-        grid = pd.date_range(panel.starts.min(), panel.ends.max(), freq=panel.schema.frequency)
-        val_row, test_row = (int(grid.searchsorted(t)) for t in (splits.val_time, splits.test_time))
+        grid, val_row, test_row = _split_rows(panel, splits)
         length = test_row - val_row
         folds = []
         for k in range(1, self.settings.choice_folds + 1):
@@ -501,8 +500,7 @@ def _widened(panel: Panel, splits: Splits, settings: Settings) -> tuple[Splits, 
     horizon = settings.horizon
     if horizon is None or settings.val_start is not None or settings.test_start is not None:
         return splits, 0
-    grid = pd.date_range(panel.starts.min(), panel.ends.max(), freq=panel.schema.frequency)
-    val_row, test_row = (int(grid.searchsorted(time)) for time in (splits.val_time, splits.test_time))
+    grid, val_row, test_row = _split_rows(panel, splits)
     test_rows = len(grid) - test_row
     if settings.test_fraction > 0:
         test_rows = max(test_rows, horizon)
@@ -514,6 +512,13 @@ def _widened(panel: Panel, splits: Splits, settings: Settings) -> tuple[Splits, 
     test_time = grid[len(grid) - test_rows] if test_rows else None
     return time_splits(panel, settings.val_fraction, settings.test_fraction, grid[new_val],
                        test_time), taken
+
+
+def _split_rows(panel: Panel, splits: Splits) -> tuple[pd.DatetimeIndex, int, int]:
+    """The file's time grid (every series together) and where validation and test start on it."""
+    grid = pd.date_range(panel.starts.min(), panel.ends.max(), freq=panel.schema.frequency)
+    val_row, test_row = (int(grid.searchsorted(time)) for time in (splits.val_time, splits.test_time))
+    return grid, val_row, test_row
 
 
 def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, season: int):

@@ -685,12 +685,12 @@ def duplicate_timestamps(index: pd.DatetimeIndex, lines) -> list[tuple[pd.Timest
 
 def refuse_duplicates(index: pd.DatetimeIndex, lines, path) -> None:
     """A UserError naming the first repeated timestamp and its lines, if any timestamp repeats."""
-    found, lines_of = duplicate_timestamps(index, lines), lines
+    found, unit = duplicate_timestamps(index, lines), place(lines)
     if found:
         (stamp, lines), more = found[0], len(found) - 1
         others = f" (and {count(more, 'more repeated timestamp')})" if more else ""
         raise UserError(
-            f"{path} has duplicate timestamps: {stamp} appears on {place(lines_of)}s "
+            f"{path} has duplicate timestamps: {stamp} appears on {unit}s "
             f"{', '.join(map(str, lines))}{others}. Expected one row per time step; remove or "
             f"aggregate the duplicates.")
 
