@@ -659,7 +659,7 @@ def test_empty_rows_off_the_grid_are_dropped_and_counted(tmp_path):
     assert panel.schema.frequency == "MS" and panel.lengths.tolist() == [12]
     assert panel.empty_rows == 3 and panel.missing_values == 0
     assert panel.index(0)[[0, -1]].strftime("%Y-%m-%d").tolist() == ["2019-01-01", "2019-12-01"]
-    assert panel.rows(0)[2].tolist() == [10.3, 103.0]
+    assert panel.rows(0)[2].tolist() == np.float32([10.3, 103.0]).tolist()  # held as float32
 
 
 def test_an_empty_row_on_the_grid_is_a_missing_value(tmp_path):

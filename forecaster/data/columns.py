@@ -77,12 +77,16 @@ def text_cells(column: pd.Series) -> np.ndarray:
     return (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
 
 
-def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
-    """A float copy of a numeric column; text or infinity in it is a UserError naming the line."""
+def to_numbers(column: pd.Series, name: str, path, dtype: str = "float64") -> pd.Series:
+    """A numeric column as floats of `dtype` (not copied where it is already that); text or
+    infinity in it is a UserError naming the line."""
     if types.is_bool_dtype(column):
         raise UserError(
             f"column {name!r} of {path} holds true/false values; expected numbers. Choose a "
             f"numeric column.")
+    if types.is_numeric_dtype(column):  # no text to look for, nothing to parse
+        numbers = column.astype(dtype)
+        return _checked_numbers(numbers, column, name, path)
     text = text_cells(column)
     if text.any():
         position = int(np.argmax(text))
@@ -94,7 +98,12 @@ def to_numbers(column: pd.Series, name: str, path) -> pd.Series:
             f"column {name!r} of {path} has text where numbers are expected: {place(column.index)} "
             f"{column.index[position]} holds {value!r}{hint}{others}. Fix or empty those cells "
             f"(empty cells count as missing), or choose another column.")
-    numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+    numbers = pd.to_numeric(column, errors="coerce").astype(dtype)
+    return _checked_numbers(numbers, column, name, path)
+
+
+def _checked_numbers(numbers: pd.Series, column: pd.Series, name: str, path) -> pd.Series:
+    """`numbers` read from `column`, or a UserError for infinity or no number at all."""
     infinite = np.isinf(numbers.to_numpy())
     if infinite.any():
         position = int(np.argmax(infinite))

@@ -258,6 +258,7 @@ def read_panel(
         table.columns = [str(c) for c in table.columns]
         path = "the data frame"
     raw = read_table(path) if table is None else table
+    written = raw.attrs.get("time_text", {})  # a time column's first cells, where Arrow read times
     if schema is not None:
         time_column, features, id_columns = schema.time_column, schema.features, schema.id_columns
         target, static = schema.wide or schema.target, schema.static
@@ -308,7 +309,8 @@ def read_panel(
     wide = targets if len(targets) > 1 or every else ()
     lines = raw.index.to_numpy()  # the file's line numbers (see `read_table`), or row numbers
     unit = place(raw.index)
-    numbers = {name: to_numbers(raw[name], name, path).to_numpy() for name in (*targets, *features)}
+    numbers = {name: to_numbers(raw[name], name, path, "float32").to_numpy()
+               for name in (*targets, *features)}
     if schema is None:
         check_target_varies(np.concatenate([numbers[name] for name in targets]),
                             targets[0] if len(targets) == 1 else "all series'", path)
@@ -329,7 +331,10 @@ def read_panel(
         raw, times, lines, empty = raw[~drop], times[~drop], lines[~drop], empty[~drop]
         numbers = {name: found[~drop] for name, found in numbers.items()}
         codes = codes[~drop[~nameless]]
-    time_format = text_time_format(raw[time_column]) if time_kind == "datetime" else None
+    time_format = None
+    if time_kind == "datetime":
+        time_format = text_time_format(pd.Series(written[time_column], dtype="str")
+                                       if time_column in written else raw[time_column])
     # static values are read from the rows that hold values
     statics = {name: _static(raw[name][~empty], name, codes[~empty], ids, path) for name in static}
     if wide:
@@ -343,14 +348,16 @@ def read_panel(
         stamps = times.asi8
         values = np.column_stack([numbers[name] for name in (*targets, *features)])
     del raw, numbers  # a long file's text cells go now: only the numbers and times are kept
-    order = np.lexsort((stamps, codes))
-    if not (np.diff(order) == 1).all():  # sorted files (the usual case) are not copied
+    step = np.diff(codes)
+    if not ((step > 0) | ((step == 0) & (np.diff(stamps) >= 0))).all():  # sorted files (the
+        order = np.lexsort((stamps, codes))  # usual case) are not sorted or copied
         codes, stamps, lines, values = codes[order], stamps[order], lines[order], values[order]
+    del step
     _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path, unit)
     unique = _stamps_index(_sorted_unique(stamps), times)
     frequency = _frequency(unique, schema, time_kind, time_column, path)
     grid = _grid(unique, frequency, path)
-    positions = grid.get_indexer(unique)[np.searchsorted(unique.asi8, stamps)]
+    positions = _grid_positions(grid, frequency, stamps, unique.unit)
     target_name = "value" if wide else targets[0]
     names = _calendar_names(schema, with_calendar, frequency, path)
     schema = Schema(time_column, target_name, tuple(features), time_kind, frequency, time_format,
@@ -409,8 +416,7 @@ def _static(column: pd.Series, name: str, codes: np.ndarray, ids: list, path) ->
     _refuse_empty(column, f"static column {name!r} of {path}", "a static input needs its value on "
                   "every row of its series. Fill those cells, or leave the column out of --static")
     numeric = types.is_numeric_dtype(column) and not types.is_bool_dtype(column)
-    text = column.astype(str).str.strip().to_numpy(dtype=object)
-    cells, distinct = pd.factorize(column.to_numpy() if numeric else text)
+    cells, distinct = pd.factorize(column.to_numpy()) if numeric else _text_codes(column)
     first = np.full(len(ids), len(distinct), dtype=np.int64)
     last = np.full(len(ids), -1, dtype=np.int64)
     np.minimum.at(first, codes, cells)
@@ -443,21 +449,39 @@ def _refuse_empty(column: pd.Series, what: str, fix: str) -> None:
 
 
 def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list]:
-    """(rows,) series number of each row, in order of first appearance, and each series' id."""
+    """(rows,) series number of each row, in order of first appearance, and each series' id.
+
+    Each id column is numbered by its distinct values first and only those are made text, so
+    nothing is held per row as a Python object; values equal once stripped are one id."""
     if not id_columns:
         return np.zeros(len(raw), dtype=np.int64), ["series"]
-    keys = []
+    key, labels = np.zeros(len(raw), dtype=np.int64), []
     for name in id_columns:
         column = raw[name]
         _refuse_empty(column, f"id column {name!r} of {path}", "every row needs its series' id. Fill "
                       "those cells or delete the rows")
-        keys.append(column.astype(str).str.strip().to_numpy(dtype=object))
-    if len(keys) == 1:
-        codes, uniques = pd.factorize(keys[0], sort=False)
-        return codes.astype(np.int64), [str(u) for u in uniques]
-    index = pd.MultiIndex.from_arrays(keys)
-    codes, uniques = pd.factorize(index, sort=False)
-    return codes.astype(np.int64), [tuple(str(part) for part in u) for u in uniques]
+        codes, names = _text_codes(column)
+        if len(labels) and np.prod([len(found) for found in labels], dtype=float) * len(names) > 2**62:
+            raise UserError(f"{path} has too many distinct ids in {listing(id_columns)} to number "
+                            f"them; expected fewer series.")
+        key = key * len(names) + codes
+        labels.append(names)
+    codes, keys = pd.factorize(key, sort=False)
+    parts = []
+    for names in reversed(labels):  # each series' code in every id column, last column first
+        keys, part = np.divmod(keys, len(names))
+        parts.append(names[part])
+    if len(labels) == 1:
+        return codes.astype(np.int64), [str(name) for name in parts[0]]
+    return codes.astype(np.int64), [tuple(str(p) for p in reversed(row)) for row in zip(*parts, strict=True)]
+
+
+def _text_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(rows,) number of each cell's value as stripped text, in order of first appearance, and
+    those texts (an object array): distinct values are found before any is made text."""
+    codes, uniques = pd.factorize(column, sort=False)
+    merged, names = pd.factorize(pd.Index(uniques).astype(str).str.strip(), sort=False)
+    return merged[codes], np.asarray(names, dtype=object)
 
 
 def _refuse_repeated_times(raw: pd.DataFrame, times: pd.DatetimeIndex, time_column: str, used,
@@ -505,6 +529,8 @@ def _refuse_repeated_times(raw: pd.DataFrame, times: pd.DatetimeIndex, time_colu
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """np.unique by sorting: numpy 2.4's hashed np.unique took 19.6 s on ten million hourly
     timestamps (hashing is slow on such evenly spaced integers), sorting 0.3 s."""
+    if len(values) < 2 or (values[1:] > values[:-1]).all():
+        return values  # one series' times, sorted and unique
     ordered = np.sort(values)
     return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(ordered) else ordered
 
@@ -557,6 +583,18 @@ def _grid(unique: pd.DatetimeIndex, frequency: str, path) -> pd.DatetimeIndex:
     return regularise(empty, frequency, path).index
 
 
+def _grid_positions(grid: pd.DatetimeIndex, frequency: str, stamps: np.ndarray,
+                    unit: str) -> np.ndarray:
+    """(rows,) where each of `stamps` (integers in `unit`, every one on `grid`, whose step is
+    `frequency`) lies on the grid: by arithmetic for a fixed step (hours, days), else by binary
+    search (months)."""
+    offset = to_offset(frequency)
+    if isinstance(offset, pd.offsets.Tick) and len(grid):
+        start = grid[:1].as_unit(unit).asi8[0]
+        return (stamps - start) // (pd.Timedelta(offset) // pd.Timedelta(1, unit))
+    return grid.as_unit(unit).asi8.searchsorted(stamps)
+
+
 def _calendar_names(schema: Schema | None, with_calendar: bool, frequency: str, path) -> tuple:
     if schema is not None:
         return schema.calendar
@@ -576,24 +614,27 @@ def _assemble(schema: Schema, source: str, ids: list, codes: np.ndarray, positio
     """The Panel from rows sorted by series then time: `positions` on the file's `grid`. Each
     series runs from its first observed target value to its last; one with none is left out."""
     series = len(ids)
-    observed = ~np.isnan(values[:, 0])
-    big = np.iinfo(np.int64).max
-    first = np.full(series, big, dtype=np.int64)
-    last = np.full(series, -1, dtype=np.int64)
-    np.minimum.at(first, codes[observed], positions[observed])
-    np.maximum.at(last, codes[observed], positions[observed])
-    kept = last >= 0
+    bounds = np.searchsorted(codes, np.arange(series + 1))  # series k: rows bounds[k]:bounds[k + 1]
+    observed = np.flatnonzero(~np.isnan(values[:, 0]))
+    begin, end = np.searchsorted(observed, bounds[:-1]), np.searchsorted(observed, bounds[1:]) - 1
+    kept = end >= begin  # a series with an observed target value
     left_out = [(ids[k], "no target value") for k in np.flatnonzero(~kept)]
-    inside = kept[codes] & (positions >= first[codes]) & (positions <= last[codes])
-    codes, positions, values = codes[inside], positions[inside], values[inside]
-    renumber = np.cumsum(kept) - 1
-    first, last = first[kept], last[kept]
-    codes = renumber[codes]
+    first_row, last_row = observed[begin[kept]], observed[end[kept]]  # of each kept series
+    first, last = positions[first_row], positions[last_row]
     lengths = last - first + 1
+    present = last_row - first_row + 1
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    table = np.full((int(offsets[-1]), values.shape[1]), np.nan)
-    table[offsets[codes] + positions - first[codes]] = values
-    present = np.bincount(codes, minlength=len(lengths))
+    if kept.all() and (present == np.diff(bounds)).all() and (present == lengths).all():
+        table = values  # every row is data and every step is there: nothing to move
+    else:
+        inside = np.zeros(len(codes) + 1, dtype=np.int8)  # +1 at each run's start, -1 after it
+        np.add.at(inside, first_row, 1)
+        np.add.at(inside, last_row + 1, -1)
+        inside = np.cumsum(inside[:-1]).astype(bool)
+        renumber = np.cumsum(kept) - 1
+        codes = renumber[codes[inside]]
+        table = np.full((int(offsets[-1]), values.shape[1]), np.nan, dtype=np.float32)
+        table[offsets[codes] + positions[inside] - first[codes]] = values[inside]
     return Panel(schema, source, [ids[k] for k in np.flatnonzero(kept)], grid[first], offsets, table,
                  lengths - present, left_out, {name: found[kept] for name, found in statics.items()})
 

@@ -39,17 +39,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise UserError(f"{path} is a directory, not a file; pass the path of a CSV or Parquet file.")
     try:
         with open(path, "rb") as file:
-            head = file.read(1 << 16)
+            head = file.read(_HEAD)
         if head.startswith(PARQUET_MAGIC):
             return _checked(_read_parquet(path), path, None)
         _check_text(head, path)  # a binary file or another encoding is refused before it is read
+        if _starts_plainly(head):  # the usual file: Arrow reads it, row i from line i + 2
+            header = _first_line(head)
+            fast = _read_arrow_csv(path, _separator(header), head)
+            if fast is not None:
+                return _checked(fast, path, header)
         plain = _plain(path, head)
         data = None if plain else path.read_bytes()
     except OSError as error:
         raise UserError(
             f"{path} cannot be read ({error.strerror}); expected a readable CSV file. Check its "
             f"permissions.") from None
-    if plain:  # the usual file: pandas reads it from disk; row i is on line i + 2
+    if plain:  # no comment or blank line: pandas reads it from disk; row i is on line i + 2
         header = _first_line(head)
         numbers = None
     else:  # comment or blank lines: drop them, remembering the line number of each kept line
@@ -107,6 +112,120 @@ def _checked(raw: pd.DataFrame, path: Path, header: str | None) -> pd.DataFrame:
 
 
 PARQUET_MAGIC = b"PAR1"
+_HEAD = 1 << 16  # the first bytes, read to know what the file is
+
+# the cells pandas reads as missing (pandas.read_csv's default na_values), which Arrow reads alike
+_SAMPLE = 1 << 20  # bytes whose cells set each column's type
+TIME_TEXT = 50  # the first cells of a time column kept as text (see `text_time_format`)
+MISSING_MARKERS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                   "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | None:
+    """A plain CSV (no comment or blank lines; see `_plain`) read by Arrow's multithreaded reader
+    into the frame pandas would have read, indexed by line number, or None where that frame could
+    differ from pandas's and pandas reads it instead (its messages name the flaws of a bad file).
+
+    Numbers are read straight as float32 (whole numbers as int64), ISO times straight as
+    timestamps (their first cells kept as text in `frame.attrs["time_text"]`, for the format to
+    write them back in), text as Arrow-backed strings: nothing is held per row as a Python object.
+    Each column's type is that of its cells in the file's first MiB; a later cell of another type
+    (text among numbers, a decimal among whole numbers, a ragged row, a quoted line break) hands
+    the file to pandas. `head`: the
+    file's first bytes, where the text of the first times is read."""
+    import pyarrow  # lazily, as for Parquet
+    import pyarrow.compute
+    import pyarrow.csv
+
+    # a blank line is a row of empty cells (dropped later, as pandas skips it): line numbers hold
+    parse = pyarrow.csv.ParseOptions(delimiter=separator, ignore_empty_lines=False)
+    read = pyarrow.csv.ReadOptions(block_size=1 << 24)
+    convert = dict(null_values=list(MISSING_MARKERS), strings_can_be_null=True,
+                   quoted_strings_can_be_null=True)
+    try:
+        with open(path, "rb") as file:
+            sample = file.read(_SAMPLE)
+        if len(sample) == _SAMPLE:
+            sample = sample[:sample.rindex(b"\n") + 1]
+        inferred = pyarrow.csv.read_csv(io.BytesIO(sample), parse_options=parse,
+                                        convert_options=pyarrow.csv.ConvertOptions(**convert)).schema
+        names = [f.name.strip() for f in inferred]
+        if len(set(names)) < len(names) or not all(names) or len(set(inferred.names)) < len(names):
+            return None  # empty or repeated column names: pandas names them its way
+        # each column typed as its first MiB reads (Arrow is several times slower and bigger when
+        # it infers times itself); floats as float32
+        declared = {f.name: pyarrow.float32() if pyarrow.types.is_floating(f.type) else f.type
+                    for f in inferred if not pyarrow.types.is_null(f.type)}
+        table = pyarrow.csv.read_csv(path, read_options=read, parse_options=parse,
+                                     convert_options=pyarrow.csv.ConvertOptions(
+                                         **convert, column_types=declared))
+    except (pyarrow.ArrowException, OSError, ValueError):
+        return None
+    columns, chunked = {}, table.columns
+    del table  # each column's Arrow buffers go as soon as it is converted
+    for i, name in enumerate(names):
+        try:
+            column, chunked[i] = _arrow_column(chunked[i], first=i == 0), None
+        except (pyarrow.ArrowException, ValueError):  # times finer than microseconds
+            return None
+        if column is None:
+            return None
+        columns[name] = column
+    times = [f.name for f in inferred if pyarrow.types.is_timestamp(f.type) or
+             pyarrow.types.is_date32(f.type)]
+    texts = {}
+    if times:  # the first times as written: the lines of `head` before its last line break
+        try:
+            sample = pyarrow.csv.read_csv(
+                io.BytesIO(head if len(head) < _HEAD else head[:head.rindex(b"\n") + 1]),
+                parse_options=parse,
+                convert_options=pyarrow.csv.ConvertOptions(
+                    **convert, column_types={name: pyarrow.string() for name in times}))
+        except (pyarrow.ArrowException, ValueError):
+            return None
+        texts = {name.strip(): sample.column(name).to_pylist()[:TIME_TEXT] for name in times
+                 if sample.num_rows}
+    frame = pd.DataFrame(columns, copy=False)
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    frame.attrs["time_text"] = texts
+    return frame
+
+
+def _arrow_column(chunked, first: bool):
+    """A column of Arrow's CSV reader as pandas would have read it (numpy floats with NaN,
+    int64, bool, datetime64, Arrow-backed strings), or None where pandas would read it otherwise
+    or the line numbers may not hold: a time zone, missing cells among booleans, text starting
+    with a space, text holding a line break (a quoted one), a `first` column's text starting
+    with '#' (a comment line)."""
+    import pyarrow
+    import pyarrow.compute
+
+    kind = chunked.type
+    nulls = chunked.null_count
+    if pyarrow.types.is_null(kind):
+        return np.full(len(chunked), np.nan, dtype=np.float32)
+    if pyarrow.types.is_floating(kind) or (pyarrow.types.is_integer(kind) and nulls):
+        return _contiguous(chunked.cast(pyarrow.float32()) if nulls else chunked, np.float32)
+    if pyarrow.types.is_integer(kind):
+        return _contiguous(chunked, np.int64)
+    if pyarrow.types.is_boolean(kind):
+        return None if nulls else _contiguous(chunked, bool)
+    if pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind):
+        compute = pyarrow.compute
+        if (compute.any(compute.starts_with(chunked, " ")).as_py()  # pandas strips them
+                or compute.any(compute.match_substring(chunked, "\n")).as_py()
+                or (first and compute.any(compute.starts_with(chunked, "#")).as_py())):
+            return None
+        return chunked.to_pandas()
+    if pyarrow.types.is_date32(kind) or (pyarrow.types.is_timestamp(kind) and kind.tz is None):
+        return _contiguous(chunked.cast(pyarrow.timestamp("us")), "datetime64[us]")  # NaT if empty
+    return None
+
+
+def _contiguous(chunked, dtype) -> np.ndarray:
+    """One numpy array of a chunked Arrow column, NaN where a float is missing."""
+    array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=dtype)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -187,27 +306,55 @@ def _plain(path: Path, head: bytes) -> bool:
     """True when pandas can read the file as it is and keep its line numbers: more than one line,
     no comment line and no blank line before the last row (a quick scan for a line break followed
     by '#' or by another line break). `head`, the first 64 KiB, has passed `_check_text`."""
-    if not head.strip():
+    if not _starts_plainly(head):
         return False
-    first = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t")
-    if first.startswith((b"#", b"\n", b"\r")):
-        return False
-    if b"\n" not in head:  # one line so far, or lines ended by CR alone
-        return False
+    buffer = bytearray(_SCAN + 256)  # read in slices (a bool per byte is big), 256 bytes overlapping
     with open(path, "rb") as file:
-        tail, pending = b"", False  # pending: blank lines seen, harmless if nothing follows them
-        while chunk := file.read(1 << 22):
-            if pending and chunk.strip():
+        offset, found = 0, -1
+        while size := file.readinto(buffer):
+            data = np.frombuffer(buffer, dtype=np.uint8, count=size)
+            if found < 0:
+                found = _skipped_line(buffer, data, size)
+                start = found
+            else:
+                start = 0
+            # blank lines or comments at the very end are harmless: nothing follows them
+            if found >= 0 and np.isin(data[start:], _WHITESPACE, invert=True).any():
                 return False
-            block = tail + chunk
-            found = _SKIPPED_LINE.search(block)
-            if found and block[found.start():].strip():
-                return False
-            pending, tail = pending or found is not None, chunk[-256:]
+            del data  # the buffer cannot be read into while numpy holds it
+            if size < len(buffer):
+                break
+            offset += _SCAN if found < 0 else len(buffer)
+            file.seek(offset)
     return True
 
 
+def _starts_plainly(head: bytes) -> bool:
+    """True when the file's first bytes hold a header line (not a comment or a blank line) and
+    another line after it, ended by a line feed."""
+    first = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t")
+    return bool(head.strip()) and not first.startswith((b"#", b"\n", b"\r")) and b"\n" in head
+
+
 _SKIPPED_LINE = re.compile(rb"\n[ \t]*(?:#|\r?\n)")  # a line break, then a comment or a blank line
+
+
+def _skipped_line(text, data: np.ndarray, stop: int) -> int:
+    """Where `text[:stop]` (`data`: its bytes as a numpy array) first has a line break followed by
+    a comment or a blank line, or -1. The byte after every line break is looked at all at once;
+    the regular expression runs only from the first that is '#', a space, a tab or a line ending
+    (it is slow over hundreds of MB)."""
+    breaks = np.flatnonzero(data[:stop - 1] == 10)
+    suspects = breaks[np.isin(data[breaks + 1], _SUSPECTS)]
+    if not len(suspects):
+        return -1
+    found = _SKIPPED_LINE.search(text, int(suspects[0]), stop)
+    return found.start() if found else -1
+
+
+_SCAN = 1 << 26  # bytes scanned at a time (64 MiB)
+_SUSPECTS = np.frombuffer(b"#\n\r \t", dtype=np.uint8)
+_WHITESPACE = np.frombuffer(b" \t\r\n\x0b\x0c", dtype=np.uint8)
 
 
 def _first_line(head: bytes) -> str:
