@@ -164,10 +164,7 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
     columns, chunked = {}, table.columns
     del table  # each column's Arrow buffers go as soon as it is converted
     for i, name in enumerate(names):
-        try:
-            column, chunked[i] = _arrow_column(chunked[i], first=i == 0), None
-        except (pyarrow.ArrowException, ValueError):  # times finer than microseconds
-            return None
+        column, chunked[i] = _arrow_column(chunked[i], csv=True, first=i == 0), None
         if column is None:
             return None
         columns[name] = column
@@ -191,12 +188,15 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
     return frame
 
 
-def _arrow_column(chunked, first: bool):
-    """A column of Arrow's CSV reader as pandas would have read it (numpy floats with NaN,
-    int64, bool, datetime64, Arrow-backed strings), or None where pandas would read it otherwise
-    or the line numbers may not hold: a time zone, missing cells among booleans, text starting
-    with a space, text holding a line break (a quoted one), a `first` column's text starting
-    with '#' (a comment line)."""
+def _arrow_column(chunked, csv: bool, first: bool = False):
+    """A column that Arrow read, as a pandas column with nothing held per row as a Python object:
+    numbers as float32 (NaN where missing; whole numbers with none missing as int64), times as
+    datetime64[us] (NaT where missing), text as Arrow-backed strings.
+
+    From a `csv`, the column as pandas would have read it, or None where pandas would read it
+    otherwise or the line numbers may not hold: a time zone, missing cells among booleans, text
+    starting with a space, text holding a line break (a quoted one), a `first` column's text
+    starting with '#' (a comment line). From Parquet, any other column as pandas converts it."""
     import pyarrow
     import pyarrow.compute
 
@@ -205,9 +205,17 @@ def _arrow_column(chunked, first: bool):
     if pyarrow.types.is_null(kind):
         return np.full(len(chunked), np.nan, dtype=np.float32)
     if pyarrow.types.is_floating(kind) or (pyarrow.types.is_integer(kind) and nulls):
-        return _contiguous(chunked.cast(pyarrow.float32()) if nulls else chunked, np.float32)
+        return _contiguous(chunked.cast(pyarrow.float32(), safe=False), np.float32)
     if pyarrow.types.is_integer(kind):
         return _contiguous(chunked, np.int64)
+    if (pyarrow.types.is_date32(kind) or pyarrow.types.is_timestamp(kind)) and getattr(kind, "tz", None) is None:
+        try:
+            return _contiguous(chunked.cast(pyarrow.timestamp("us")), "datetime64[us]")
+        except pyarrow.ArrowInvalid:  # times finer than microseconds
+            if csv:
+                return None
+    if not csv:
+        return chunked.to_pandas()
     if pyarrow.types.is_boolean(kind):
         return None if nulls else _contiguous(chunked, bool)
     if pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind):
@@ -217,8 +225,6 @@ def _arrow_column(chunked, first: bool):
                 or (first and compute.any(compute.starts_with(chunked, "#")).as_py())):
             return None
         return chunked.to_pandas()
-    if pyarrow.types.is_date32(kind) or (pyarrow.types.is_timestamp(kind) and kind.tz is None):
-        return _contiguous(chunked.cast(pyarrow.timestamp("us")), "datetime64[us]")  # NaT if empty
     return None
 
 
@@ -235,14 +241,28 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet
 
     try:
-        table = pyarrow.parquet.read_table(path)
-        raw = table.to_pandas()
+        file = pyarrow.parquet.ParquetFile(path)
+        names = file.schema_arrow.names
+        pieces = [[] for _ in names]
+        # in batches, each float column made float32 at once: never the whole file as float64
+        for batch in file.iter_batches(batch_size=1 << 20):
+            for piece, column in zip(pieces, batch.columns, strict=True):
+                floats = pyarrow.types.is_floating(column.type)
+                piece.append(column.cast(pyarrow.float32(), safe=False) if floats else column)
+        columns = {}
+        for i, name in enumerate(names):
+            chunked, pieces[i] = pyarrow.chunked_array(pieces[i], file.schema_arrow.field(i).type
+                                                       if not pieces[i] else None), None
+            column = _arrow_column(chunked, csv=False)
+            if not name.startswith("__index_level_"):  # pandas's unnamed index, written by to_parquet
+                columns[name] = column
     except (pyarrow.ArrowException, OSError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(
             f"{path} starts like a Parquet file but cannot be read as one ({reason}); expected a "
             f"complete Parquet file. Write it again (pandas: to_parquet), or pass the data as CSV."
         ) from None
+    raw = pd.DataFrame(columns, copy=False)
     raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
     return raw
 
