@@ -8,7 +8,11 @@
                  forecaster's windows (views) against keras.utils.timeseries_dataset_from_array,
                  time and peak extra memory to build them and to read them in batches of 256
     big-train    `forecaster train` on a generated 10-million-row CSV (8 columns), one epoch capped
-                 at a few hundred steps: CSV load time, peak RSS against the raw float32 data
+                 at a few hundred steps: CSV load time (Arrow, and pandas as before it), Parquet,
+                 peak RSS against the raw float32 data
+    many-series  10,000 daily series x 1,000 days in one long CSV (and Parquet): reading it, then
+                 `train`, `backtest` and `forecast` from the command line: seconds, peak RSS,
+                 series per second
     forecast     a cold `forecaster forecast` (a new process) against the same forecast through
                  keras.saving.load_model + predict
     distribute   training with --distribute mirrored on two logical CPU devices against one
@@ -49,9 +53,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("throughput", "windowing", "big-train", "forecast", "distribute", "panels", "long-window")
+SECTIONS = ("throughput", "windowing", "big-train", "many-series", "forecast", "distribute", "panels",
+            "long-window")
 PANEL_SERIES = (10, 1_000, 10_000)
 PANEL_ROWS = 1_000_000  # rows of each panel, all series together
+MANY_SERIES, MANY_ROWS = 10_000, 1_000  # the many-series file: 10,000 series x 1,000 days
+MANY_ORIGINS = 7  # backtest origins of each series there
 LONG_ROWS = 35_040  # two years of half-hours
 LONG_TIME_STEPS, LONG_HORIZON = 672, 48  # two weeks of history, one day ahead
 
@@ -275,12 +282,16 @@ def _measure_windowing(rows: int, side: str, read_windows: int) -> dict:
             "raw_mb": values.nbytes / 2**20}
 
 
-def _measure_load(csv: str, features: list) -> dict:
-    """Read the big CSV as `train` does: time and peak RSS."""
-    from forecaster.data import read_panel
+def _measure_load(csv: str, features: list = (), reader: str = "arrow", target: str | None = "target",
+                  id_columns: list = ()) -> dict:
+    """Read a big file as `train` does: time and peak RSS. `reader` "pandas": a CSV read as
+    before Arrow (the reader pandas.read_csv, which takes over from Arrow for odd files)."""
+    from forecaster.data import read_panel, reading
 
+    if reader == "pandas":
+        reading._read_arrow_csv = lambda *arguments: None
     started = time.perf_counter()
-    panel = read_panel(csv, target="target", features=tuple(features))
+    panel = read_panel(csv, target=target, features=tuple(features), id_columns=tuple(id_columns))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": int(panel.offsets[-1]),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -297,7 +308,15 @@ def _measure_baseline_rss() -> dict:
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def _measure_tensorflow_rss() -> dict:
+    """Peak RSS of a process that has only imported TensorFlow: what any training run costs."""
+    import tensorflow  # noqa: F401
+
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 MEASUREMENTS = {
+    "tensorflow-rss": _measure_tensorflow_rss,
     "plain-keras": _measure_plain_keras,
     "forecaster-train": _measure_forecaster_train,
     "windowing": _measure_windowing,
@@ -404,6 +423,8 @@ def _big_train(args, output: Path) -> dict:
     features = [f"f{k}" for k in range(1, 8)]
     raw_mb = args.rows * 8 * 4 / 2**20
     baseline = measure("baseline-rss")
+    tensorflow = measure("tensorflow-rss")["peak_rss_mb"]
+    load_pandas = measure("load", csv=str(csv), features=features, reader="pandas")
     load = measure("load", csv=str(csv), features=features)
     parquet = _big_parquet(args.rows, output)
     load_parquet = measure("load", csv=str(parquet), features=features)
@@ -412,15 +433,18 @@ def _big_train(args, output: Path) -> dict:
                        ",".join(features), "--epochs", "1", "--steps-per-epoch", "300",
                        "--model-dir", str(output / "big-model")])
     result = {"rows": args.rows, "raw_float32_mb": raw_mb, "csv_gib": csv.stat().st_size / 2**30,
-              "keras_baseline_rss_mb": baseline["peak_rss_mb"], "load": load, "train": train,
+              "keras_baseline_rss_mb": baseline["peak_rss_mb"], "tensorflow_rss_mb": tensorflow,
+              "load": load, "load_pandas": load_pandas, "train": train,
+              "train_extra_over_tensorflow": (train["peak_rss_mb"] - tensorflow) / raw_mb,
               "parquet_mib": parquet.stat().st_size / 2**20, "load_parquet": load_parquet,
               "train_rss_over_raw": train["peak_rss_mb"] / raw_mb,
               "train_extra_rss_over_raw": (train["peak_rss_mb"] - baseline["peak_rss_mb"]) / raw_mb}
-    print(f"   load {load['seconds']:.1f} s (peak RSS {load['peak_rss_mb']:.0f} MB), as Parquet "
+    print(f"   load {load['seconds']:.1f} s (peak RSS {load['peak_rss_mb']:.0f} MB; by pandas "
+          f"{load_pandas['seconds']:.1f} s, {load_pandas['peak_rss_mb']:.0f} MB), as Parquet "
           f"{load_parquet['seconds']:.1f} s ({load_parquet['peak_rss_mb']:.0f} MB); train "
           f"{train['seconds']:.0f} s, peak RSS {train['peak_rss_mb']:.0f} MB = "
           f"{result['train_rss_over_raw']:.2f} x raw {raw_mb:.0f} MB (Keras alone "
-          f"{baseline['peak_rss_mb']:.0f} MB)", flush=True)
+          f"{baseline['peak_rss_mb']:.0f} MB; TensorFlow imported {tensorflow:.0f} MB)", flush=True)
     return result
 
 
@@ -553,6 +577,7 @@ def _median_run(runs: list, key: str) -> float:
 
 
 SECTION_RUNNERS = {"throughput": _throughput, "windowing": _windowing, "big-train": _big_train,
+                   "many-series": lambda args, output: _many_series(args, output),
                    "forecast": _forecast, "distribute": _distribute, "panels": _panels,
                    "long-window": _long_window}
 
@@ -586,8 +611,11 @@ def _markdown(results: dict) -> str:
                     f"{every['read_seconds']:.1f}, +{every['peak_extra_mb']:.0f} | | |")
     if "big-train" in results:
         r = results["big-train"]
+        before = r.get("load_pandas")
         rows.append(f"| read a {r['rows']:,}-row CSV ({r['csv_gib']:.2f} GiB) (s; peak RSS MB) | "
-                    f"{r['load']['seconds']:.1f}; {r['load']['peak_rss_mb']:.0f} | | |")
+                    f"{r['load']['seconds']:.1f}; {r['load']['peak_rss_mb']:.0f} | "
+                    + (f"pandas.read_csv {before['seconds']:.1f}; {before['peak_rss_mb']:.0f} | "
+                       f"{before['seconds'] / r['load']['seconds']:.1f}x faster |" if before else "| |"))
         if "load_parquet" in r:
             parquet = r["load_parquet"]
             rows.append(f"| ... the same rows as Parquet ({r['parquet_mib']:.0f} MiB) (s; peak RSS MB) | "
@@ -599,6 +627,31 @@ def _markdown(results: dict) -> str:
         rows.append(f"| ... less Keras's own peak ({r['keras_baseline_rss_mb']:.0f} MB) | "
                     f"{r['train']['peak_rss_mb'] - r['keras_baseline_rss_mb']:.0f} | | "
                     f"{r['train_extra_rss_over_raw']:.2f}x raw |")
+        if "tensorflow_rss_mb" in r:
+            rows.append(f"| ... less a process that only imported TensorFlow ({r['tensorflow_rss_mb']:.0f} "
+                        f"MB) | {r['train']['peak_rss_mb'] - r['tensorflow_rss_mb']:.0f} | | "
+                        f"{r['train_extra_over_tensorflow']:.2f}x raw |")
+    if "many-series" in results:
+        r = results["many-series"]
+        what = f"{r['series']:,} series x {r['rows']:,} days"
+        pandas_, arrow, parquet = (r["load"][name] for name in ("pandas", "arrow", "parquet"))
+        rows.append(f"| read {what} ({r['csv_mib']:.0f} MiB CSV) (s; peak RSS MB) | {arrow['seconds']:.1f}; "
+                    f"{arrow['peak_rss_mb']:.0f} | pandas.read_csv {pandas_['seconds']:.1f}; "
+                    f"{pandas_['peak_rss_mb']:.0f} | {pandas_['seconds'] / arrow['seconds']:.1f}x faster |")
+        rows.append(f"| ... as Parquet ({r['parquet_mib']:.0f} MiB) | {parquet['seconds']:.1f}; "
+                    f"{parquet['peak_rss_mb']:.0f} | the CSV {arrow['seconds']:.1f} | "
+                    f"{arrow['seconds'] / parquet['seconds']:.1f}x faster |")
+        extra = r["train"]["peak_rss_mb"] - r["tensorflow_rss_mb"]
+        rows.append(f"| `train` on it, 1 epoch x 300 steps (s; peak RSS MB) | {r['train']['seconds']:.0f}; "
+                    f"{r['train']['peak_rss_mb']:.0f} | less TensorFlow imported "
+                    f"({r['tensorflow_rss_mb']:.0f}): {extra:.0f} | "
+                    f"{r['train_extra_over_values']:.1f}x the values, "
+                    f"{r['train_extra_over_cells']:.1f}x every cell as float32 |")
+        for name in ("backtest", "forecast"):
+            found = r[name]
+            what = f"last {r['origins']} origins" if name == "backtest" else "from the Parquet file"
+            rows.append(f"| `{name}` of every series ({what}; s; peak RSS MB) | {found['seconds']:.1f}; "
+                        f"{found['peak_rss_mb']:.0f} | | {r['series'] / found['seconds']:.0f} series/s |")
     if "forecast" in results:
         r = results["forecast"]
         rows.append(f"| cold forecast, new process (s, median) | "
@@ -643,3 +696,81 @@ def _markdown(results: dict) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _many_series(args, output: Path) -> dict:
+    """10,000 daily series x 1,000 days in one long file: reading it (pandas as before Arrow,
+    Arrow, Parquet), then `train`, `backtest` and `forecast` from the command line, each in its
+    own process: seconds, peak RSS, series per second."""
+    started = time.perf_counter()
+    csv, parquet = _many_files(MANY_SERIES, MANY_ROWS, output)
+    print(f"   {csv} ready in {time.perf_counter() - started:.0f} s "
+          f"({csv.stat().st_size / 2**20:.0f} MiB; Parquet {parquet.stat().st_size / 2**20:.0f} MiB)",
+          flush=True)
+    read = {"target": "sales", "id_columns": ["item"]}
+    loads = {"pandas": measure("load", csv=str(csv), reader="pandas", **read),
+             "arrow": measure("load", csv=str(csv), **read),
+             "parquet": measure("load", csv=str(parquet), **read)}
+    tensorflow = measure("tensorflow-rss")["peak_rss_mb"]
+    model = output / "many-model"
+    cli = [sys.executable, "-m", "forecaster"]
+    runs = {"train": run_timed([*cli, "train", "--csv", str(csv), "--id-col", "item", "--target", "sales",
+                                "--epochs", "1", "--steps-per-epoch", "300", "--model-dir", str(model)]),
+            "backtest": run_timed([*cli, "backtest", "--model-dir", str(model), "--csv", str(csv),
+                                   "--last", str(MANY_ORIGINS), "--output",
+                                   str(output / "many-backtest.csv")]),
+            "forecast": run_timed([*cli, "forecast", "--model-dir", str(model), "--csv", str(parquet),
+                                   "--output", str(output / "many-forecast.csv")])}
+    values_mb = MANY_SERIES * MANY_ROWS * 4 / 2**20  # the sales column as float32
+    result = {"series": MANY_SERIES, "rows": MANY_ROWS, "origins": MANY_ORIGINS,
+              "csv_mib": csv.stat().st_size / 2**20, "parquet_mib": parquet.stat().st_size / 2**20,
+              "values_float32_mb": values_mb, "tensorflow_rss_mb": tensorflow, "load": loads, **runs,
+              "train_extra_over_values": (runs["train"]["peak_rss_mb"] - tensorflow) / values_mb,
+              "train_extra_over_cells": (runs["train"]["peak_rss_mb"] - tensorflow) / (3 * values_mb)}
+    for name, found in loads.items():
+        print(f"   read ({name}) {found['seconds']:.1f} s, peak RSS {found['peak_rss_mb']:.0f} MB",
+              flush=True)
+    for name, found in runs.items():
+        print(f"   {name} {found['seconds']:.1f} s ({MANY_SERIES / found['seconds']:.0f} series/s), "
+              f"peak RSS {found['peak_rss_mb']:.0f} MB", flush=True)
+    return result
+
+
+def _many_columns(series: int, rows: int) -> dict:
+    """`series` daily series of `rows` days each, long format (item, date, sales): levels from 1
+    to about 1000, a weekly cycle, a slow trend and noise."""
+    import pandas as pd
+
+    rng = np.random.default_rng(series)
+    days = np.arange(rows)
+    level = np.exp(rng.uniform(0, 7, series))[:, None]
+    weekly = 1 + 0.3 * np.sin(2 * np.pi * (days + rng.integers(0, 7, series)[:, None]) / 7)
+    values = level * (weekly + 1e-4 * days + rng.normal(0, 0.05, (series, rows)))
+    return {"item": np.repeat(np.char.add("item-", np.char.zfill(np.arange(series).astype(str), 5)), rows),
+            "date": np.tile(pd.date_range("2021-01-01", periods=rows, freq="D").to_numpy(), series),
+            "sales": values.ravel().round(3)}
+
+
+def _many_files(series: int, rows: int, output: Path) -> tuple[Path, Path]:
+    """The many-series file as CSV and as Parquet (row groups of a million rows)."""
+    import pyarrow
+    import pyarrow.parquet
+
+    csv, parquet = output / f"many-{series}x{rows}.csv", output / f"many-{series}x{rows}.parquet"
+    if csv.is_file() and parquet.is_file():
+        return csv, parquet
+    columns = _many_columns(series, rows)
+    table = pyarrow.table({"item": columns["item"], "date": columns["date"].astype("datetime64[s]"),
+                           "sales": columns["sales"]})
+    pyarrow.parquet.write_table(table, parquet.with_suffix(".tmp"), row_group_size=1_000_000)
+    parquet.with_suffix(".tmp").rename(parquet)
+    dates = np.datetime_as_string(columns["date"][:rows], unit="D")
+    with open(csv.with_suffix(".tmp"), "w", encoding="utf-8") as file:
+        file.write("item,date,sales\n")
+        for k in range(series):
+            block = slice(k * rows, (k + 1) * rows)
+            item = columns["item"][k * rows]
+            file.write("".join(f"{item},{d},{v:.3f}\n" for d, v in
+                               zip(dates, columns["sales"][block], strict=True)))
+    csv.with_suffix(".tmp").rename(csv)
+    return csv, parquet

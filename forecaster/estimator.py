@@ -115,7 +115,8 @@ class Forecaster:
         splits, widened = _widened(panel, time_splits(
             panel, settings.val_fraction, settings.test_fraction, settings.val_start,
             settings.test_start), settings)
-        pieces = _filled_pieces(panel, splits, settings)
+        filled = _filled(panel, splits, settings)
+        pieces = [filled[a:b] for a, b in zip(panel.offsets[:-1], panel.offsets[1:], strict=True)]
         if settings.season_length:  # the user's season: for everything, MASE included
             self.seasons_ = Seasons((settings.season_length,), settings.season_length)
             self.mase_season_ = settings.season_length
@@ -131,7 +132,11 @@ class Forecaster:
             time_steps=time_steps, horizon=horizon)
         self.schema_, self.season_, self.ids_ = panel.schema, season, list(kept.ids)
         self.static_ = StaticInputs().fit(kept.statics)
-        problem = Problem(np.concatenate([p for p, fit in zip(pieces, fits, strict=True) if fit]),
+        del pieces
+        if not fits.all():  # the rows of the series that fit a window, one after another
+            filled = filled[np.concatenate([np.arange(panel.offsets[k], panel.offsets[k + 1])
+                                            for k in np.flatnonzero(fits)])]
+        problem = Problem(filled,
                           kept.offsets, splits.val_start, splits.test_start, time_steps, horizon,
                           season, panel.source, period=max(self.seasons_.periods, default=season))
         if self.static_.width:
@@ -139,7 +144,7 @@ class Forecaster:
         self.scale_ = np.array([seasonal_mae_scale(problem.values[a:a + n, 0], self.mase_season_)
                                 for a, n in zip(problem.offsets[:-1], splits.val_start, strict=True)])
         self.scale_ = np.where(np.isfinite(self.scale_) & (self.scale_ > 0), self.scale_, 1.0)
-        self.train_mean_ = np.array([problem.values[a:a + n, 0].mean() for a, n in
+        self.train_mean_ = np.array([problem.values[a:a + n, 0].mean(dtype="float64") for a, n in
                                      zip(problem.offsets[:-1], splits.val_start, strict=True)])
         scalings = AUTO_SCALINGS if settings.scaling == "auto" else (settings.scaling,)
         networks, skipped = [], []
@@ -543,11 +548,17 @@ def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, seas
                                      test_start=splits.test_start[fits]), left_out, fits
 
 
-def _filled_pieces(panel: Panel, splits: Splits, settings: Settings) -> list[np.ndarray]:
-    """Every series' rows (with its calendar inputs), filled within its own splits: no value from
-    a later split fills an earlier one."""
-    return [panel.values(k, settings.fill, segments=(splits.val_start[k], splits.test_start[k]))
-            for k in range(len(panel))]
+def _filled(panel: Panel, splits: Splits, settings: Settings) -> np.ndarray:
+    """(rows, columns) float32: every series' rows (with its calendar inputs), filled within its
+    own splits (no value from a later split fills an earlier one), one after another as in the
+    panel. The panel's own array where nothing is missing and nothing is added: never copied."""
+    if not panel.schema.calendar and not np.isnan(panel.raw).any():
+        return panel.raw
+    filled = np.empty((len(panel.raw), panel.raw.shape[1] + len(panel.schema.calendar)), np.float32)
+    for k in range(len(panel)):
+        filled[panel.offsets[k]:panel.offsets[k + 1]] = panel.values(
+            k, settings.fill, segments=(splits.val_start[k], splits.test_start[k]))
+    return filled
 
 
 def _halves(at: np.ndarray, splits: Splits, horizon: int):

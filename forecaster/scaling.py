@@ -36,14 +36,15 @@ class Scaler:
         # Two passes, each over blocks: the mean, then the mean squared deviation from it.
         total = count = 0.0
         for start, stop in blocks:
-            block = read(start, stop)
+            block = np.asarray(read(start, stop), dtype="float64")
             total = total + np.nansum(block, axis=0)
             count = count + np.sum(~np.isnan(block), axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.mean_ = total / count
         squares = 0.0
         for start, stop in blocks:
-            squares = squares + np.nansum((read(start, stop) - self.mean_) ** 2, axis=0)
+            squares = squares + np.nansum((np.asarray(read(start, stop), dtype="float64")
+                                           - self.mean_) ** 2, axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             scale = np.sqrt(squares / count)
         self.scale_ = np.where(scale > 0, scale, 1.0)
@@ -118,7 +119,7 @@ class Representation:
         """`values`: (rows, columns) in user units, target first: one series, or several one after
         another, series k at rows offsets[k]:offsets[k + 1]. `train_rows`: the training rows at
         the start of each series (one int, or one per series); only they are read."""
-        values = np.asarray(values, dtype="float64")
+        values = np.asarray(values)  # float32 or float64, as held: never copied whole
         offsets = np.array([0, len(values)]) if offsets is None else np.asarray(offsets)
         count = len(offsets) - 1
         train_rows = np.broadcast_to(np.asarray(train_rows, dtype=np.int64), (count,))
@@ -200,7 +201,7 @@ class Representation:
         counts alike (for one series, simply the lower MAE). A tie goes to naive."""
         naive_total, seasonal_total = np.zeros(horizon), np.zeros(horizon)
         for rows, found in zip(series, origins, strict=True):
-            target = rows[:, 0]
+            target = np.asarray(rows[:, 0], dtype="float64")
             histories = histories_at(target[:, None], found, int(found.min()))[..., 0]
             truth = target[found[:, None] + np.arange(horizon)[None, :]]
             naive = np.abs(truth - anchor_forecast("naive", histories, horizon, self.season)).mean(axis=0)
@@ -222,7 +223,7 @@ class Representation:
         else:
             inputs = Scaler().fit_blocks(lambda a, b: _differenced_rows(rows, a + lag, b + lag, lag),
                                          len(rows) - lag)
-        target = rows[:, 0]
+        target = np.asarray(rows[:, 0], dtype="float64")
         level = float(np.mean(target[: origins.max() + horizon]))
         if self.scaling == "window":
             spread = 1.0  # each window has its own
@@ -420,7 +421,7 @@ def _deviations(values: np.ndarray, season: int, cycles: int) -> np.ndarray:
 def _log_size(rows: np.ndarray) -> float:
     """A series' size: the log of the mean absolute value of its target over `rows` (its training
     rows), so that series of 10 and of 10,000 lie three apart whatever their units."""
-    size = float(np.nanmean(np.abs(np.asarray(rows, dtype="float64")[:, 0])))
+    size = float(np.nanmean(np.abs(np.asarray(rows[:, 0], dtype="float64"))))
     return float(np.log(size)) if size > 0 else 0.0
 
 

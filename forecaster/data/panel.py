@@ -26,7 +26,7 @@ from forecaster.data.columns import (
     require_columns,
     to_numbers,
 )
-from forecaster.data.reading import read_table
+from forecaster.data.reading import read_table, release_memory
 from forecaster.data.times import (
     calendar,
     calendar_names,
@@ -167,13 +167,13 @@ class Panel:
         return int(np.isnan(self.raw[:, 0]).sum())
 
     def values(self, k: int, fill: str, segments=()) -> np.ndarray:
-        """(rows, columns) float64 of series k in the user's units, target first, then the
-        features, missing values filled within each segment (see `fill_missing`), then the
+        """(rows, columns) of series k in the user's units (float32, as held), target first, then
+        the features, missing values filled within each segment (see `fill_missing`), then the
         calendar inputs."""
         filled = fill_missing(self.rows(k), fill, segments, names=self.schema.columns)
         if not self.schema.calendar:
             return filled
-        return np.hstack([filled, calendar(self.index(k), self.schema.calendar)])
+        return np.hstack([filled, calendar(self.index(k), self.schema.calendar).astype(filled.dtype)])
 
     def label(self, k: int) -> str:
         """Series k's id as text: 'store 1, item 7' style for several id columns."""
@@ -348,6 +348,7 @@ def read_panel(
         stamps = times.asi8
         values = np.column_stack([numbers[name] for name in (*targets, *features)])
     del raw, numbers  # a long file's text cells go now: only the numbers and times are kept
+    release_memory()
     step = np.diff(codes)
     if not ((step > 0) | ((step == 0) & (np.diff(stamps) >= 0))).all():  # sorted files (the
         order = np.lexsort((stamps, codes))  # usual case) are not sorted or copied
@@ -654,7 +655,8 @@ def fill_missing(values: np.ndarray, method: str, segments=(), names=()) -> np.n
     before it (the past), and only a gap at the very start of the series takes the first value
     after it. "ffill" repeats the last known value. "error" refuses any missing value.
     """
-    values = np.asarray(values, dtype="float64")
+    values = np.asarray(values)
+    values = values if values.dtype in (np.float32, np.float64) else values.astype("float64")
     missing = np.isnan(values)
     if not missing.any():
         return values  # as given: nothing to fill, nothing copied

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -121,6 +122,14 @@ MISSING_MARKERS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN",
                    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 
+def release_memory() -> None:
+    """Hand back to the system the memory Arrow's allocator keeps for reuse once a read's
+    buffers are freed (hundreds of MB after a big file); nothing if Arrow was not used."""
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+
+
 def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | None:
     """A plain CSV (no comment or blank lines; see `_plain`) read by Arrow's multithreaded reader
     into the frame pandas would have read, indexed by line number, or None where that frame could
@@ -182,6 +191,7 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
             return None
         texts = {name.strip(): sample.column(name).to_pylist()[:TIME_TEXT] for name in times
                  if sample.num_rows}
+    pyarrow.default_memory_pool().release_unused()  # what Arrow's allocator kept of the read
     frame = pd.DataFrame(columns, copy=False)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
     frame.attrs["time_text"] = texts
@@ -208,7 +218,8 @@ def _arrow_column(chunked, csv: bool, first: bool = False):
         return _contiguous(chunked.cast(pyarrow.float32(), safe=False), np.float32)
     if pyarrow.types.is_integer(kind):
         return _contiguous(chunked, np.int64)
-    if (pyarrow.types.is_date32(kind) or pyarrow.types.is_timestamp(kind)) and getattr(kind, "tz", None) is None:
+    timestamps = pyarrow.types.is_date32(kind) or pyarrow.types.is_timestamp(kind)
+    if timestamps and getattr(kind, "tz", None) is None:
         try:
             return _contiguous(chunked.cast(pyarrow.timestamp("us")), "datetime64[us]")
         except pyarrow.ArrowInvalid:  # times finer than microseconds
@@ -262,6 +273,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"{path} starts like a Parquet file but cannot be read as one ({reason}); expected a "
             f"complete Parquet file. Write it again (pandas: to_parquet), or pass the data as CSV."
         ) from None
+    pyarrow.default_memory_pool().release_unused()  # what Arrow's allocator kept of the read
     raw = pd.DataFrame(columns, copy=False)
     raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
     return raw
