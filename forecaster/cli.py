@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--level", type=float, nargs="+", default=[80, 95],
                           help="prediction-interval levels whose coverage to report (default 80 95)")
     _series_option(evaluate, "score")
+    _ray_option(evaluate, "forecast")
     evaluate.set_defaults(handler=_evaluate)
 
     backtest = commands.add_parser(
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--output", help="CSV of every forecast (default "
                           "reports/<model name>/backtest.csv; - for stdout)")
     _series_option(backtest, "backtest")
+    _ray_option(backtest, "backtest")
     backtest.set_defaults(handler=_backtest)
 
     compare = commands.add_parser(
@@ -130,8 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--plot", help="PNG file of the history's tail and the forecast of one "
                           "series: the first, or the first of --series")
     _series_option(forecast, "forecast")
+    _ray_option(forecast, "forecast")
     forecast.set_defaults(handler=_forecast)
     return parser
+
+
+def _ray_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--ray", metavar="auto|ADDRESS",
+                        help=f"{what} the series on Ray (pip install 'forecaster[ray]'): 'auto' starts a "
+                             f"local cluster, or a cluster's address such as ray://head:10001; the "
+                             f"same results as without it")
 
 
 def _series_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -278,7 +288,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from forecaster.evaluation import evaluate
 
     result = evaluate(args.model_dir, csv=args.csv, output_dir=args.output_dir, levels=args.level,
-                      series=parse_features(args.series))
+                      series=parse_features(args.series), ray=args.ray)
     print(result.table())
     print(f"wrote {result.report_path} (tables and {len(result.figures)} figures), "
           f"{result.metrics_path} and {', '.join(p.name for p in result.figures.values())}")
@@ -307,7 +317,7 @@ def _backtest(args: argparse.Namespace) -> int:
         check_output_file(output, "--output")
     report, table = run_backtest(args.model_dir, args.csv, start=args.start, last=args.last,
                                  stride=args.stride, levels=args.level,
-                                 series=parse_features(args.series))
+                                 series=parse_features(args.series), ray=args.ray)
     text = table.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     if output == "-":
         sys.stdout.write(text)
@@ -333,7 +343,7 @@ def _forecast(args: argparse.Namespace) -> int:
         check_output_file(args.plot, "--plot", PICTURE_SUFFIXES)
     model = load_bundle(args.model_dir)
     result = forecast(model, args.csv, horizon=args.horizon, levels=args.level,
-                      series=parse_features(args.series))
+                      series=parse_features(args.series), model_dir=args.model_dir, ray=args.ray)
     history = result.history
     if history.missing_values:
         print(f"forecaster forecast: note: filled {count(history.missing_values, 'missing value')} "

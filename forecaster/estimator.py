@@ -383,7 +383,7 @@ class Forecaster:
             return roll_forward(predict, representation, recent, self.settings_.horizon, known, rows,
                                 static)
         windows = representation.windows(recent, rows, static)
-        return representation.decode(_batched(predict, windows), recent[..., 0], rows)
+        return representation.decode(predict(windows), recent[..., 0], rows)
 
     def _rows_of(self, panel: Panel) -> np.ndarray:
         """(series,) each series' row in the statistics, -1 for a series not seen in training."""
@@ -457,7 +457,7 @@ def roll_forward(predict, representation, histories, steps: int, ahead=None, row
     forecasts = np.empty((len(histories), steps))
     for step in range(steps):
         window = representation.windows(histories, rows, static)
-        forecasts[:, step] = representation.decode_next(_batched(predict, window),
+        forecasts[:, step] = representation.decode_next(predict(window),
                                                          histories[:, :, 0], rows)
         row = np.concatenate([forecasts[:, step, None], ahead[:, step]], axis=1)[:, None, :]
         histories = np.concatenate([histories[:, 1:], row], axis=1)
@@ -627,17 +627,29 @@ def _mae(errors) -> float:
 
 
 def _predictor(model):
-    """windows -> outputs of a member: a Keras or NumPy model, or a ridge baseline."""
-    if isinstance(model, LinearBaseline):
-        return model.predict
-    return model.predict_on_batch  # compiled once: ~35x faster than eager calls
+    """windows -> outputs of a member (a Keras or NumPy model, or a ridge baseline), computed in
+    batches of exactly PREDICT_BATCH windows (the last one padded with zeros): the matrix
+    products then have the same shapes whatever the number of windows, so that a window's
+    forecast does not depend on which others are forecast with it (BLAS picks its kernels by
+    shape, and they round differently) and many series split into parts (`--ray`) forecast to the
+    last digit as one."""
+    predict = model.predict if isinstance(model, LinearBaseline) else model.predict_on_batch
+
+    def fixed(windows) -> np.ndarray:
+        windows = np.asarray(windows)
+        outputs = []
+        for start in range(0, len(windows), PREDICT_BATCH):
+            batch = windows[start:start + PREDICT_BATCH]
+            padded = np.zeros((PREDICT_BATCH, *windows.shape[1:]), dtype=windows.dtype)
+            padded[:len(batch)] = batch
+            outputs.append(np.asarray(predict(padded))[:len(batch)])
+        return np.concatenate(outputs) if outputs else np.asarray(predict(windows))
+
+    return fixed
 
 
-def _batched(predict, windows: np.ndarray, size: int = 1024) -> np.ndarray:
-    if len(windows) <= size:
-        return np.asarray(predict(windows))
-    return np.concatenate([np.asarray(predict(windows[i:i + size]))
-                           for i in range(0, len(windows), size)])
+PREDICT_BATCH = 256  # windows per matrix product (see `_predictor`)
+
 
 
 def describe_left_out(left_out) -> str:

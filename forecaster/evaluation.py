@@ -24,6 +24,7 @@ from forecaster.estimator import Forecaster, actuals
 from forecaster.files import check_output_dir, write_text_atomically
 from forecaster.forecasting import forecast_panel, id_columns
 from forecaster.intervals import check_level
+from forecaster.parallel import run_by_series
 from forecaster.report import write_report
 from forecaster.scaling import anchor_forecast, seasonal_mae_scale
 
@@ -95,16 +96,27 @@ class Backtest:
         return ~np.isnan(self.truth)
 
 
-def backtest(model: Forecaster, panel: Panel, origins) -> Backtest:
+def backtest(model: Forecaster, panel: Panel, origins, model_dir=None, ray: str | None = None) -> Backtest:
     """Forecast from each origin, (series, row) pairs, with the model and every baseline.
 
     At each origin only the rows of that series before it are read: missing values are filled
     from those rows alone, as `forecaster forecast` on the file cut at the origin would, and the
     model's forecast is computed by the same method (`Forecaster.predict`), so the two agree to the
-    last digit.
+    last digit. `ray`: a Ray cluster's address ("auto": a local one) to spread the series over,
+    each task loading the bundle in `model_dir` (see `forecaster.parallel`); the same result.
     """
-    horizon, season = model.horizon, model.season_
     origins = np.asarray(origins, dtype=np.int64).reshape(-1, 2)
+    arrays = run_by_series(_backtest_arrays, model, model_dir, panel, origins, ray)
+    return Backtest(panel, origins, arrays.pop(TRUTH), arrays)
+
+
+TRUTH = " actual"  # the key of the actual values among a backtest's arrays (no forecast's name)
+
+
+def _backtest_arrays(model: Forecaster, panel: Panel, origins: np.ndarray) -> dict:
+    """{forecast's name: (origins, horizon)} of the model and every baseline, and the actual
+    values under TRUTH (see `backtest`)."""
+    horizon, season = model.horizon, model.season_
     histories = model.histories(panel, origins, max(season, 1))[..., 0]
     first = panel.raw[panel.offsets[origins[:, 0]], 0]  # each series' first value (observed)
     last, at = histories[:, -1], origins[:, 1]
@@ -117,7 +129,7 @@ def backtest(model: Forecaster, panel: Panel, origins) -> Backtest:
         * np.arange(1, horizon + 1)[None, :],
         "ridge": model.predict(panel, origins, members=[(model.linear_, model.members_[0][1])]),
     }
-    return Backtest(panel, origins, actuals(panel, origins, horizon), forecasts)
+    return {**forecasts, TRUTH: actuals(panel, origins, horizon)}
 
 
 def summarise(result: Backtest, scales, intervals=None, levels=()) -> dict:
@@ -201,7 +213,8 @@ class Evaluation:
 DEFAULT_LEVELS = (80, 95)
 
 
-def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS, series=None) -> Evaluation:
+def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS, series=None,
+             ray: str | None = None) -> Evaluation:
     """Score the bundle in `model_dir` on its held-out test split, or on the tail of `csv`.
 
     Without `csv`, the training file is read again and the test split starts at the time recorded
@@ -209,6 +222,7 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS, series
     `val_fraction` if the model was trained with no test split), at least one horizon long. Every
     origin is a backtest origin: the forecast and each baseline see only earlier rows of their
     series. `series` (ids) restricts it to some series; the figures draw the first of them.
+    `ray`: forecast on a Ray cluster (see `backtest`).
     Writes metrics.json, the figures and report.html to `output_dir` (default
     reports/<model name>).
     """
@@ -232,7 +246,7 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS, series
         raise UserError(
             f"{source} is too short to score the model: it needs {_needed(model, panel)} rows of "
             f"history before a tail of at least {model.horizon} rows. Use a longer file.")
-    result = backtest(model, panel, origins)
+    result = backtest(model, panel, origins, model_dir, ray)
     report = _report(model, result, source, model_dir, history_end, levels)
     output_dir.mkdir(parents=True, exist_ok=True)
     figures = _figures(model, panel, result, report, output_dir, levels)
@@ -331,14 +345,15 @@ def _origins(model: Forecaster, panel: Panel, first_rows) -> np.ndarray:
     return np.concatenate(pairs).astype(np.int64) if pairs else np.zeros((0, 2), dtype=np.int64)
 
 
-def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=(), series=None):
+def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=(), series=None,
+                 ray: str | None = None):
     """Backtest the bundle on `csv` from many origins; returns (report, table).
 
     Origins, per series: from the timestamp `start`, or the `last` N possible origins, or (by
     default) those in the last test_fraction of the file's time range (val_fraction if the model
     kept no test split); every `stride`-th one. The table has one row per series, origin and step:
     the id column(s), origin, the time column, step, actual, forecast (the model), each baseline,
-    and lower_L/upper_L per interval level.
+    and lower_L/upper_L per interval level. `ray`: forecast on a Ray cluster (see `backtest`).
     """
     levels = [check_level(level) for level in levels]
     if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
@@ -370,7 +385,7 @@ def run_backtest(model_dir, csv, start=None, last=None, stride: int = 1, levels=
     origins = origins[_rank_from_start(origins) % stride == 0]
     history_end = np.array(panel.lengths, dtype=np.int64)  # a series without origins: all of it
     np.minimum.at(history_end, origins[:, 0], origins[:, 1])
-    result = backtest(model, panel, origins)
+    result = backtest(model, panel, origins, model_dir, ray)
     report = _report(model, result, csv, model_dir, history_end, levels)
     rows_of = origins[:, 1][:, None] + np.arange(horizon)[None, :]
     series_of = np.repeat(origins[:, 0], horizon)

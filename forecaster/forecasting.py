@@ -12,6 +12,7 @@ from forecaster.data import Panel, format_times, read_panel
 from forecaster.errors import UserError
 from forecaster.estimator import Forecaster, describe_left_out
 from forecaster.intervals import check_level
+from forecaster.parallel import run_by_series
 
 
 @dataclass
@@ -26,14 +27,17 @@ class Forecast:
     intervals: dict  # level -> (lower, upper), each (series, steps)
 
 
-def forecast(model: Forecaster, csv, horizon: int | None = None, levels=(), series=None) -> Forecast:
+def forecast(model: Forecaster, csv, horizon: int | None = None, levels=(), series=None,
+             model_dir=None, ray: str | None = None) -> Forecast:
     """Forecast `horizon` steps (default: the trained horizon) after the end of each series of
     `csv` (or of those named in `series`), with conformal prediction intervals at each of `levels`
     (whole percents). Beyond the trained horizon the model continues from its own forecasts.
 
     The CSV must have the training columns and frequency; each series' last rows are its input. A
     series too short to forecast is left out and named in `Forecast.history.left_out`; an error
-    only when none remains.
+    only when none remains. `ray`: a Ray cluster's address ("auto": a local one) to spread the
+    series over, each task loading the bundle in `model_dir` (`forecaster.parallel`): the same
+    forecasts.
     """
     levels = [check_level(level) for level in levels]
     if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
@@ -41,10 +45,11 @@ def forecast(model: Forecaster, csv, horizon: int | None = None, levels=(), seri
     panel = read_panel(csv, schema=model.schema_)
     if series:
         panel = panel.select(panel.find(series))
-    return forecast_panel(model, panel, horizon, levels)
+    return forecast_panel(model, panel, horizon, levels, model_dir, ray)
 
 
-def forecast_panel(model: Forecaster, panel: Panel, horizon: int | None = None, levels=()) -> Forecast:
+def forecast_panel(model: Forecaster, panel: Panel, horizon: int | None = None, levels=(),
+                   model_dir=None, ray: str | None = None) -> Forecast:
     """`forecast` of series already read (with the model's schema); `levels` already checked."""
     horizon = model.horizon if horizon is None else horizon
     needed = model.rows_needed(panel)
@@ -63,8 +68,10 @@ def forecast_panel(model: Forecaster, panel: Panel, horizon: int | None = None, 
         kept.left_out = panel.left_out + left_out
         panel = kept
     origins = np.column_stack([np.arange(len(panel)), panel.lengths])
-    values = model.predict(panel, origins, steps=horizon)
-    intervals = {level: model.bounds(panel, origins, values, level) for level in levels}
+    arrays = run_by_series(_forecast_arrays, model, model_dir, panel, origins, ray, steps=horizon,
+                           levels=tuple(levels))
+    values = arrays["forecast"]
+    intervals = {level: (arrays[f"lower_{level}"], arrays[f"upper_{level}"]) for level in levels}
     series = np.repeat(np.arange(len(panel)), horizon)
     stamps = panel.times(series, panel.lengths[series] + np.tile(np.arange(horizon), len(panel)))
     times = [stamps[k * horizon:(k + 1) * horizon] for k in range(len(panel))]
@@ -75,6 +82,15 @@ def forecast_panel(model: Forecaster, panel: Panel, horizon: int | None = None, 
     for level, (lower, upper) in intervals.items():
         columns[f"lower_{level}"], columns[f"upper_{level}"] = lower.ravel(), upper.ravel()
     return Forecast(pd.DataFrame(columns), panel, times, values, intervals)
+
+
+def _forecast_arrays(model: Forecaster, panel: Panel, origins: np.ndarray, steps: int, levels) -> dict:
+    """{"forecast": (series, steps), "lower_L"/"upper_L": each level's bounds} from each origin."""
+    values = model.predict(panel, origins, steps=steps)
+    arrays = {"forecast": values}
+    for level in levels:
+        arrays[f"lower_{level}"], arrays[f"upper_{level}"] = model.bounds(panel, origins, values, level)
+    return arrays
 
 
 def id_columns(panel: Panel, series: np.ndarray) -> dict:
