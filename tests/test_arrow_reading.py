@@ -22,6 +22,7 @@ CASES = {
     "spaces after the separators": f"time, load, temp\n{HOURS.replace(',', ', ')}\n",
     "missing markers": f"time,load,temp\n{HOURS}\n2024-01-02 00:00,NA,n/a\n2024-01-02 01:00,,null\n",
     "an empty row of cells": "time,load,temp\n" + "\n".join([*LINES[:2], ",,", *LINES[2:]]) + "\n",
+    "rows of empty cells at the end": f"time,load,temp\n{HOURS}\n,,\n,,\n",
     "semicolons": f"time;load;temp\n{HOURS.replace(',', ';')}\n",
     "dates": "date,sales\n" + "\n".join(f"2024-01-{d:02d},{d * 3 % 7}" for d in range(1, 29)) + "\n",
     "months as text": "month,sales\n" + "\n".join(f"2020-{m:02d},{m % 4}.25" for m in range(1, 13)) + "\n",

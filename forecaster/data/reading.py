@@ -189,8 +189,9 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
                     **convert, column_types={name: pyarrow.string() for name in times}))
         except (pyarrow.ArrowException, ValueError):
             return None
-        texts = {name.strip(): sample.column(name).to_pylist()[:TIME_TEXT] for name in times
-                 if sample.num_rows}
+        texts = {name.strip(): [text for text in sample.column(name).to_pylist() if text is not None][
+            :TIME_TEXT] for name in times}
+        texts = {name: found for name, found in texts.items() if found}
     pyarrow.default_memory_pool().release_unused()  # what Arrow's allocator kept of the read
     frame = pd.DataFrame(columns, copy=False)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
