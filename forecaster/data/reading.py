@@ -216,13 +216,15 @@ def _arrow_column(chunked, csv: bool, first: bool = False):
     if pyarrow.types.is_null(kind):
         return np.full(len(chunked), np.nan, dtype=np.float32)
     if pyarrow.types.is_floating(kind) or (pyarrow.types.is_integer(kind) and nulls):
-        return _contiguous(chunked.cast(pyarrow.float32(), safe=False), np.float32)
+        return _contiguous(chunked, np.float32)
     if pyarrow.types.is_integer(kind):
         return _contiguous(chunked, np.int64)
     timestamps = pyarrow.types.is_date32(kind) or pyarrow.types.is_timestamp(kind)
     if timestamps and getattr(kind, "tz", None) is None:
-        try:
-            return _contiguous(chunked.cast(pyarrow.timestamp("us")), "datetime64[us]")
+        try:  # finer than microseconds: cast by Arrow, which refuses to drop digits
+            fine = pyarrow.types.is_timestamp(kind) and kind.unit == "ns"
+            return _contiguous(chunked.cast(pyarrow.timestamp("us")) if fine else chunked,
+                               "datetime64[us]")
         except pyarrow.ArrowInvalid:  # times finer than microseconds
             if csv:
                 return None
@@ -241,9 +243,14 @@ def _arrow_column(chunked, csv: bool, first: bool = False):
 
 
 def _contiguous(chunked, dtype) -> np.ndarray:
-    """One numpy array of a chunked Arrow column, NaN where a float is missing."""
-    array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=dtype)
+    """One numpy array of `dtype` from a chunked Arrow column, chunk by chunk (one copy, converted
+    on the way), NaN or NaT where a cell is missing."""
+    out = np.empty(len(chunked), dtype=dtype)
+    at = 0
+    for chunk in chunked.chunks:
+        out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return out
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
