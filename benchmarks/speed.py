@@ -577,7 +577,7 @@ def _median_run(runs: list, key: str) -> float:
 
 
 SECTION_RUNNERS = {"throughput": _throughput, "windowing": _windowing, "big-train": _big_train,
-                   "many-series": lambda args, output: _many_series(args, output),
+                   "many-series": lambda args, output: _many_series(args, output),  # defined below
                    "forecast": _forecast, "distribute": _distribute, "panels": _panels,
                    "long-window": _long_window}
 
@@ -694,9 +694,6 @@ def _markdown(results: dict) -> str:
     return "\n".join(rows)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def _many_series(args, output: Path) -> dict:
     """10,000 daily series x 1,000 days in one long file: reading it (pandas as before Arrow,
@@ -774,3 +771,7 @@ def _many_files(series: int, rows: int, output: Path) -> tuple[Path, Path]:
                                zip(dates, columns["sales"][block], strict=True)))
     csv.with_suffix(".tmp").rename(csv)
     return csv, parquet
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -101,3 +101,18 @@ def test_sorted_unique_equals_numpy_unique():
     for values in (np.zeros(0, dtype=np.int64), rng.integers(0, 50, 500) * 3_600_000_000,
                    np.arange(10, dtype=np.int64)):
         np.testing.assert_array_equal(_sorted_unique(values), np.unique(values))
+
+
+def test_a_frame_written_with_its_index_reads_its_index_as_a_column(tmp_path):
+    """to_parquet keeps a named index as a column (read as one) and an unnamed one under a name of
+    its own (left out); floats arrive as float32 with NaN, whole numbers as int64."""
+    frame = long_frame().assign(units=np.arange(60))
+    frame.set_index("date").to_parquet(tmp_path / "named.parquet")
+    frame.to_parquet(tmp_path / "unnamed.parquet", index=True)
+    named, unnamed = read_table(tmp_path / "named.parquet"), read_table(tmp_path / "unnamed.parquet")
+    assert list(named.columns) == ["store", "sales", "units", "date"]
+    assert list(unnamed.columns) == ["date", "store", "sales", "units"]
+    assert named["sales"].dtype == np.float32 and named["units"].dtype == np.int64
+    assert np.isnan(named["sales"].iloc[7]) and pd.api.types.is_datetime64_dtype(named["date"])
+    panel = read_panel(tmp_path / "named.parquet", id_columns="store", target="sales")
+    assert panel.ids == ["north", "south"] and panel.missing_values == 1

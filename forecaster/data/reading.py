@@ -242,6 +242,20 @@ def _arrow_column(chunked, csv: bool, first: bool = False):
     return None
 
 
+def _direct_dtype(kind):
+    """The numpy type a Parquet column of Arrow type `kind` is read into batch by batch, or None
+    for one converted once read (`_arrow_column`): floats as float32, times without a zone as
+    datetime64[us] (not those finer than microseconds, which Arrow's cast checks)."""
+    import pyarrow
+
+    if pyarrow.types.is_floating(kind):
+        return np.float32
+    if ((pyarrow.types.is_timestamp(kind) and kind.tz is None and kind.unit != "ns")
+            or pyarrow.types.is_date32(kind)):
+        return "datetime64[us]"
+    return None
+
+
 def _contiguous(chunked, dtype) -> np.ndarray:
     """One numpy array of `dtype` from a chunked Arrow column, chunk by chunk (one copy, converted
     on the way), NaN or NaT where a cell is missing."""
@@ -261,18 +275,27 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
     try:
         file = pyarrow.parquet.ParquetFile(path)
-        names = file.schema_arrow.names
-        pieces = [[] for _ in names]
-        # in batches, each float column made float32 at once: never the whole file as float64
+        schema, rows = file.schema_arrow, file.metadata.num_rows
+        # floats and times go straight into numpy, batch by batch (never the whole file as
+        # float64, nor twice); other columns are gathered and converted once read
+        direct = {i: np.empty(rows, dtype=_direct_dtype(field.type)) for i, field in enumerate(schema)
+                  if _direct_dtype(field.type) is not None}
+        pieces = {i: [] for i in range(len(schema)) if i not in direct}
+        at = 0
         for batch in file.iter_batches(batch_size=1 << 20):
-            for piece, column in zip(pieces, batch.columns, strict=True):
-                floats = pyarrow.types.is_floating(column.type)
-                piece.append(column.cast(pyarrow.float32(), safe=False) if floats else column)
+            for i, column in enumerate(batch.columns):
+                if i in direct:
+                    direct[i][at:at + len(column)] = column.to_numpy(zero_copy_only=False)
+                else:
+                    pieces[i].append(column)
+            at += batch.num_rows
         columns = {}
-        for i, name in enumerate(names):
-            chunked, pieces[i] = pyarrow.chunked_array(pieces[i], file.schema_arrow.field(i).type
-                                                       if not pieces[i] else None), None
-            column = _arrow_column(chunked, csv=False)
+        for i, name in enumerate(schema.names):
+            if i in direct:
+                column = direct.pop(i)
+            else:
+                chunked, pieces[i] = pyarrow.chunked_array(pieces[i], schema.field(i).type), None
+                column = _arrow_column(chunked, csv=False)
             if not name.startswith("__index_level_"):  # pandas's unnamed index, written by to_parquet
                 columns[name] = column
     except (pyarrow.ArrowException, OSError, ValueError) as error:
