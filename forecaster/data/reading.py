@@ -131,23 +131,23 @@ def release_memory() -> None:
 
 
 def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | None:
-    """A plain CSV (no comment or blank lines; see `_plain`) read by Arrow's multithreaded reader
-    into the frame pandas would have read, indexed by line number, or None where that frame could
-    differ from pandas's and pandas reads it instead (its messages name the flaws of a bad file).
+    """A CSV whose first line is its header (`_starts_plainly`) read by Arrow's multithreaded
+    reader into the frame pandas would have read, indexed by line number (a blank line is a row
+    of empty cells, dropped later as pandas skips it), or None where that frame could differ from
+    pandas's and pandas reads the file instead (its messages name the flaws of a bad file).
 
     Numbers are read straight as float32 (whole numbers as int64), ISO times straight as
     timestamps (their first cells kept as text in `frame.attrs["time_text"]`, for the format to
     write them back in), text as Arrow-backed strings: nothing is held per row as a Python object.
     Each column's type is that of its cells in the file's first MiB; a later cell of another type
-    (text among numbers, a decimal among whole numbers, a ragged row, a quoted line break) hands
-    the file to pandas. `head`: the
-    file's first bytes, where the text of the first times is read."""
+    (text among numbers, a decimal among whole numbers, a comment line), a ragged row, a quoted
+    line break or a space after a separator hands the file to pandas. `head`: the file's first
+    bytes, where the text of the first times is read."""
     import pyarrow  # lazily, as for Parquet
     import pyarrow.compute
     import pyarrow.csv
 
-    # a blank line is a row of empty cells (dropped later, as pandas skips it): line numbers hold
-    parse = pyarrow.csv.ParseOptions(delimiter=separator, ignore_empty_lines=False)
+    parse = pyarrow.csv.ParseOptions(delimiter=separator, ignore_empty_lines=False)  # lines hold
     read = pyarrow.csv.ReadOptions(block_size=1 << 24)
     convert = dict(null_values=list(MISSING_MARKERS), strings_can_be_null=True,
                    quoted_strings_can_be_null=True)
@@ -189,9 +189,9 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
                     **convert, column_types={name: pyarrow.string() for name in times}))
         except (pyarrow.ArrowException, ValueError):
             return None
-        texts = {name.strip(): [text for text in sample.column(name).to_pylist() if text is not None][
-            :TIME_TEXT] for name in times}
-        texts = {name: found for name, found in texts.items() if found}
+        written = {name.strip(): [text for text in sample.column(name).to_pylist() if text is not None]
+                   for name in times}
+        texts = {name: found[:TIME_TEXT] for name, found in written.items() if found}
     pyarrow.default_memory_pool().release_unused()  # what Arrow's allocator kept of the read
     frame = pd.DataFrame(columns, copy=False)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
