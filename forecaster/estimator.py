@@ -651,7 +651,6 @@ def _predictor(model):
 PREDICT_BATCH = 256  # windows per matrix product (see `_predictor`)
 
 
-
 def describe_left_out(left_out) -> str:
     """'3 series left out (a: too short ..., b: ..., c: ...)'."""
     shown = "; ".join(f"{id_text(name)}: {reason}" for name, reason in left_out[:3])
