@@ -10,6 +10,7 @@ reads that series alone. Ray is an optional extra (`pip install forecaster[ray]`
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def _connect(address: str):
             f"--ray {address} runs on Ray, which is not installed; install the extra with "
             f"`pip install 'forecaster[ray]'`, or leave out --ray.") from None
     if not ray.is_initialized():
+        _refuse_unreachable(address)
         try:
             ray.init(address=None if address == "auto" else address, include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
@@ -68,6 +70,23 @@ def _connect(address: str):
                 f"'auto' (a local cluster) or a running cluster's address, such as "
                 f"ray://head:10001.") from None
     return ray, ray.remote(_run_partition)
+
+
+def _refuse_unreachable(address: str, seconds: float = 5.0) -> None:
+    """A UserError, at once, for a cluster address (host:port, or ray://host:port) where nothing
+    answers: `ray.init` would wait minutes for it."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # not host:port: ray.init says what it makes of it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as error:
+        raise UserError(
+            f"--ray {address}: nothing answers at {host}:{port} ({error.strerror or error}); expected "
+            f"a running Ray cluster's address (`ray start --head` prints it; ray://HOST:10001 for "
+            f"Ray Client), or 'auto' for a local cluster.") from None
 
 
 def _run_partition(task, files: dict, panel: Panel, origins: np.ndarray, options: dict) -> dict:

@@ -3,6 +3,7 @@ the same numbers as one process, to the last digit."""
 
 import builtins
 import json
+import socket
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from forecaster.artifacts import load_bundle
 from forecaster.cli import main
 from forecaster.data import read_panel
 from forecaster.errors import UserError
-from forecaster.evaluation import backtest, evaluate
+from forecaster.evaluation import backtest
 from forecaster.forecasting import forecast
 
 
@@ -43,6 +44,15 @@ def test_without_ray_installed_the_flag_says_how_to_install_it(monkeypatch):
     with pytest.raises(UserError, match=r"--ray auto runs on Ray, which is not installed; install the "
                                         r"extra with `pip install 'forecaster\[ray\]'`"):
         parallel._connect("auto")
+
+
+def test_an_address_where_nothing_answers_is_refused_at_once():
+    with socket.socket() as server:  # a port that was open and is closed again: nothing listens
+        server.bind(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+    with pytest.raises(UserError, match=rf"--ray 127.0.0.1:{port}: nothing answers at 127.0.0.1:{port}"):
+        parallel._refuse_unreachable(f"127.0.0.1:{port}")
+    parallel._refuse_unreachable("auto")  # no address to try
 
 
 @pytest.fixture(scope="module")
