@@ -648,7 +648,7 @@ def _predictor(model):
     return fixed
 
 
-PREDICT_BATCH = 256  # windows per matrix product (see `_predictor`)
+PREDICT_BATCH = 64  # windows per matrix product (see `_predictor`)
 
 
 def describe_left_out(left_out) -> str:
