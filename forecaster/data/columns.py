@@ -41,6 +41,8 @@ def find_time_column(raw: pd.DataFrame, path, exclude=()) -> str:
 def _parses(column: pd.Series) -> bool:
     if column.isna().all():
         return False
+    if types.is_string_dtype(column) or types.is_object_dtype(column):  # each distinct text once, in
+        column = pd.Series(pd.unique(column), dtype=column.dtype)  # order: the first sets the format
     try:
         parse_times(column, "", "")
     except UserError:
@@ -74,7 +76,15 @@ def text_cells(column: pd.Series) -> np.ndarray:
         return column.notna().to_numpy()
     if types.is_numeric_dtype(column):
         return np.zeros(len(column), dtype=bool)
-    return (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
+    return column.notna().to_numpy() & ~_number_cells(column)
+
+
+def _number_cells(column: pd.Series) -> np.ndarray:
+    """(rows,) bool: True where a cell of a text column reads as a number (`pd.to_numeric`). Each
+    distinct value is read once: an id column of ten million cells holds a few thousand."""
+    codes, distinct = pd.factorize(column, sort=False)  # an empty cell: -1
+    numbers = np.append(pd.to_numeric(pd.Series(distinct), errors="coerce").notna().to_numpy(), False)
+    return numbers[codes]  # -1, an empty cell: the False appended
 
 
 def to_numbers(column: pd.Series, name: str, path, dtype: str = "float64") -> pd.Series:
@@ -152,8 +162,8 @@ def is_numeric_like(column: pd.Series) -> bool:
         return True
     if not (types.is_string_dtype(column) or types.is_object_dtype(column)):
         return False
-    present = column.dropna()
-    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.8
+    present = column.notna().to_numpy()
+    return bool(present.any()) and _number_cells(column)[present].mean() >= 0.8
 
 
 def _decimal_commas(column: pd.Series) -> bool:
