@@ -192,7 +192,7 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
         written = {name.strip(): [text for text in sample.column(name).to_pylist() if text is not None]
                    for name in times}
         texts = {name: found[:TIME_TEXT] for name, found in written.items() if found}
-    pyarrow.default_memory_pool().release_unused()  # what Arrow's allocator kept of the read
+    release_memory()  # what Arrow's allocator kept of the read
     frame = pd.DataFrame(columns, copy=False)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
     frame.attrs["time_text"] = texts
@@ -215,16 +215,14 @@ def _arrow_column(chunked, csv: bool, first: bool = False):
     nulls = chunked.null_count
     if pyarrow.types.is_null(kind):
         return np.full(len(chunked), np.nan, dtype=np.float32)
-    if pyarrow.types.is_floating(kind) or (pyarrow.types.is_integer(kind) and nulls):
-        return _contiguous(chunked, np.float32)
+    dtype = _direct_dtype(kind)  # floats, and times without a zone down to microseconds
+    if dtype is not None or (pyarrow.types.is_integer(kind) and nulls):
+        return _contiguous(chunked, dtype or np.float32)
     if pyarrow.types.is_integer(kind):
         return _contiguous(chunked, np.int64)
-    timestamps = pyarrow.types.is_date32(kind) or pyarrow.types.is_timestamp(kind)
-    if timestamps and getattr(kind, "tz", None) is None:
-        try:  # finer than microseconds: cast by Arrow, which refuses to drop digits
-            fine = pyarrow.types.is_timestamp(kind) and kind.unit == "ns"
-            return _contiguous(chunked.cast(pyarrow.timestamp("us")) if fine else chunked,
-                               "datetime64[us]")
+    if pyarrow.types.is_timestamp(kind) and kind.tz is None:  # nanoseconds
+        try:  # cast by Arrow, which refuses to drop digits
+            return _contiguous(chunked.cast(pyarrow.timestamp("us")), "datetime64[us]")
         except pyarrow.ArrowInvalid:  # times finer than microseconds
             if csv:
                 return None
@@ -278,8 +276,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         schema, rows = file.schema_arrow, file.metadata.num_rows
         # floats and times go straight into numpy, batch by batch (never the whole file as
         # float64, nor twice); other columns are gathered and converted once read
-        direct = {i: np.empty(rows, dtype=_direct_dtype(field.type)) for i, field in enumerate(schema)
-                  if _direct_dtype(field.type) is not None}
+        dtypes = {i: _direct_dtype(field.type) for i, field in enumerate(schema)}
+        direct = {i: np.empty(rows, dtype=dtype) for i, dtype in dtypes.items() if dtype is not None}
         pieces = {i: [] for i in range(len(schema)) if i not in direct}
         at = 0
         for batch in file.iter_batches(batch_size=1 << 20):
@@ -304,7 +302,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"{path} starts like a Parquet file but cannot be read as one ({reason}); expected a "
             f"complete Parquet file. Write it again (pandas: to_parquet), or pass the data as CSV."
         ) from None
-    pyarrow.default_memory_pool().release_unused()  # what Arrow's allocator kept of the read
+    release_memory()  # what Arrow's allocator kept of the read
     raw = pd.DataFrame(columns, copy=False)
     raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
     return raw
