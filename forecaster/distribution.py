@@ -129,19 +129,90 @@ class Worker:
             model.save(path)
             return load_model(path)
 
+    def gather(self, value) -> list:
+        """Every worker's `value` (any picklable object), in worker order: [value] alone. A
+        collective operation: every worker must call it, in the same order."""
+        if self.kind != "multiworker":
+            return [value]
+        import pickle
+
+        import numpy as np
+        import tensorflow
+
+        def everyone(array: np.ndarray) -> np.ndarray:  # (workers * n,) from each worker's (n,)
+            values = self.strategy.experimental_distribute_values_from_function(
+                lambda context: tensorflow.constant(array))
+            return self.strategy.gather(values, axis=0).numpy()
+
+        data = np.frombuffer(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), np.uint8)
+        sizes = everyone(np.array([len(data)], dtype=np.int64))
+        padded = np.zeros(-(-int(sizes.max()) // 8) * 8, dtype=np.uint8)  # whole int64s
+        padded[:len(data)] = data
+        found = everyone(padded.view(np.int64)).view(np.uint8).reshape(len(sizes), -1)
+        step = len(sizes) // self.workers  # each worker's replicas gave the same value
+        return [pickle.loads(found[k, :sizes[k]].tobytes()) for k in range(0, len(sizes), step)]
+
+    def dataset(self, batches_of, functions, shapes, epoch: int = 0, endless: bool = True):
+        """The windows this worker holds of every batch, for model.fit: `batches_of(epoch)` gives
+        [(this worker's origins in a batch, the windows in that batch over every worker)]
+        (`forecaster.windows.shared_steps`), `functions` = (read, encode) make the windows, of
+        `shapes` = (inputs' shape, targets' shape) each.
+
+        Each replica gets its part of each batch padded to the epoch's largest part on any
+        worker, with weights (replicas x rows / the batch's windows; 0 on the padding) under which
+        the sum of the replicas' losses, and of their gradients, is the mean over the whole batch,
+        whichever worker holds which window; Keras's running means of the loss and of the
+        (weighted) metrics, summed over the workers, are then the means over the batches too.
+        From the `epoch`-th epoch on, endlessly; or one pass."""
+        import numpy as np
+        import tensorflow
+
+        read, encode = functions
+        here = max(1, self.replicas // self.workers)  # this worker's replicas
+
+        def elements():
+            number = epoch
+            while True:
+                parts, most = batches_of(number)
+                size = max(1, -(-most // here))
+                for origins, total in parts:
+                    for piece in np.array_split(origins, here):
+                        inputs = np.zeros((size, *shapes[0]), np.float32)
+                        targets = np.zeros((size, *shapes[1]), np.float32)
+                        weights = np.zeros(size, np.float32)
+                        if len(piece):
+                            inputs[:len(piece)], targets[:len(piece)] = read(piece), encode(piece)
+                            weights[:len(piece)] = self.replicas * size / total
+                        yield inputs, targets, weights
+                if not endless:
+                    return
+                number += 1
+
+        signature = (tensorflow.TensorSpec((None, *shapes[0]), tensorflow.float32),
+                     tensorflow.TensorSpec((None, *shapes[1]), tensorflow.float32),
+                     tensorflow.TensorSpec((None,), tensorflow.float32))
+        return self.strategy.distribute_datasets_from_function(
+            lambda context: tensorflow.data.Dataset.from_generator(
+                elements, output_signature=signature).prefetch(2))
+
     def describe(self) -> dict:
         """For the bundle's metadata: how the model was trained."""
         return {"distribute": self.kind, "replicas": self.replicas, "workers": self.workers,
                 "devices": list(self.devices)}
 
-    def note(self, batch_size: int) -> str:
-        """One line for the user about a distributed run."""
+    def note(self, batch_size: int, series: tuple[int, int] | None = None) -> str:
+        """One line for the user about a distributed run; `series` = (this worker's, the file's)
+        when each worker read only its own series."""
         where = (f"{self.workers} workers; this is worker {self.index}{', the chief' if self.chief else ''}"
                  if self.kind == "multiworker" else ", ".join(self.devices))
         share, rest = divmod(batch_size, self.replicas)
         text = (f"--distribute {self.kind}: trained on {self.replicas} replicas in sync ({where}); "
-                f"--batch-size {batch_size} is the global batch, {share}{f' or {share + 1}' if rest else ''} "
-                f"windows per replica.")
+                f"--batch-size {batch_size} is the global batch, ")
+        if series is None:
+            text += f"{share}{f' or {share + 1}' if rest else ''} windows per replica."
+        else:
+            text += (f"drawn from every series; this worker read {series[0]} of the {series[1]} "
+                     f"series (those whose id hashes to it) and computed the windows of theirs.")
         if not self.chief:
             text += " Only the chief saves the bundle; this worker's copy was discarded."
         return text

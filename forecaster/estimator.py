@@ -41,6 +41,7 @@ from forecaster.intervals import ConformalIntervals
 from forecaster.models import BASELINE_MODELS, RIDGE_MODEL, LinearBaseline, member_label, ridge_model
 from forecaster.scaling import StaticInputs, evenly_spaced, seasonal_mae_scale
 from forecaster.seasons import Seasons, find_seasons, mase_season
+from forecaster.sharing import Share
 from forecaster.windows import choose_window, histories_at
 
 # What --scaling auto trains, keeping the one, or the mean of the several, with the lowest
@@ -109,12 +110,19 @@ class Forecaster:
 
     # Fitting -------------------------------------------------------------------------------------
 
-    def fit(self, panel: Panel, verbose=0, checkpoints: Checkpoints | None = None) -> Forecaster:
-        """Train on the training split of every series of `panel` (split at one time for all)."""
+    def fit(self, panel: Panel, verbose=0, checkpoints: Checkpoints | None = None,
+            share: Share | None = None) -> Forecaster:
+        """Train on the training split of every series of `panel` (split at one time for all).
+        `share` (`forecaster.sharing`): `panel` holds one worker's series of the file, and what
+        is decided over every series is decided from what the workers gather, as one process
+        would; the fitted state covers every series on every worker."""
         settings = self.settings
-        splits, widened = _widened(panel, time_splits(
-            panel, settings.val_fraction, settings.test_fraction, settings.val_start,
+        share = share or Share.alone(panel)
+        whole = share.outline(panel)  # every series of the file: `panel` itself for one process
+        every_split, widened = _widened(whole, time_splits(
+            whole, settings.val_fraction, settings.test_fraction, settings.val_start,
             settings.test_start), settings)
+        splits = _local(every_split, share)
         filled = _filled(panel, splits, settings)
         pieces = [filled[a:b] for a, b in zip(panel.offsets[:-1], panel.offsets[1:], strict=True)]
         if settings.season_length:  # the user's season: for everything, MASE included
@@ -122,30 +130,39 @@ class Forecaster:
             self.mase_season_ = settings.season_length
         else:
             self.seasons_ = find_seasons([piece[:n, 0] for piece, n in zip(
-                pieces, splits.val_start, strict=True)], panel.schema.frequency)
+                pieces, splits.val_start, strict=True)], panel.schema.frequency,
+                None if share.alone_ else share)
             self.mase_season_ = mase_season(panel.schema.frequency)
         season = self.seasons_.season
-        time_steps, horizon = resolve_window(settings, panel, splits, self.seasons_.periods)
-        kept, splits, left_out, fits = _trainable(panel, splits, time_steps, horizon, season)
+        time_steps, horizon = resolve_window(settings, whole, every_split, self.seasons_.periods)
+        every_kept, every_split, left_out, every_fit = _trainable(whole, every_split, time_steps,
+                                                                 horizon, season)
+        fits = share.local(every_fit)
+        kept = every_kept if share.alone_ else (panel if fits.all() else panel.select(fits))
+        unselected, share = share, share.select(every_fit)
+        splits = _local(every_split, share)
         self.settings_ = dataclasses.replace(
             settings, time_col=panel.schema.time_column, target=settings.target or panel.schema.target,
             time_steps=time_steps, horizon=horizon)
-        self.schema_, self.season_, self.ids_ = panel.schema, season, list(kept.ids)
-        self.static_ = StaticInputs().fit(kept.statics)
+        self.schema_, self.season_, self.ids_ = panel.schema, season, list(every_kept.ids)
+        self.static_ = StaticInputs().fit(every_kept.statics)
         del pieces
         if not fits.all():  # the rows of the series that fit a window, one after another
             filled = filled[np.concatenate([np.arange(panel.offsets[k], panel.offsets[k + 1])
                                             for k in np.flatnonzero(fits)])]
         problem = Problem(filled,
                           kept.offsets, splits.val_start, splits.test_start, time_steps, horizon,
-                          season, panel.source, period=max(self.seasons_.periods, default=season))
+                          season, panel.source, period=max(self.seasons_.periods, default=season),
+                          share=None if share.alone_ else share)
         if self.static_.width:
             problem.static = self.static_.transform(kept.statics)
-        self.scale_ = np.array([seasonal_mae_scale(problem.values[a:a + n, 0], self.mase_season_)
-                                for a, n in zip(problem.offsets[:-1], splits.val_start, strict=True)])
+        self.scale_ = share.merge(np.array([
+            seasonal_mae_scale(problem.values[a:a + n, 0], self.mase_season_)
+            for a, n in zip(problem.offsets[:-1], splits.val_start, strict=True)]))
         self.scale_ = np.where(np.isfinite(self.scale_) & (self.scale_ > 0), self.scale_, 1.0)
-        self.train_mean_ = np.array([problem.values[a:a + n, 0].mean(dtype="float64") for a, n in
-                                     zip(problem.offsets[:-1], splits.val_start, strict=True)])
+        self.train_mean_ = share.merge(np.array([
+            problem.values[a:a + n, 0].mean(dtype="float64")
+            for a, n in zip(problem.offsets[:-1], splits.val_start, strict=True)]))
         scalings = AUTO_SCALINGS if settings.scaling == "auto" else (settings.scaling,)
         networks, skipped = [], []
         for number, scaling in enumerate(scalings, 1):
@@ -168,22 +185,22 @@ class Forecaster:
             with contextlib.suppress(NoWindows):
                 if problem.cycle > 1 and not self.seasons_.cycle:
                     baselines.append(fit_baseline("seasonal_mean", problem, self.settings_))
-        at = self._validation_origins(kept, splits, networks + baselines)
-        candidates = [self._candidate(kept, at, network, network.model)
+        at = self._validation_origins(every_kept, every_split, networks + baselines)
+        candidates = [self._candidate(kept, at, network, network.model, share)
                       for network in networks + baselines]
         if settings.scaling == "auto":  # each network's ridge, and the seasonal mean's
             ridged = networks + [b for b in baselines if b.representation.scaling == "seasonal"]
             candidates += [self._candidate(kept, at, network, ridge_model(
-                network.linear, time_steps, problem.input_columns(network.representation)))
+                network.linear, time_steps, problem.input_columns(network.representation)), share)
                 for network in ridged]
-        choose, calibrate = _halves(at, splits, horizon) if len(candidates) > 1 else (None, None)
+        choose, calibrate = _halves(at, every_split, horizon) if len(candidates) > 1 else (None, None)
         unit = self._unit(at)
         scores = [_scores(candidates, unit, choose)]
         choosing = len(at) if choose is None else int(choose.sum())
         folds = []
         if (settings.scaling == "auto" and settings.choice_folds and len(candidates) > 1
                 and choosing < FOLDS_BELOW):
-            folds = self._earlier_folds(panel, splits, verbose)
+            folds = self._earlier_folds(panel, every_split, verbose, whole, unselected)
         choice = _relative(scores + [fold["scores"] for fold in folds])
         chosen = _combine(candidates, choice)
         seeds = {}
@@ -192,8 +209,9 @@ class Forecaster:
                 if candidate.trained:
                     combined, networks_ = ensemble(candidate.network, problem, self.settings_,
                                                    verbose, checkpoints)
-                    chosen[i] = self._candidate(kept, at, combined, combined.model)
-                    seeds[candidate.label] = [self._candidate(kept, at, n, n.model) for n in networks_]
+                    chosen[i] = self._candidate(kept, at, combined, combined.model, share)
+                    seeds[candidate.label] = [self._candidate(kept, at, n, n.model, share)
+                                              for n in networks_]
         self.members_ = [(c.model, c.network.representation) for c in chosen]
         self.linear_ = chosen[0].network.linear  # the first member's ridge (or itself) is the baseline
         errors = np.mean([c.errors for c in chosen], axis=0)
@@ -206,7 +224,8 @@ class Forecaster:
             "validation_origins": len(at), "left_out": left_out,
             "choosing_origins": choosing,
             "choosing_scores": scores[0], "folds": folds, "choice": choice,
-            "spans": {name: splits.span(kept, name) for name in ("train", "validation", "test")},
+            "spans": {name: every_split.span(every_kept, name)
+                      for name in ("train", "validation", "test")},
             "val_mae": _mae(errors), "val_mase": _mae(errors / unit[:, None]),
             "candidates": {c.label: _mae(c.errors) for c in candidates},
             "candidates_mase": {c.label: _mae(c.errors / unit[:, None]) for c in candidates},
@@ -217,12 +236,14 @@ class Forecaster:
         }
         return self
 
-    def _earlier_folds(self, panel: Panel, splits: Splits, verbose) -> list[dict]:
+    def _earlier_folds(self, panel: Panel, splits: Splits, verbose, whole: Panel | None = None,
+                       share: Share | None = None) -> list[dict]:
         """Up to --choice-folds earlier folds, each a stretch of the validation split's length
         just before the previous one: every candidate refitted (on the rows before it, the window
         kept, the seasons found anew) and scored there. [{"span", "origins", "scores": {label:
-        MASE}}], fewer where the rows before a fold are too few to train on."""
-        grid, val_row, test_row = _split_rows(panel, splits)
+        MASE}}], fewer where the rows before a fold are too few to train on. `whole`: every
+        series of the file, `panel` the `share` of them this process holds."""
+        grid, val_row, test_row = _split_rows(panel if whole is None else whole, splits)
         length = test_row - val_row
         folds = []
         for k in range(1, self.settings.choice_folds + 1):
@@ -235,7 +256,7 @@ class Forecaster:
                 print(f"[fold {k}/{self.settings.choice_folds}] choosing also on {grid[begin]} to "
                       f"{grid[end - 1]}, trained on the rows before", flush=True)
             try:
-                fitted = Forecaster(settings).fit(panel, verbose=verbose)
+                fitted = Forecaster(settings).fit(panel, verbose=verbose, share=share)
             except UserError:  # too few rows before it for some representation: no further fold
                 break
             found = fitted.report_
@@ -259,10 +280,18 @@ class Forecaster:
                 f"--time-steps/--horizon, a larger --val-fraction, or a longer file.")
         return evenly_spaced(at, MAX_SCORED_ORIGINS) if len(at) > MAX_SCORED_ORIGINS else at
 
-    def _candidate(self, panel: Panel, at: np.ndarray, network: Network, model) -> Candidate:
+    def _candidate(self, panel: Panel, at: np.ndarray, network: Network, model,
+                   share: Share) -> Candidate:
+        """`model` of `network` scored from the validation origins `at` ((series of the file,
+        row) pairs): each worker forecasts those of its own series, and the errors are gathered."""
+        count, mine = len(at), np.arange(len(at))
+        if not share.alone_:
+            local = share.local_series(at[:, 0])
+            mine = np.flatnonzero(local >= 0)
+            at = np.column_stack([local[mine], at[mine, 1]])
         forecasts = self.predict(panel, at, members=[(model, network.representation)])
         truth = actuals(panel, at, self.settings_.horizon)
-        return Candidate(network, model, truth - forecasts)
+        return Candidate(network, model, share.merge_items(count, mine, truth - forecasts))
 
     def _unit(self, at: np.ndarray) -> np.ndarray:
         """(n,) the scale of each training series origin's series."""
@@ -546,6 +575,14 @@ def _trainable(panel: Panel, splits: Splits, time_steps: int, horizon: int, seas
     kept.left_out = panel.left_out + left_out
     return kept, dataclasses.replace(splits, val_start=splits.val_start[fits],
                                      test_start=splits.test_start[fits]), left_out, fits
+
+
+def _local(splits: Splits, share: Share) -> Splits:
+    """`splits` of every series of the file, for the series of `share` (themselves alone)."""
+    if share.alone_:
+        return splits
+    return dataclasses.replace(splits, val_start=share.local(splits.val_start),
+                               test_start=share.local(splits.test_start))
 
 
 def _filled(panel: Panel, splits: Splits, settings: Settings) -> np.ndarray:

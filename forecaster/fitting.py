@@ -21,7 +21,8 @@ from forecaster.config import Settings
 from forecaster.errors import UserError
 from forecaster.models import LinearBaseline, baseline_model, build_model, combine_members, load_model
 from forecaster.scaling import Representation, evenly_spaced
-from forecaster.windows import histories_at, window_batches
+from forecaster.sharing import Share
+from forecaster.windows import histories_at, shared_steps, window_batches
 
 # Validation windows that give a network its validation loss (early stopping) and training windows
 # that fit the ridge baseline, at most: evenly spaced when there are more. Bounds the work per
@@ -63,6 +64,8 @@ class Problem:
     source: str  # the file's name, for messages
     static: np.ndarray | None = None  # (series, width) per-series inputs (`StaticInputs`), if any
     period: int = 0  # the longest seasonal period found ("seasonal" averages its cycles); 0: season
+    share: Share | None = None  # which of the file's series these are, when several workers train
+    #                             (`forecaster.sharing`); None: every series, one process
 
     @property
     def cycle(self) -> int:
@@ -92,6 +95,43 @@ class Problem:
     def series_of(self, rows) -> np.ndarray:
         """The series each global row belongs to."""
         return np.searchsorted(self.offsets, np.asarray(rows), side="right") - 1
+
+    @property
+    def shared(self) -> bool:
+        """These are one worker's series of the file (`share`), not all of them."""
+        return self.share is not None and not self.share.alone_
+
+    @property
+    def statistics_rows(self) -> np.ndarray:
+        """(series,) each series' row in the fitted statistics, which cover every series."""
+        return np.arange(self.series) if self.share is None else self.share.positions
+
+    def count(self, origins) -> int:
+        """How many `origins` every worker has together."""
+        return int(self.share.total_of(len(origins))) if self.shared else len(origins)
+
+    def places(self, origins) -> tuple[np.ndarray, int]:
+        """(origins,) the place of each of `origins` (grouped by series, in order) in the list of
+        every worker's, series after series in file order, and that list's length."""
+        series = self.series_of(origins)
+        counts = self.share.merge(np.bincount(series, minlength=self.series))
+        start = np.concatenate([[0], np.cumsum(counts)])
+        first = np.searchsorted(series, np.arange(self.series))
+        return (start[self.share.positions[series]] + np.arange(len(origins)) - first[series],
+                int(counts.sum()))
+
+    def spaced(self, origins, most: int) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """`evenly_spaced(origins, most)` over every worker's origins as one list (`places`): this
+        worker's of them, their places in the list of those kept (None alone) and its length."""
+        if not self.shared:
+            kept = evenly_spaced(origins, most)
+            return kept, None, len(kept)
+        places, total = self.places(origins)
+        if total <= most:
+            return np.asarray(origins), places, total
+        chosen = np.linspace(0, total - 1, most).round().astype(int)
+        keep = np.isin(places, chosen)
+        return np.asarray(origins)[keep], np.searchsorted(chosen, places[keep]), most
 
 
 @dataclass
@@ -136,7 +176,7 @@ def _fitted_representation(scaling: str, p: Problem, settings: Settings, steps: 
     representation = Representation(scaling, p.cycle if scaling == "seasonal" else p.season,
                                      settings.series_size)
     try:
-        return representation.fit(p.values, p.val_start, p.time_steps, steps, p.offsets)
+        return representation.fit(p.values, p.val_start, p.time_steps, steps, p.offsets, p.share)
     except ValueError as error:
         if scaling != "seasonal":
             raise
@@ -151,7 +191,7 @@ def fit_ridge(representation: Representation, p: Problem, steps: int,
     read, encode = reader(p, representation, steps)
     if train_at is None:
         train_at = p.origins("train", representation.first_origin(), steps)
-    origins = evenly_spaced(train_at, MAX_RIDGE_ORIGINS)
+    origins = p.spaced(train_at, MAX_RIDGE_ORIGINS)[0]
     labels = ridge_blocks(origins, p, steps)
 
     def batches(part):
@@ -160,26 +200,27 @@ def fit_ridge(representation: Representation, p: Problem, steps: int,
 
     blocks = [(batches(origins[labels == 2 * k]), batches(origins[labels == 2 * k + 1]))
               for k in range(RIDGE_FOLDS)]
-    scored = range(RIDGE_FOLDS) if len(origins) < RIDGE_EVERY_FOLD_BELOW else [RIDGE_FOLDS - 1]
-    return LinearBaseline().fit_tuned(blocks, scored)
+    scored = range(RIDGE_FOLDS) if p.count(origins) < RIDGE_EVERY_FOLD_BELOW else [RIDGE_FOLDS - 1]
+    return LinearBaseline().fit_tuned(blocks, scored, p.share)
 
 
 def reader(problem: Problem, representation: Representation, steps: int):
     """(read, encode): global origins -> the model's windows, and -> its training targets."""
     needed = representation.first_origin()
     target = problem.values[:, 0]
+    rows = problem.statistics_rows
 
     def read(origins):
         histories = histories_at(problem.values, origins, needed)
         series = problem.series_of(origins)
         static = None if problem.static is None else problem.static[series]
-        return representation.windows(histories, series, static)
+        return representation.windows(histories, rows[series], static)
 
     def encode(origins):
         origins = np.asarray(origins)
         histories = histories_at(target[:, None], origins, needed)[..., 0]
         truth = target[origins[:, None] + np.arange(steps)[None, :]]
-        return representation.encode(histories, truth, problem.series_of(origins))
+        return representation.encode(histories, truth, rows[problem.series_of(origins)])
 
     return read, encode
 
@@ -208,13 +249,13 @@ def fit_network(scaling: str, problem: Problem, settings: Settings, verbose,
     validation = p.origins("validation", first, p.horizon)
     for name, flag, found in (("train", "--val-fraction/--test-fraction", train_at),
                               ("validation", "--val-fraction", validation)):
-        if len(found) == 0:
+        if p.count(found) == 0:
             raise NoWindows(
                 f"the {name} split of {p.source} holds no complete window with --scaling {scaling} "
                 f"(each needs {first} rows of history and {p.horizon} rows to forecast). Use a "
                 f"smaller --time-steps/--horizon, adjust {flag}, or use a longer file.")
-    val_at = evenly_spaced(p.origins("validation", first, steps),
-                           epoch_budget(p.time_steps, settings.batch_size)[1])
+    val_at = p.spaced(p.origins("validation", first, steps),
+                      epoch_budget(p.time_steps, settings.batch_size)[1])
     read, encode = reader(p, representation, steps)
     key = f"{scaling}.seed{seed}"
     finished = checkpoints.finished(key) if checkpoints else None
@@ -267,15 +308,31 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
     if not (progress and progress["stopper"]["stopped"]):
         initial_epoch = progress["epoch"] if progress else 0
         most = settings.steps_per_epoch or epoch_budget(p.time_steps, settings.batch_size)[0]
-        batches = window_batches(read, encode, train_at, settings.batch_size, seed, most,
-                                 initial_epoch,
-                                 groups=p.series_of(train_at), per_group=windows_per_series(
-                                     settings, p.series_of(train_at)))
+        groups = p.series_of(train_at)
+        if p.shared:  # each worker its own windows of batches drawn from every worker's
+            counts = p.share.merge(np.bincount(groups, minlength=p.series))
+            every, steps_per_epoch = shared_steps(
+                train_at, groups, p.share.positions, counts, settings.batch_size, seed, most,
+                windows_per_series(settings, counts), p.share.owners)
+            val_origins, places, total = val_at
+            mine = np.bincount(places // settings.batch_size, minlength=1)
+            in_order, validation_steps = shared_steps(
+                val_origins, None, None, [total], settings.batch_size, index=places,
+                most=int(max(found.max() for found in p.share.gather(mine))))
+            shapes = (model.input_shape[1:], model.output_shape[1:])
+            batches = worker.dataset(every, (read, encode), shapes, initial_epoch)
+            validation = worker.dataset(in_order, (read, encode), shapes, endless=False)
+        else:
+            batches = window_batches(read, encode, train_at, settings.batch_size, seed, most,
+                                     initial_epoch, groups=groups, per_group=windows_per_series(
+                                         settings, np.bincount(groups) if len(groups) else groups))
+            steps_per_epoch, validation_steps = batches.steps_per_epoch, None
+            validation = window_batches(read, encode, val_at[0], settings.batch_size)
         model.fit(
-            batches, steps_per_epoch=batches.steps_per_epoch, shuffle=False,
-            validation_data=window_batches(read, encode, val_at, settings.batch_size),
-            epochs=settings.epochs, callbacks=[monitor.stopper, monitor.callback],
-            verbose=verbose, initial_epoch=initial_epoch)
+            batches, steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
+            validation_steps=validation_steps, epochs=settings.epochs,
+            callbacks=[monitor.stopper, monitor.callback], verbose=verbose,
+            initial_epoch=initial_epoch)
     elif progress["best_weights"] is not None:  # killed after early stopping, before saving
         model.set_weights(progress["best_weights"])
     if monitor.failed:
@@ -290,11 +347,11 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
     return worker.unwrap(model), monitor.history, monitor.seconds  # an ordinary Keras model
 
 
-def windows_per_series(settings: Settings, groups: np.ndarray) -> int | None:
+def windows_per_series(settings: Settings, counts: np.ndarray) -> int | None:
     """Training windows each series gives an epoch at most: --windows-per-series, or by default
-    the median series' count, so that a few long series do not outweigh the others (one series:
-    every window, as always). None when no series has more."""
-    counts = np.bincount(groups) if len(groups) else np.zeros(0, dtype=int)
+    the median series' count (`counts`: each series' windows), so that a few long series do not
+    outweigh the others (one series: every window, as always). None when no series has more."""
+    counts = np.asarray(counts)
     counts = counts[counts > 0]
     cap = settings.windows_per_series or (int(np.median(counts)) if len(counts) else None)
     return cap if cap is not None and len(counts) and counts.max() > cap else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 
 import numpy as np
 
@@ -55,7 +56,8 @@ def build_model(kind: str = "lstm", time_steps: int | None = None, features: int
     outputs = keras.layers.Dense(horizon, name="forecast")(hidden)
     model = keras.Model(inputs, outputs, name=f"{kind}_forecaster")
     losses = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[loss], metrics=["mae"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[loss],
+                  weighted_metrics=["mae"])  # weighted: see `Worker.dataset`
     return model
 
 
@@ -356,7 +358,7 @@ class LinearBaseline:
         Ridge), solved from sums over the batches, (X - mean)'(X - mean) w + alpha w = (X - mean)'y."""
         return self._solve(_summed(batches))
 
-    def fit_tuned(self, blocks, scored) -> LinearBaseline:
+    def fit_tuned(self, blocks, scored, share=None) -> LinearBaseline:
         """Choose the penalty and the steps read on held-out windows, then fit on all of them.
 
         `blocks`: the training windows in consecutive blocks, each a pair of (inputs, targets)
@@ -369,8 +371,13 @@ class LinearBaseline:
         autoregression then reads the lags that help rather than all of a long window, and noisy
         data gets more shrinkage. No block to hold out: the plain fit. Above MAX_TUNED_INPUTS
         inputs, where only the whole window is tried and each solve is costly, the last scored
-        block alone is held out."""
+        block alone is held out. With `share` (`forecaster.sharing.Share`) the windows are this
+        worker's, and every worker's sums are added before anything is chosen."""
         parts = [tuple(_summed(batches) for batches in block) for block in blocks]
+        if share is not None and not share.alone_:
+            everyone = share.gather(parts)
+            parts = [tuple(functools.reduce(operator.add, [found[k][i] for found in everyone])
+                           for i in range(2)) for k in range(len(parts))]
         total = sum((body + tail for body, tail in parts), RidgeSums())
         if total.count == 0:
             raise ValueError("no training windows to fit the ridge baseline on")

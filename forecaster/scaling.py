@@ -115,16 +115,21 @@ class Representation:
         self.season = season
         self.series_size = series_size  # one more input column: the series' size (see `size_`)
 
-    def fit(self, values, train_rows, time_steps: int, horizon: int, offsets=None) -> Representation:
+    def fit(self, values, train_rows, time_steps: int, horizon: int, offsets=None,
+            share=None) -> Representation:
         """`values`: (rows, columns) in user units, target first: one series, or several one after
         another, series k at rows offsets[k]:offsets[k + 1]. `train_rows`: the training rows at
-        the start of each series (one int, or one per series); only they are read."""
+        the start of each series (one int, or one per series); only they are read. With `share`
+        (`forecaster.sharing.Share`) these are this worker's series: the statistics of every
+        worker's are gathered, in file order, and what the series share decided over all."""
         values = np.asarray(values)  # float32 or float64, as held: never copied whole
         offsets = np.array([0, len(values)]) if offsets is None else np.asarray(offsets)
         count = len(offsets) - 1
         train_rows = np.broadcast_to(np.asarray(train_rows, dtype=np.int64), (count,))
+        gather = (lambda value: [value]) if share is None else share.gather
+        merge = (lambda found: found) if share is None else share.merge
         self.time_steps_ = time_steps
-        self.cycles_ = self._cycles(int(train_rows.min()), time_steps, horizon)
+        self.cycles_ = self._cycles(min(gather(int(train_rows.min()))), time_steps, horizon)
         series = [values[offsets[k]:offsets[k] + train_rows[k]] for k in range(count)]
         origins = [evenly_spaced(self.training_origins(len(rows), time_steps, horizon), MAX_FIT_ORIGINS)
                    for rows in series]
@@ -140,13 +145,17 @@ class Representation:
         elif self.scaling == "seasonal":
             self.anchors_ = ["seasonal_mean"] * horizon
         else:
-            self.anchors_ = self._better_anchors(series, origins, horizon)
+            totals = gather(self._anchor_errors(series, origins, horizon,
+                                                several=sum(gather(count)) > 1))
+            naive, seasonal = (np.sum([found[i] for found in totals], axis=0) for i in range(2))
+            self.anchors_ = ["seasonal_naive" if s < n else "naive"
+                             for s, n in zip(seasonal, naive, strict=True)]
         seasonal = self.anchors_.count("seasonal_naive")
         self.lag_ = 0 if self.scaling != "change" else (self.season if 2 * seasonal > horizon else 1)
         stats = [self._statistics(rows, found, horizon) for rows, found in zip(series, origins, strict=True)]
         self.mean_, self.scale_, self.level_, self.spread_ = (
-            np.array([row[i] for row in stats], dtype="float64") for i in range(4))
-        self.size_ = np.array([_log_size(rows) for rows in series])
+            merge(np.array([row[i] for row in stats], dtype="float64")) for i in range(4))
+        self.size_ = merge(np.array([_log_size(rows) for rows in series]))
         spread = float(np.std(self.size_))
         self.size_centre_, self.size_unit_ = float(np.mean(self.size_)), spread if spread > 0 else 1.0
         return self
@@ -195,10 +204,11 @@ class Representation:
         copy.size_ = np.concatenate([self.size_, [_log_size(np.asarray(rows)) for rows in histories]])
         return copy
 
-    def _better_anchors(self, series, origins, horizon: int) -> list[str]:
-        """Per horizon step, naive or seasonal naive: the one with the lower mean absolute error
-        on the training windows, each series' errors divided by its naive MAE so that every series
-        counts alike (for one series, simply the lower MAE). A tie goes to naive."""
+    def _anchor_errors(self, series, origins, horizon: int, several: bool):
+        """(naive, seasonal naive) per horizon step: each one's mean absolute error on the training
+        windows, summed over `series`, each series' errors divided by its naive MAE when there are
+        `several` series so that every series counts alike (for one series, simply the MAE). The
+        anchor of each step is the one with the lower total (a tie goes to naive)."""
         naive_total, seasonal_total = np.zeros(horizon), np.zeros(horizon)
         for rows, found in zip(series, origins, strict=True):
             target = np.asarray(rows[:, 0], dtype="float64")
@@ -207,10 +217,9 @@ class Representation:
             naive = np.abs(truth - anchor_forecast("naive", histories, horizon, self.season)).mean(axis=0)
             seasonal = np.abs(truth - anchor_forecast("seasonal_naive", histories, horizon,
                                               self.season)).mean(axis=0)
-            unit = naive.mean() if len(series) > 1 and naive.mean() > 0 else 1.0
+            unit = naive.mean() if several and naive.mean() > 0 else 1.0
             naive_total, seasonal_total = naive_total + naive / unit, seasonal_total + seasonal / unit
-        return ["seasonal_naive" if s < n else "naive"
-                for s, n in zip(seasonal_total, naive_total, strict=True)]
+        return naive_total, seasonal_total
 
     def _statistics(self, rows: np.ndarray, origins: np.ndarray, horizon: int):
         """(mean (columns,), scale (columns,), level, spread) of one series from its training

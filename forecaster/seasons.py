@@ -96,18 +96,29 @@ def mase_season(frequency: str) -> int:
     return season_length(frequency)
 
 
-def find_seasons(series, frequency: str) -> Seasons:
+def find_seasons(series, frequency: str, share=None) -> Seasons:
     """The real periods of `series`, a list of 1-D arrays (each series' training values in order,
-    missing values filled), at `frequency`."""
-    series = [np.asarray(values, dtype="float64")[-MOST_ROWS:] for values in series]
-    if len(series) > MOST_SERIES:
-        series = [series[i] for i in np.linspace(0, len(series) - 1, MOST_SERIES).round().astype(int)]
-    longest = max((len(values) for values in series), default=0)
+    missing values filled), at `frequency`. With `share` (`forecaster.sharing.Share`), `series`
+    are this worker's, and what is measured on them is gathered from every worker: the periods
+    found are those one process finds on all the series."""
+    gather = (lambda value: [value]) if share is None else share.gather
+    total = len(series) if share is None else share.total
+    positions = np.arange(len(series)) if share is None else share.positions
+    measured_series = np.arange(total)
+    if total > MOST_SERIES:
+        measured_series = np.linspace(0, total - 1, MOST_SERIES).round().astype(int)
+    series = [np.asarray(series[k], dtype="float64")[-MOST_ROWS:]
+              for k in np.flatnonzero(np.isin(positions, measured_series))]
+    longest = max(gather(max((len(values) for values in series), default=0)))
+    count = int(sum(gather(len(series))))
     candidates = [p for p in candidate_periods(frequency) if MIN_CYCLES * p < longest]
+    local = {period: [_measure(values, period) for values in series if MIN_CYCLES * period < len(values)]
+             for period in candidates}
+    found = gather(local)
     kept, evidence = [], {}
     best_mae = None
     for period in candidates:
-        measured = [_measure(values, period) for values in series if MIN_CYCLES * period < len(values)]
+        measured = [m for part in found for m in part[period]]
         if not measured:
             continue
         correlation = float(np.median([m[0] for m in measured]))
@@ -127,8 +138,9 @@ def find_seasons(series, frequency: str) -> Seasons:
         # Too few cycles to test it: a short file keeps the season its frequency suggests.
         return Seasons((calendar,), calendar, {calendar: {"untested": True}})
     if not candidate_periods(frequency):
-        cycles = [found for values in series if (found := _cycle(values))]
-        if cycles and len(cycles) * 2 > len(series):  # most series oscillate
+        cycles = [found for part in gather([_cycle(values) for values in series])
+                  for found in part if found]
+        if cycles and len(cycles) * 2 > count:  # most series oscillate
             period = int(round(float(np.median(cycles))))
             return Seasons((period,), period, {period: {"series_with_cycle": len(cycles)}}, cycle=True)
     return Seasons((), 1, evidence)

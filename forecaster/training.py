@@ -23,6 +23,7 @@ from forecaster.config import Settings
 from forecaster.data import Panel, read_panel
 from forecaster.errors import UserError, count
 from forecaster.estimator import COMBINE_WITHIN, Forecaster, describe_left_out
+from forecaster.sharing import Share, agreed
 from forecaster.windows import choose_window
 
 
@@ -52,6 +53,8 @@ class TrainRun:
     #                seed's model (N); {} without
     seasons: str = ""  # the seasonal periods found in the training rows, in words
     model: Forecaster | None = None  # the fitted model (None on a worker that is not the chief)
+    shared: tuple[int, int] | None = None  # (series this worker read, series of the file) when
+    #                                        each worker of --distribute multiworker read its own
 
 
 def train(settings: Settings, verbose: int | str = "auto", resume: bool = False) -> TrainRun:
@@ -80,15 +83,25 @@ def train(settings: Settings, verbose: int | str = "auto", resume: bool = False)
             raise
         checkpoints.discard()
     if worker.strategy is not None:
-        run.notes.append(worker.note(settings.batch_size))
+        run.notes.append(worker.note(settings.batch_size, run.shared))
     return run if worker.chief else dataclasses.replace(run, model_dir=None, model=None)
 
 
 def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbose,
            started: float) -> TrainRun:
-    panel = read_panel(settings.csv, settings.time_col, settings.target, settings.features,
-                       settings.id_col, with_calendar=settings.calendar, static=settings.static)
-    model = Forecaster(settings).fit(panel, verbose, checkpoints)
+    worker = distribution.start(settings.distribute)
+    if worker.kind == "multiworker" and settings.id_col:  # each worker reads its own series
+        panel = agreed(worker.gather, lambda: read_panel(
+            settings.csv, settings.time_col, settings.target, settings.features, settings.id_col,
+            with_calendar=settings.calendar, static=settings.static,
+            share=(worker.index, worker.workers)))
+        share = Share.of(panel, worker.gather)
+    else:
+        panel = read_panel(settings.csv, settings.time_col, settings.target, settings.features,
+                           settings.id_col, with_calendar=settings.calendar, static=settings.static)
+        share = Share.alone(panel)
+    model = Forecaster(settings).fit(panel, verbose, checkpoints, share)
+    panel = share.outline(panel)  # every series of the file, for the notes and the metadata
     found = model.report_
     history = found["history"]
     losses = history.get("val_loss", [])
@@ -106,7 +119,8 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
                     time.perf_counter() - started, found["epoch_seconds"], best_epoch,
                     settings_.time_steps, settings_.horizon, panel.missing_values,
                     int(panel.missing_timestamps.sum()), _notes(settings, panel, model),
-                    found["members"], model.seasons_.describe(), model)
+                    found["members"], model.seasons_.describe(), model,
+                    None if share.alone_ else (len(share.positions), share.total))
 
 
 def _shown_scores(model: Forecaster) -> dict:

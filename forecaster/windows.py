@@ -143,6 +143,71 @@ def _window_batches_class():
     return WindowBatches
 
 
+def shared_steps(origins, series, positions, counts, batch_size: int, seed: int | None = None,
+                 steps: int | None = None, per_group: int | None = None, owners=None, index=None,
+                 most: int | None = None):
+    """This worker's part of each batch when several workers each hold their own series
+    (`forecaster.sharing`): a function epoch -> ([(its origins in a batch, the batch's windows
+    over every worker)], the most windows any worker has in any of those batches), and the
+    batches per epoch.
+
+    The batches are those of one list of every worker's origins, series after series in file
+    order: with `seed`, each epoch draws at most `per_group` origins of each series (uniformly,
+    from the seed, the epoch and the series' place alone) and reads them in an order shuffled by
+    the seed and the epoch, `steps` batches at most; without, one pass in order (validation),
+    `index` then giving each origin's place in the list and `most` the most windows of a batch
+    that a worker holds. Every worker computes the same batches from the per-series `counts`
+    (origins of each series of the file) and `owners` (the worker of each), and keeps its own
+    windows, so that the batches, and so the model, do not depend on how many workers there are.
+
+    `origins`: this worker's, grouped by its series in order; `series`: (origins,) the local
+    series of each; `positions`: each local series' place among the file's.
+    """
+    origins, counts = np.asarray(origins), np.asarray(counts, dtype=np.int64)
+    if seed is None:
+        total = int(sum(counts))
+        batches = -(-total // batch_size)
+
+        def in_order(epoch: int):
+            step = np.asarray(index) // batch_size
+            bounds = np.searchsorted(step, np.arange(batches + 1))
+            return [(origins[bounds[i]:bounds[i + 1]], min(batch_size, total - i * batch_size))
+                    for i in range(batches)], most
+
+        return in_order, batches
+    series, positions = np.asarray(series), np.asarray(positions, dtype=np.int64)
+    owners = np.asarray(owners, dtype=np.int64)
+    drawn = counts if per_group is None else np.minimum(counts, per_group)
+    total = int(drawn.sum())
+    batches = -(-total // batch_size)
+    batches = batches if steps is None else min(batches, steps)
+    starts = np.concatenate([[0], np.cumsum(drawn)])
+    lookup = np.full(len(counts), -1, dtype=np.int64)
+    lookup[positions] = np.arange(len(positions))
+    first = np.searchsorted(series, np.arange(len(positions)))  # each local series' first origin
+
+    def shuffled(epoch: int):
+        entries = np.random.default_rng([seed, epoch]).permutation(total)[:batches * batch_size]
+        place = np.searchsorted(starts, entries, side="right") - 1
+        step = np.arange(len(entries)) // batch_size
+        most = int(np.bincount(owners[place] * batches + step).max())
+        local = lookup[place]
+        mine = np.flatnonzero(local >= 0)
+        rank = entries[mine] - starts[place[mine]]  # the rank-th drawn origin of its series
+        local = local[mine]
+        for k in np.unique(local[counts[positions[local]] > drawn[positions[local]]]):
+            g = positions[k]  # a series with more origins than it gives: which it gives this epoch
+            chosen = np.sort(np.random.default_rng([seed, epoch, g]).permutation(counts[g])[:drawn[g]])
+            here = local == k
+            rank[here] = chosen[rank[here]]
+        chosen = origins[first[local] + rank]
+        bounds = np.searchsorted(step[mine], np.arange(batches + 1))
+        return [(chosen[bounds[i]:bounds[i + 1]], min(batch_size, len(entries) - i * batch_size))
+                for i in range(batches)], most
+
+    return shuffled, batches
+
+
 def histories_at(values, origins, rows: int) -> np.ndarray:
     """The `rows` rows before each origin: values (rows, columns) -> (len(origins), rows, columns),
     history i being values[origins[i] - rows : origins[i]]. Only the histories asked for are copied."""

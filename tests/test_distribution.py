@@ -12,12 +12,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecaster import distribution
 from forecaster.artifacts import load_bundle
 from forecaster.cli import main
 from forecaster.config import load_config
+from forecaster.data.panel import owner
 from forecaster.errors import UserError
 from forecaster.forecasting import forecast
 from tests.conftest import write_hourly_csv
@@ -137,6 +139,80 @@ def test_two_workers_train_the_single_device_model_and_only_the_chief_writes(tmp
     assert model.metadata_["distribution"]["replicas"] == 2
     assert model.metadata_["distribution"]["workers"] == 2
     _assert_same_training(tmp_path / "worker0" / "model", single_dir, csv)
+
+
+def _cluster(command, folder: Path, workers: int) -> list[tuple[str, str]]:
+    """Run `command(index)` as each of `workers` workers on localhost; their (stdout, stderr)."""
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(workers)]}
+    processes = []
+    try:
+        for index in range(workers):
+            task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+            processes.append(subprocess.Popen(
+                command(index), cwd=ROOT, env=_environment(TF_CONFIG=json.dumps(task)),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        outputs = [process.communicate(timeout=300) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr[-3000:]
+    return outputs
+
+
+def _write_stores(path: Path) -> list[str]:
+    """Seven hourly series of different lengths and starts, one with a region (a static input),
+    a few values missing; the ids."""
+    rng = np.random.default_rng(5)
+    frames = []
+    for k in range(7):
+        rows = 200 + 13 * k
+        times = pd.date_range("2021-01-01", periods=rows, freq="h") + pd.Timedelta(hours=7 * k)
+        values = 10 + k + 3 * np.sin(2 * np.pi * np.arange(rows) / 24) + rng.normal(0, 0.5, rows)
+        values[rng.random(rows) < 0.03] = np.nan
+        frames.append(pd.DataFrame({"time": times, "store": f"store{k}",
+                                    "region": "north" if k % 3 else "south", "load": values.round(3)}))
+    pd.concat(frames).sort_values(["time", "store"]).to_csv(path, index=False)
+    return [f"store{k}" for k in range(7)]
+
+
+@pytest.mark.slow
+def test_workers_reading_only_their_own_series_train_the_one_worker_model(tmp_path):
+    """--distribute multiworker on a long file: each worker reads only the series whose id hashes
+    to it, and two workers end with the model that one worker reading them all trains, within
+    float rounding (the batches are drawn from every series whatever the workers)."""
+    csv = tmp_path / "stores.csv"
+    ids = _write_stores(csv)
+    flags = ["--id-col", "store", "--static", "region", "--calendar", "--scaling", "window",
+             "--time-steps", "12", "--horizon", "3", "--epochs", "2", "--batch-size", "16",
+             "--seed", "7", "--distribute", "multiworker"]
+
+    def command(folder):
+        return lambda index: [sys.executable, "-m", "forecaster", "train", "--csv", str(csv),
+                              "--model-dir", str(tmp_path / folder / f"worker{index}"), *flags]
+
+    alone = _cluster(command("one"), tmp_path, 1)
+    together = _cluster(command("two"), tmp_path, 2)
+    assert "this worker read 7 of the 7 series" in alone[0][1]
+    owners = owner(ids, 2)
+    for index, (_, stderr) in enumerate(together):
+        mine = int((owners == index).sum())
+        assert f"this worker read {mine} of the 7 series (those whose id hashes to it)" in stderr
+    assert 0 < (owners == 0).sum() < 7  # both workers had series of their own
+    one, two = load_bundle(tmp_path / "one" / "worker0"), load_bundle(tmp_path / "two" / "worker0")
+    assert not (tmp_path / "two" / "worker1").exists()
+    assert two.ids_ == one.ids_ == ids  # every series, in file order
+    for name in ("loss", "val_loss", "mae", "val_mae"):
+        np.testing.assert_allclose(two.metadata_["history"][name], one.metadata_["history"][name],
+                                   rtol=TOLERANCE)
+    for key in ("splits", "series", "rows", "filled_values", "seasons", "scaling"):
+        assert two.metadata_[key] == one.metadata_[key], key
+    np.testing.assert_allclose(two.metadata_["val_mae"], one.metadata_["val_mae"], rtol=TOLERANCE)
+    np.testing.assert_allclose(two.scale_, one.scale_, rtol=1e-12)
+    np.testing.assert_allclose(forecast(two, csv, horizon=6).values,
+                               forecast(one, csv, horizon=6).values, rtol=TOLERANCE)
 
 
 def test_settings_refuse_an_unknown_distribution():

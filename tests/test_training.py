@@ -128,7 +128,7 @@ def test_earlier_folds_are_stretches_of_the_validation_length_until_too_few_rows
     panel = read_panel(csv)
     asked, refuse_before = [], [None]
 
-    def fit(self, panel, verbose=0):
+    def fit(self, panel, verbose=0, share=None):
         asked.append((self.settings.val_start, self.settings.test_start, self.settings.choice_folds))
         if refuse_before[0] and pd.Timestamp(self.settings.val_start) < refuse_before[0]:
             raise UserError("the training split is too short")

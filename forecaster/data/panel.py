@@ -11,6 +11,7 @@ later split leaks into an earlier one.
 from __future__ import annotations
 
 import itertools
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -111,6 +112,8 @@ class Panel:
     #                                              floats for a numeric column, else text
     empty_rows: int = 0  # rows of the file dropped as holding no value (every target and feature
     #                      cell empty) off the grid, at a repeated time or with no id (`read_panel`)
+    order: np.ndarray | None = None  # (series,) the line of each series' first row in the file:
+    #                                  where it stands among all of them, for a share (`read_panel`)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -188,7 +191,8 @@ class Panel:
                 if len(keep) else np.zeros(0, dtype=int))
         return Panel(self.schema, self.source, [self.ids[k] for k in keep], self.starts[keep],
                      offsets, self.raw[rows], self.missing_timestamps[keep], list(self.left_out),
-                     {name: values[keep] for name, values in self.statics.items()}, self.empty_rows)
+                     {name: values[keep] for name, values in self.statics.items()}, self.empty_rows,
+                     None if self.order is None else self.order[keep])
 
     def find(self, wanted, flag: str = "--series") -> np.ndarray:
         """Indices of the series named in `wanted` (ids as text; several id columns joined by ','
@@ -230,6 +234,7 @@ def read_panel(
     with_calendar: bool = False,
     table: pd.DataFrame | None = None,
     static=(),
+    share: tuple[int, int] | None = None,
 ) -> Panel:
     """Read `path` (a CSV file, or a pandas DataFrame of the same columns) into a Panel: one
     series, many in long format (`id_columns`), or many in wide format (`target` naming several
@@ -242,7 +247,8 @@ def read_panel(
     starts at its first observed target value and ends at its last: empty values before and after
     are not data. A series with no value at all is left out (`Panel.left_out`). `static` names
     columns of a long file that are constant within each series (a category, a size), read once
-    per series (`Panel.statics`).
+    per series (`Panel.statics`). `share` = (worker, workers) keeps only the series of a long file
+    that `owner` gives that worker, and records where each stands in the file (`Panel.order`).
 
     A row that holds no value (its target, or every target of a wide file, and every feature
     empty) is not data either where it would stop the file being read: off the grid of the rows
@@ -320,13 +326,30 @@ def read_panel(
         nameless = empty & raw[list(id_columns)].isna().any(axis=1).to_numpy()
     # a series whose rows all hold no value is still named (and left out); wide rows: one key each
     codes, ids = _series_codes(raw[~nameless] if nameless.any() else raw, id_columns, path)
+    file_order = None
+    if share is not None:  # the worker's own series, and the row of each one's first row
+        if not id_columns:
+            raise ValueError("a share of the series is read from a long file only (id_columns)")
+        mine = owner(ids, share[1]) == share[0]
+        rows = np.flatnonzero(~nameless)
+        # series are numbered in order of first appearance: each starts where the numbers first rise
+        first = rows[np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)]
+        keep = nameless.copy()
+        keep[rows] = mine[codes]
+        ids, file_order = [ids[k] for k in np.flatnonzero(mine)], first[mine]
+        codes = (np.cumsum(mine) - 1)[codes[mine[codes]]]
+        if not keep.all():
+            raw, times, lines, empty, nameless = (raw[keep], times[keep], lines[keep], empty[keep],
+                                                  nameless[keep])
+            numbers = {name: cells[keep] for name, cells in numbers.items()}
 
     def infer(unique: pd.DatetimeIndex) -> str:
         return _frequency(unique, schema, time_kind, time_column, path)
 
     drop = nameless.copy()
     drop[~nameless] = stray_empty_rows(times[~nameless], codes, empty[~nameless], infer)
-    empty_rows = int(drop.sum())
+    # rows with no id are dropped by every worker of a share and counted by the first
+    empty_rows = int(drop.sum()) - (int(nameless.sum()) if share is not None and share[0] else 0)
     if drop.any():
         raw, times, lines, empty = raw[~drop], times[~drop], lines[~drop], empty[~drop]
         numbers = {name: found[~drop] for name, found in numbers.items()}
@@ -363,7 +386,7 @@ def read_panel(
     names = _calendar_names(schema, with_calendar, frequency, path)
     schema = Schema(time_column, target_name, tuple(features), time_kind, frequency, time_format,
                     names, tuple(id_columns), tuple(wide), tuple(static))
-    panel = _assemble(schema, str(path), ids, codes, positions, grid, values, statics)
+    panel = _assemble(schema, str(path), ids, codes, positions, grid, values, statics, file_order)
     panel.empty_rows = empty_rows
     return panel
 
@@ -475,6 +498,14 @@ def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list
     if len(labels) == 1:
         return codes.astype(np.int64), [str(name) for name in parts[0]]
     return codes.astype(np.int64), [tuple(str(p) for p in reversed(row)) for row in zip(*parts, strict=True)]
+
+
+def owner(ids, workers: int) -> np.ndarray:
+    """(series,) the worker (0 to workers - 1) that holds each of `ids` when several train one
+    model (`--distribute multiworker`): a stable hash of the id as text (CRC-32) modulo `workers`,
+    the same on every machine and in every run."""
+    return np.array([zlib.crc32(id_text(name).encode("utf-8")) % workers for name in ids],
+                    dtype=np.int64)
 
 
 def _text_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -621,9 +652,10 @@ def _calendar_names(schema: Schema | None, with_calendar: bool, frequency: str, 
 
 
 def _assemble(schema: Schema, source: str, ids: list, codes: np.ndarray, positions: np.ndarray,
-              grid: pd.DatetimeIndex, values: np.ndarray, statics: dict) -> Panel:
+              grid: pd.DatetimeIndex, values: np.ndarray, statics: dict, order=None) -> Panel:
     """The Panel from rows sorted by series then time: `positions` on the file's `grid`. Each
-    series runs from its first observed target value to its last; one with none is left out."""
+    series runs from its first observed target value to its last; one with none is left out.
+    `order`: (series,) where each stands in the file (`Panel.order`), or None."""
     series = len(ids)
     bounds = np.searchsorted(codes, np.arange(series + 1))  # series k: rows bounds[k]:bounds[k + 1]
     observed = np.flatnonzero(~np.isnan(values[:, 0]))
@@ -647,7 +679,8 @@ def _assemble(schema: Schema, source: str, ids: list, codes: np.ndarray, positio
         table = np.full((int(offsets[-1]), values.shape[1]), np.nan, dtype=np.float32)
         table[offsets[codes] + positions[inside] - first[codes]] = values[inside]
     return Panel(schema, source, [ids[k] for k in np.flatnonzero(kept)], grid[first], offsets, table,
-                 lengths - present, left_out, {name: found[kept] for name, found in statics.items()})
+                 lengths - present, left_out, {name: found[kept] for name, found in statics.items()},
+                 order=None if order is None else order[kept])
 
 
 def _first(items, most: int = EXAMPLES) -> str:
