@@ -133,6 +133,37 @@ def run_timed(command: list[str], env: dict | None = None, keep_output: bool = F
     return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, **output}
 
 
+def run_cluster(command, workers: int) -> dict:
+    """`command(index)` run as each of `workers` workers of `--distribute multiworker` on this
+    machine (TF_CONFIG on localhost ports): wall time, and each worker's peak RSS (the largest as
+    `peak_rss_mb`)."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(workers)]
+    for each in sockets:
+        each.bind(("localhost", 0))
+    cluster = {"worker": [f"localhost:{each.getsockname()[1]}" for each in sockets]}
+    for each in sockets:
+        each.close()
+    started, processes = time.perf_counter(), []
+    with tempfile.TemporaryFile() as errors:
+        for index in range(workers):
+            task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+            processes.append(subprocess.Popen(command(index), cwd=ROOT, stderr=errors,
+                                              stdout=subprocess.DEVNULL,
+                                              env={**os.environ, "TF_CONFIG": json.dumps(task)}))
+        peaks = []
+        for process in processes:
+            _, status, usage = os.wait4(process.pid, 0)
+            peaks.append(usage.ru_maxrss / 1024)
+            if os.waitstatus_to_exitcode(status) != 0:
+                errors.seek(0)
+                raise RuntimeError(f"worker of {' '.join(command(0))} failed:\n"
+                                   f"{errors.read().decode(errors='replace')[-3000:]}")
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": max(peaks),
+            "worker_rss_mb": peaks}
+
+
 # Measurements, each run in its own process ------------------------------------------------------
 
 CLASSIC_ROWS = 2353  # 1000 training windows of 1000 steps, 353 validation windows (15%)
@@ -283,15 +314,17 @@ def _measure_windowing(rows: int, side: str, read_windows: int) -> dict:
 
 
 def _measure_load(csv: str, features: list = (), reader: str = "arrow", target: str | None = "target",
-                  id_columns: list = ()) -> dict:
+                  id_columns: list = (), share: list | None = None) -> dict:
     """Read a big file as `train` does: time and peak RSS. `reader` "pandas": a CSV read as
-    before Arrow (the reader pandas.read_csv, which takes over from Arrow for odd files)."""
+    before Arrow (the reader pandas.read_csv, which takes over from Arrow for odd files).
+    `share` [worker, workers]: only that worker's series, as `--distribute multiworker` reads."""
     from forecaster.data import read_panel, reading
 
     if reader == "pandas":
         reading._read_arrow_csv = lambda *arguments: None
     started = time.perf_counter()
-    panel = read_panel(csv, target=target, features=tuple(features), id_columns=tuple(id_columns))
+    panel = read_panel(csv, target=target, features=tuple(features), id_columns=tuple(id_columns),
+                       share=None if share is None else tuple(share))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": int(panel.offsets[-1]),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -647,6 +680,19 @@ def _markdown(results: dict) -> str:
                     f"({r['tensorflow_rss_mb']:.0f}): {extra:.0f} | "
                     f"{r['train_extra_over_values']:.1f}x the values, "
                     f"{r['train_extra_over_cells']:.1f}x every cell as float32 |")
+        if "parquet, a quarter" in r["load"]:
+            quarter = r["load"]["parquet, a quarter"]
+            rows.append(f"| ... a quarter of its series (one of 4 workers), Parquet | "
+                        f"{quarter['seconds']:.1f}; {quarter['peak_rss_mb']:.0f} | every series "
+                        f"{parquet['seconds']:.1f}; {parquet['peak_rss_mb']:.0f} | "
+                        f"{quarter['peak_rss_mb'] / parquet['peak_rss_mb']:.2f}x the memory |")
+        if "train, 2 workers" in r:
+            one, two = r["train, 1 worker"], r["train, 2 workers"]
+            rows.append(f"| `train --distribute multiworker`, 2 local workers each reading its "
+                        f"series (1 epoch x 100 steps; s; each worker's peak RSS MB) | "
+                        f"{two['seconds']:.0f}; {', '.join(f'{m:.0f}' for m in two['worker_rss_mb'])} "
+                        f"| 1 worker {one['seconds']:.0f}; {one['peak_rss_mb']:.0f} | "
+                        f"{two['seconds'] / one['seconds']:.2f}x the time |")
         for name in ("backtest", "forecast"):
             found = r[name]
             what = f"last {r['origins']} origins" if name == "backtest" else "from the Parquet file"
@@ -707,7 +753,9 @@ def _many_series(args, output: Path) -> dict:
     read = {"target": "sales", "id_columns": ["item"]}
     loads = {"pandas": measure("load", csv=str(csv), reader="pandas", **read),
              "arrow": measure("load", csv=str(csv), **read),
-             "parquet": measure("load", csv=str(parquet), **read)}
+             "parquet": measure("load", csv=str(parquet), **read),
+             "arrow, a quarter": measure("load", csv=str(csv), share=[0, 4], **read),
+             "parquet, a quarter": measure("load", csv=str(parquet), share=[0, 4], **read)}
     tensorflow = measure("tensorflow-rss")["peak_rss_mb"]
     model = output / "many-model"
     cli = [sys.executable, "-m", "forecaster"]
@@ -718,6 +766,12 @@ def _many_series(args, output: Path) -> dict:
                                    str(output / "many-backtest.csv")]),
             "forecast": run_timed([*cli, "forecast", "--model-dir", str(model), "--csv", str(parquet),
                                    "--output", str(output / "many-forecast.csv")])}
+    trained = ["--target", "sales", "--epochs", "1", "--steps-per-epoch", "100", "--scaling", "window",
+               "--id-col", "item", "--distribute", "multiworker"]
+    for workers in (1, 2):  # each worker reads its own series
+        runs[f"train, {workers} worker{'s' if workers > 1 else ''}"] = run_cluster(
+            lambda index, workers=workers: [*cli, "train", "--csv", str(parquet), *trained, "--model-dir",
+                                            str(output / f"many-model-{workers}w-{index}")], workers)
     values_mb = MANY_SERIES * MANY_ROWS * 4 / 2**20  # the sales column as float32
     result = {"series": MANY_SERIES, "rows": MANY_ROWS, "origins": MANY_ORIGINS,
               "csv_mib": csv.stat().st_size / 2**20, "parquet_mib": parquet.stat().st_size / 2**20,
@@ -728,8 +782,10 @@ def _many_series(args, output: Path) -> dict:
         print(f"   read ({name}) {found['seconds']:.1f} s, peak RSS {found['peak_rss_mb']:.0f} MB",
               flush=True)
     for name, found in runs.items():
+        each = ", ".join(f"{peak:.0f}" for peak in found.get("worker_rss_mb", []))
         print(f"   {name} {found['seconds']:.1f} s ({MANY_SERIES / found['seconds']:.0f} series/s), "
-              f"peak RSS {found['peak_rss_mb']:.0f} MB", flush=True)
+              f"peak RSS {found['peak_rss_mb']:.0f} MB{f' (each worker: {each})' if each else ''}",
+              flush=True)
     return result
 
 

@@ -15,6 +15,11 @@ splits evenly, though: Keras takes the mean of the replicas' mean losses, so a b
 (a --batch-size that is no multiple of the replicas, an epoch's last, partial batch) weighs its
 windows unequally, and the losses it logs are means of means. --dropout masks differ as well.
 
+With multiworker on a long file (`--id-col`), each worker reads only its own series instead
+(`forecaster.sharing`): the batches are drawn from every series whatever the workers, each worker
+computes the windows of its series in each batch (`Worker.dataset`, weighted so that the sum over
+the workers is the batch's mean), and what the workers decide together travels by `Worker.gather`.
+
 Only the chief (TF_CONFIG task "chief", or worker 0 when there is none) writes the bundle and the
 --resume folder. Every other worker runs the same code, saving included (reading a synchronised
 variable is a collective every worker must join), into a scratch folder that is deleted at the end.

@@ -137,6 +137,7 @@ class Forecaster:
         time_steps, horizon = resolve_window(settings, whole, every_split, self.seasons_.periods)
         every_kept, every_split, left_out, every_fit = _trainable(whole, every_split, time_steps,
                                                                  horizon, season)
+        share.check_each_holds(every_fit, panel.source, "long enough to train on")
         fits = share.local(every_fit)
         kept = every_kept if share.alone_ else (panel if fits.all() else panel.select(fits))
         unselected, share = share, share.select(every_fit)

@@ -92,6 +92,17 @@ class Share:
     def alone_(self) -> bool:
         return self._gather is None
 
+    def check_each_holds(self, keep, source: str, what: str) -> None:
+        """A UserError, the same on every worker, unless each worker holds at least one of the
+        series `keep` ((series of the file,) bool) marks."""
+        held = np.bincount(self.owners[np.asarray(keep, dtype=bool)], minlength=int(self.owners.max()) + 1)
+        if not self.alone_ and not held.all():
+            empty = np.flatnonzero(held == 0)
+            raise UserError(
+                f"worker{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))} of "
+                f"{len(held)} hold{'s' if len(empty) == 1 else ''} no series of {source} {what} "
+                f"(each worker trains on the series whose id hashes to it); run on fewer workers.")
+
     def gather(self, value) -> list:
         """Every worker's `value`, in worker order ([value] for one process)."""
         return [value] if self._gather is None else self._gather(value)

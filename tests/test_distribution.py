@@ -141,16 +141,18 @@ def test_two_workers_train_the_single_device_model_and_only_the_chief_writes(tmp
     _assert_same_training(tmp_path / "worker0" / "model", single_dir, csv)
 
 
-def _cluster(command, folder: Path, workers: int) -> list[tuple[str, str]]:
-    """Run `command(index)` as each of `workers` workers on localhost; their (stdout, stderr)."""
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(workers)]}
+def _clusters(*clusters) -> list[list[tuple[str, str]]]:
+    """Run clusters of (command, workers) on localhost at once, `command(index)` as each of their
+    workers; each cluster's list of (stdout, stderr)."""
     processes = []
     try:
-        for index in range(workers):
-            task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-            processes.append(subprocess.Popen(
-                command(index), cwd=ROOT, env=_environment(TF_CONFIG=json.dumps(task)),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for command, workers in clusters:
+            cluster = {"worker": [f"localhost:{port}" for port in _free_ports(workers)]}
+            for index in range(workers):
+                task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+                processes.append(subprocess.Popen(
+                    command(index), cwd=ROOT, env=_environment(TF_CONFIG=json.dumps(task)),
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         outputs = [process.communicate(timeout=300) for process in processes]
     finally:
         for process in processes:
@@ -159,7 +161,8 @@ def _cluster(command, folder: Path, workers: int) -> list[tuple[str, str]]:
                 process.wait()
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-3000:]
-    return outputs
+    sizes = np.cumsum([0] + [workers for _, workers in clusters])
+    return [outputs[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
 
 
 def _write_stores(path: Path) -> list[str]:
@@ -193,8 +196,7 @@ def test_workers_reading_only_their_own_series_train_the_one_worker_model(tmp_pa
         return lambda index: [sys.executable, "-m", "forecaster", "train", "--csv", str(csv),
                               "--model-dir", str(tmp_path / folder / f"worker{index}"), *flags]
 
-    alone = _cluster(command("one"), tmp_path, 1)
-    together = _cluster(command("two"), tmp_path, 2)
+    alone, together = _clusters((command("one"), 1), (command("two"), 2))
     assert "this worker read 7 of the 7 series" in alone[0][1]
     owners = owner(ids, 2)
     for index, (_, stderr) in enumerate(together):

@@ -263,7 +263,8 @@ def read_panel(
         table = path.reset_index(drop=True).set_axis(np.arange(len(path)) + 2, axis=0)
         table.columns = [str(c) for c in table.columns]
         path = "the data frame"
-    raw = read_table(path) if table is None else table
+    keep = None if share is None else _share_rows(parse_names(id_columns), share)
+    raw = read_table(path, keep) if table is None else table
     written = raw.attrs.get("time_text", {})  # a time column's first cells, where Arrow read times
     if schema is not None:
         time_column, features, id_columns = schema.time_column, schema.features, schema.id_columns
@@ -333,7 +334,7 @@ def read_panel(
         mine = owner(ids, share[1]) == share[0]
         rows = np.flatnonzero(~nameless)
         # series are numbered in order of first appearance: each starts where the numbers first rise
-        first = rows[np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)]
+        first = lines[rows[np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)]]
         keep = nameless.copy()
         keep[rows] = mine[codes]
         ids, file_order = [ids[k] for k in np.flatnonzero(mine)], first[mine]
@@ -498,6 +499,40 @@ def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list
     if len(labels) == 1:
         return codes.astype(np.int64), [str(name) for name in parts[0]]
     return codes.astype(np.int64), [tuple(str(p) for p in reversed(row)) for row in zip(*parts, strict=True)]
+
+
+def _share_rows(id_columns: tuple, share: tuple[int, int]):
+    """`read_table`'s `keep` for a share: the rows whose id `owner` gives worker share[0] of
+    share[1], and those with an empty id (which every worker checks alike)."""
+
+    def keep(columns: dict) -> np.ndarray:
+        found = [columns.get(name) for name in id_columns]
+        rows = len(next(iter(columns.values())))
+        if not id_columns or any(cells is None for cells in found):
+            return np.ones(rows, dtype=bool)  # the reader names the missing column
+        cells = [cells if isinstance(cells, pd.Series) else pd.Series(cells.to_pandas())
+                 for cells in found]
+        key, names = np.zeros(rows, dtype=np.int64), []
+        for column in cells:
+            codes, texts = _text_codes(column)
+            codes = np.where(column.isna().to_numpy(), -1, codes)
+            key = key * (len(texts) + 1) + codes + 1  # 0: empty
+            names.append(texts)
+        distinct, series = np.unique(key, return_inverse=True)
+        parts, rest = [], distinct
+        for texts in reversed(names):
+            rest, part = np.divmod(rest, len(texts) + 1)
+            parts.append(part - 1)
+        parts.reverse()
+        mine = np.ones(len(distinct), dtype=bool)
+        whole = np.all([part >= 0 for part in parts], axis=0)
+        ids = [(lambda row: row[0] if len(row) == 1 else tuple(row))(
+            [str(texts[part[k]]) for texts, part in zip(names, parts, strict=True)])
+            for k in np.flatnonzero(whole)]
+        mine[whole] = owner(ids, share[1]) == share[0]
+        return mine[series]
+
+    return keep
 
 
 def owner(ids, workers: int) -> np.ndarray:

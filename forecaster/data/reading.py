@@ -22,11 +22,16 @@ import pandas as pd
 from forecaster.errors import UserError, count
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, keep=None) -> pd.DataFrame:
     """The CSV as pandas reads it, indexed by each row's line number in the file (the header is
     line 1 of a plain file), or a UserError saying why it cannot be read. A Parquet file (known by
     its first bytes, whatever its name) is read by Arrow, indexed by row number from 1, its columns
     typed as written (timestamps stay timestamps).
+
+    `keep`: a function of some of the table's columns ({name: cells}, Arrow arrays or pandas
+    columns) -> (rows,) bool, the rows to keep; where Arrow reads the file it is applied to each
+    block as it is read, so that a share of a big file is held, never the whole of it. The rows
+    kept keep their line (or row) numbers.
 
     UTF-8 with or without a byte-order mark; Windows or Unix line endings; fields separated by
     commas, or by ';', tabs or '|' when the header has no comma. Lines starting with '#' and blank
@@ -42,11 +47,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         with open(path, "rb") as file:
             head = file.read(_HEAD)
         if head.startswith(PARQUET_MAGIC):
-            return _checked(_read_parquet(path), path, None)
+            return _checked(_read_parquet(path, keep), path, None)
         _check_text(head, path)  # a binary file or another encoding is refused before it is read
         if _starts_plainly(head):  # the usual file: Arrow reads it, row i from line i + 2
             header = _first_line(head)
-            fast = _read_arrow_csv(path, _separator(header), head)
+            fast = _read_arrow_csv(path, _separator(header), head, keep)
             if fast is not None:
                 return _checked(fast, path, header)
         plain = _plain(path, head)
@@ -86,7 +91,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raw.index = pd.Index(np.arange(rows) + 2 if numbers is None or len(numbers) != rows + 1
                          else numbers[1:], name="line")
     _refuse_short_rows(raw, path, header, separator, None if plain else lines, numbers)
-    return _checked(raw, path, header)
+    raw = _checked(raw, path, header)
+    return raw if keep is None else raw[keep({name: raw[name] for name in raw.columns})]
 
 
 def _checked(raw: pd.DataFrame, path: Path, header: str | None) -> pd.DataFrame:
@@ -130,7 +136,7 @@ def release_memory() -> None:
         arrow.default_memory_pool().release_unused()
 
 
-def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | None:
+def _read_arrow_csv(path: Path, separator: str, head: bytes, keep=None) -> pd.DataFrame | None:
     """A CSV whose first line is its header (`_starts_plainly`) read by Arrow's multithreaded
     reader into the frame pandas would have read, indexed by line number (a blank line is a row
     of empty cells, dropped later as pandas skips it), or None where that frame could differ from
@@ -142,7 +148,8 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
     Each column's type is that of its cells in the file's first MiB; a later cell of another type
     (text among numbers, a decimal among whole numbers, a comment line), a ragged row, a quoted
     line break or a space after a separator hands the file to pandas. `head`: the file's first
-    bytes, where the text of the first times is read."""
+    bytes, where the text of the first times is read. `keep`: as for `read_table`, applied to
+    each block as it is read."""
     import pyarrow  # lazily, as for Parquet
     import pyarrow.compute
     import pyarrow.csv
@@ -165,9 +172,14 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
         # it infers times itself); floats as float32
         declared = {f.name: pyarrow.float32() if pyarrow.types.is_floating(f.type) else f.type
                     for f in inferred if not pyarrow.types.is_null(f.type)}
-        table = pyarrow.csv.read_csv(path, read_options=read, parse_options=parse,
-                                     convert_options=pyarrow.csv.ConvertOptions(
-                                         **convert, column_types=declared))
+        options = pyarrow.csv.ConvertOptions(**convert, column_types=declared)
+        lines = None
+        if keep is None:
+            table = pyarrow.csv.read_csv(path, read_options=read, parse_options=parse,
+                                         convert_options=options)
+        else:  # block by block, keeping the rows asked for and their lines
+            table, lines = _kept_blocks(pyarrow.csv.open_csv(
+                path, read_options=read, parse_options=parse, convert_options=options), keep)
     except (pyarrow.ArrowException, OSError, ValueError):
         return None
     columns, chunked = {}, table.columns
@@ -194,9 +206,26 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes) -> pd.DataFrame | N
         texts = {name: found[:TIME_TEXT] for name, found in written.items() if found}
     release_memory()  # what Arrow's allocator kept of the read
     frame = pd.DataFrame(columns, copy=False)
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    frame.index = (pd.RangeIndex(2, len(frame) + 2, name="line") if lines is None
+                   else pd.Index(lines + 2, name="line"))
     frame.attrs["time_text"] = texts
     return frame
+
+
+def _kept_blocks(batches, keep):
+    """(the table of the rows of Arrow `batches` that `keep` keeps, (rows,) the place of each in
+    the whole), block by block."""
+    import pyarrow
+
+    kept, places, seen = [], [], 0
+    for batch in batches:
+        mask = np.asarray(keep({name.strip(): batch.column(i)
+                                for i, name in enumerate(batch.schema.names)}), dtype=bool)
+        kept.append(batch.filter(pyarrow.array(mask)))
+        places.append(np.flatnonzero(mask) + seen)
+        seen += batch.num_rows
+    table = pyarrow.Table.from_batches(kept, schema=batches.schema)
+    return table, np.concatenate(places) if places else np.zeros(0, dtype=np.int64)
 
 
 def _arrow_column(chunked, csv: bool, first: bool = False):
@@ -265,9 +294,10 @@ def _contiguous(chunked, dtype) -> np.ndarray:
     return out
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, keep=None) -> pd.DataFrame:
     """A Parquet file's table as pandas reads it from Arrow, indexed by row number from 1 (index
-    named "row"), or a UserError saying why it cannot be read."""
+    named "row"), or a UserError saying why it cannot be read. `keep`: as for `read_table`,
+    applied to each batch as it is read."""
     import pyarrow  # lazily: a CSV, the usual file, does not pay for importing Arrow
     import pyarrow.parquet
 
@@ -279,8 +309,14 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         dtypes = {i: _direct_dtype(field.type) for i, field in enumerate(schema)}
         direct = {i: np.empty(rows, dtype=dtype) for i, dtype in dtypes.items() if dtype is not None}
         pieces = {i: [] for i in range(len(schema)) if i not in direct}
-        at = 0
+        at, seen, places = 0, 0, []
         for batch in file.iter_batches(batch_size=1 << 20):
+            if keep is not None:  # only the rows asked for, and their numbers
+                mask = np.asarray(keep({name.strip(): batch.column(i)
+                                        for i, name in enumerate(schema.names)}), dtype=bool)
+                places.append(np.flatnonzero(mask) + seen)
+                seen += batch.num_rows
+                batch = batch.filter(pyarrow.array(mask))
             for i, column in enumerate(batch.columns):
                 if i in direct:
                     direct[i][at:at + len(column)] = column.to_numpy(zero_copy_only=False)
@@ -290,7 +326,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         columns = {}
         for i, name in enumerate(schema.names):
             if i in direct:
-                column = direct.pop(i)
+                column = direct.pop(i)[:at]  # what was not filled was never touched
             else:
                 chunked, pieces[i] = pyarrow.chunked_array(pieces[i], schema.field(i).type), None
                 column = _arrow_column(chunked, csv=False)
@@ -304,7 +340,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         ) from None
     release_memory()  # what Arrow's allocator kept of the read
     raw = pd.DataFrame(columns, copy=False)
-    raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
+    raw.index = (pd.RangeIndex(1, len(raw) + 1, name="row") if keep is None
+                 else pd.Index(np.concatenate(places or [np.zeros(0, np.int64)]) + 1, name="row"))
     return raw
 
 
