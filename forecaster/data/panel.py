@@ -314,7 +314,9 @@ def read_panel(
                 f"--target {name!r} is also used as the time column, an id or a feature; pick a "
                 f"different column for each role.")
     wide = targets if len(targets) > 1 or every else ()
-    lines = raw.index.to_numpy()  # the file's line numbers (see `read_table`), or row numbers
+    # the file's line numbers (see `read_table`), or row numbers: a RangeIndex for the usual file,
+    # made an array only where rows are dropped or reordered
+    lines = raw.index
     unit = place(raw.index)
     numbers = {name: to_numbers(raw[name], name, path, "float32").to_numpy()
                for name in (*targets, *features)}
@@ -334,7 +336,7 @@ def read_panel(
         mine = owner(ids, share[1]) == share[0]
         rows = np.flatnonzero(~nameless)
         # series are numbered in order of first appearance: each starts where the numbers first rise
-        first = lines[rows[np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)]]
+        first = np.asarray(lines[rows[np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)]])
         keep = nameless.copy()
         keep[rows] = mine[codes]
         ids, file_order = [ids[k] for k in np.flatnonzero(mine)], first[mine]
@@ -348,7 +350,10 @@ def read_panel(
         return _frequency(unique, schema, time_kind, time_column, path)
 
     drop = nameless.copy()
-    drop[~nameless] = stray_empty_rows(times[~nameless], codes, empty[~nameless], infer)
+    if nameless.any():
+        drop[~nameless] = stray_empty_rows(times[~nameless], codes, empty[~nameless], infer)
+    else:  # the usual file: no copy of the times
+        drop = stray_empty_rows(times, codes, empty, infer)
     # rows with no id are dropped by every worker of a share and counted by the first
     empty_rows = int(drop.sum()) - (int(nameless.sum()) if share is not None and share[0] else 0)
     if drop.any():
@@ -365,7 +370,7 @@ def read_panel(
         ids = list(targets)
         codes = np.repeat(np.arange(len(targets)), len(raw))
         stamps = np.tile(times.asi8, len(targets))
-        lines = np.tile(lines, len(targets))
+        lines = np.tile(np.asarray(lines), len(targets))
         values = _stacked([np.concatenate([numbers[name] for name in targets]),
                            *[np.tile(numbers[name], len(targets)) for name in features]])
     else:
@@ -376,7 +381,7 @@ def read_panel(
     step = np.diff(codes)
     if not ((step > 0) | ((step == 0) & (np.diff(stamps) >= 0))).all():  # sorted files (the
         order = np.lexsort((stamps, codes))  # usual case) are not sorted or copied
-        codes, stamps, lines, values = codes[order], stamps[order], lines[order], values[order]
+        codes, stamps, lines, values = codes[order], stamps[order], np.asarray(lines)[order], values[order]
     del step
     _refuse_duplicate_pairs(codes, stamps, lines, ids, times, path, unit)
     unique = _stamps_index(_sorted_unique(stamps), times)
@@ -479,7 +484,7 @@ def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list
     Each id column is numbered by its distinct values first and only those are made text, so
     nothing is held per row as a Python object; values equal once stripped are one id."""
     if not id_columns:
-        return np.zeros(len(raw), dtype=np.int64), ["series"]
+        return np.zeros(len(raw), dtype=np.int32), ["series"]
     key, labels = np.zeros(len(raw), dtype=np.int64), []
     for name in id_columns:
         column = raw[name]
@@ -496,9 +501,10 @@ def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list
     for names in reversed(labels):  # each series' code in every id column, last column first
         keys, part = np.divmod(keys, len(names))
         parts.append(names[part])
+    codes = codes.astype(np.int32)  # half the memory of int64: fewer than 2**31 series
     if len(labels) == 1:
-        return codes.astype(np.int64), [str(name) for name in parts[0]]
-    return codes.astype(np.int64), [tuple(str(p) for p in reversed(row)) for row in zip(*parts, strict=True)]
+        return codes, [str(name) for name in parts[0]]
+    return codes, [tuple(str(p) for p in reversed(row)) for row in zip(*parts, strict=True)]
 
 
 def _share_rows(id_columns: tuple, share: tuple[int, int]):
@@ -597,6 +603,8 @@ def _stacked(columns: list, block: int = 1 << 16) -> np.ndarray:
     """np.column_stack of equally long float32 columns, a block of rows at a time: each block is
     written while it is in the cache (five times faster on ten million rows)."""
     rows = len(columns[0])
+    if len(columns) == 1 and columns[0].dtype == np.float32 and columns[0].flags.writeable:
+        return np.ascontiguousarray(columns[0]).reshape(rows, 1)  # one column: itself, no copy
     values = np.empty((rows, len(columns)), dtype=np.float32)
     for start in range(0, rows, block):
         values[start:start + block] = np.stack([column[start:start + block] for column in columns], axis=1)
