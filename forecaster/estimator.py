@@ -443,7 +443,8 @@ class Forecaster:
     def _inputs(self, panel: Panel) -> tuple[np.ndarray, np.ndarray]:
         """(rows, columns) every series' rows with their calendar inputs appended, and (rows + 1,)
         how many rows before each hold a missing value (a history with none is read as it is)."""
-        gaps = np.concatenate([[0], np.cumsum(np.isnan(panel.raw).any(axis=1))])
+        gaps = np.zeros(len(panel.raw) + 1, dtype=np.int32 if len(panel.raw) < 2**31 else np.int64)
+        np.cumsum(np.isnan(panel.raw).any(axis=1), out=gaps[1:])  # a quarter of int64's concatenation
         if not self.schema_.calendar:
             return panel.raw, gaps
         series = np.repeat(np.arange(len(panel)), panel.lengths)
