@@ -130,8 +130,7 @@ class Forecaster:
             self.mase_season_ = settings.season_length
         else:
             self.seasons_ = find_seasons([piece[:n, 0] for piece, n in zip(
-                pieces, splits.val_start, strict=True)], panel.schema.frequency,
-                None if share.alone_ else share)
+                pieces, splits.val_start, strict=True)], panel.schema.frequency, share)
             self.mase_season_ = mase_season(panel.schema.frequency)
         season = self.seasons_.season
         time_steps, horizon = resolve_window(settings, whole, every_split, self.seasons_.periods)
@@ -154,7 +153,7 @@ class Forecaster:
         problem = Problem(filled,
                           kept.offsets, splits.val_start, splits.test_start, time_steps, horizon,
                           season, panel.source, period=max(self.seasons_.periods, default=season),
-                          share=None if share.alone_ else share)
+                          share=share)
         if self.static_.width:
             problem.static = self.static_.transform(kept.statics)
         self.scale_ = share.merge(np.array([

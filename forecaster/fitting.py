@@ -20,7 +20,7 @@ from forecaster.checkpoints import Checkpoints
 from forecaster.config import Settings
 from forecaster.errors import UserError
 from forecaster.models import LinearBaseline, baseline_model, build_model, combine_members, load_model
-from forecaster.scaling import Representation, evenly_spaced
+from forecaster.scaling import Representation, evenly_spaced, spaced_places
 from forecaster.sharing import Share
 from forecaster.windows import histories_at, shared_steps, window_batches
 
@@ -129,7 +129,7 @@ class Problem:
         places, total = self.places(origins)
         if total <= most:
             return np.asarray(origins), places, total
-        chosen = np.linspace(0, total - 1, most).round().astype(int)
+        chosen = spaced_places(total, most)
         keep = np.isin(places, chosen)
         return np.asarray(origins)[keep], np.searchsorted(chosen, places[keep]), most
 

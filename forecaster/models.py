@@ -374,8 +374,7 @@ class LinearBaseline:
         block alone is held out. With `share` (`forecaster.sharing.Share`) the windows are this
         worker's, and every worker's sums are added before anything is chosen."""
         parts = [tuple(_summed(batches) for batches in block) for block in blocks]
-        if share is not None and not share.alone_:
-            everyone = share.gather(parts)
+        if share is not None and len(everyone := share.gather(parts)) > 1:
             parts = [tuple(functools.reduce(operator.add, [found[k][i] for found in everyone])
                            for i in range(2)) for k in range(len(parts))]
         total = sum((body + tail for body, tail in parts), RidgeSums())

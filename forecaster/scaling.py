@@ -456,7 +456,12 @@ def evenly_spaced(items, most: int):
     items = np.asarray(items)
     if len(items) <= most:
         return items
-    return items[np.linspace(0, len(items) - 1, most).round().astype(int)]
+    return items[spaced_places(len(items), most)]
+
+
+def spaced_places(count: int, most: int) -> np.ndarray:
+    """The places (ascending) of `most` of `count` items evenly spaced from first to last."""
+    return np.linspace(0, count - 1, most).round().astype(int)
 
 
 def seasonal_mae_scale(target, season: int) -> float:

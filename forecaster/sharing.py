@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,6 @@ class Outline(Panel):
     decisions over all series read (`time_splits`, `resolve_window`, spans, the bundle's metadata)."""
 
     missing: int = 0  # missing target values over every series
-    worker_rows: list = field(default_factory=list)  # rows each worker holds
 
     @property
     def missing_values(self) -> int:
@@ -50,7 +49,7 @@ class Outline(Panel):
         return Outline(self.schema, self.source, [self.ids[k] for k in keep], self.starts[keep],
                        offsets, self.raw, self.missing_timestamps[keep], list(self.left_out),
                        {name: values[keep] for name, values in self.statics.items()},
-                       self.empty_rows, None, self.missing, self.worker_rows)
+                       self.empty_rows, None, self.missing)
 
 
 class Share:
@@ -171,7 +170,7 @@ class Share:
             return panel
         if self._outline is None:
             part = {"left_out": panel.left_out, "missing": panel.missing_values,
-                    "rows": int(panel.offsets[-1]), "empty_rows": panel.empty_rows}
+                    "empty_rows": panel.empty_rows}
             parts = self.gather(part)
             ids = self.merge_list(panel.ids)
             starts = pd.DatetimeIndex(self.merge(panel.starts.asi8).view(f"M8[{panel.starts.unit}]"),
@@ -187,7 +186,7 @@ class Share:
                 self.merge(panel.missing_timestamps),
                 [item for found in parts for item in found["left_out"]], statics,
                 int(sum(found["empty_rows"] for found in parts)), None,
-                int(sum(found["missing"] for found in parts)), [found["rows"] for found in parts])
+                int(sum(found["missing"] for found in parts)))
         return self._outline
 
 

@@ -107,25 +107,11 @@ def _free_ports(count: int) -> list[int]:
 @pytest.mark.slow
 def test_two_workers_train_the_single_device_model_and_only_the_chief_writes(tmp_path, single_device):
     csv, single_dir = single_device
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
-    processes = []
-    try:
-        for index in range(2):
-            scratch = tmp_path / f"temp{index}"  # the worker's TMPDIR
-            scratch.mkdir()
-            task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-            environment = _environment(TF_CONFIG=json.dumps(task), TMPDIR=str(scratch))
-            processes.append(subprocess.Popen(
-                _train_command(csv, tmp_path / f"worker{index}" / "model", "--distribute", "multiworker"),
-                cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        outputs = [process.communicate(timeout=300) for process in processes]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    for process, (_, stderr) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr[-3000:]
+    for index in range(2):
+        (tmp_path / f"temp{index}").mkdir()  # the worker's TMPDIR
+    (outputs,) = _clusters((lambda index: _train_command(
+        csv, tmp_path / f"worker{index}" / "model", "--distribute", "multiworker"), 2),
+        environment=lambda index: {"TMPDIR": str(tmp_path / f"temp{index}")})
     (chief_out, chief_err), (other_out, other_err) = outputs
     assert "trained on 2 replicas in sync (2 workers; this is worker 0, the chief)" in chief_err
     assert chief_out.splitlines()[-1].startswith(f"saved {tmp_path / 'worker0' / 'model'} (val MAE")
@@ -141,9 +127,10 @@ def test_two_workers_train_the_single_device_model_and_only_the_chief_writes(tmp
     _assert_same_training(tmp_path / "worker0" / "model", single_dir, csv)
 
 
-def _clusters(*clusters) -> list[list[tuple[str, str]]]:
+def _clusters(*clusters, environment=lambda index: {}) -> list[list[tuple[str, str]]]:
     """Run clusters of (command, workers) on localhost at once, `command(index)` as each of their
-    workers; each cluster's list of (stdout, stderr)."""
+    workers, with the variables `environment(index)` besides TF_CONFIG; each cluster's list of
+    (stdout, stderr)."""
     processes = []
     try:
         for command, workers in clusters:
@@ -151,8 +138,8 @@ def _clusters(*clusters) -> list[list[tuple[str, str]]]:
             for index in range(workers):
                 task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
                 processes.append(subprocess.Popen(
-                    command(index), cwd=ROOT, env=_environment(TF_CONFIG=json.dumps(task)),
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                    command(index), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    env=_environment(TF_CONFIG=json.dumps(task), **environment(index))))
         outputs = [process.communicate(timeout=300) for process in processes]
     finally:
         for process in processes:
