@@ -30,6 +30,9 @@ def run_by_series(task, model, model_dir, panel: Panel, origins: np.ndarray, add
     task loads the bundle in `model_dir` once), its rows put back in the order of `origins`."""
     if address is None:
         return task(model, panel, origins, **options)
+    if model_dir is None:
+        raise ValueError("running on Ray needs the model's bundle folder (model_dir): each task "
+                         "loads the model from it; pass model_dir, or ray=None to run here")
     ray, remote = _connect(address)
     partitions = _partitions(origins, int(ray.cluster_resources().get("CPU", 1)) * PARTITIONS_PER_CPU)
     bundle = ray.put(_bundle_files(model_dir))

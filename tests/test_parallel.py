@@ -55,6 +55,11 @@ def test_an_address_where_nothing_answers_is_refused_at_once():
     parallel._refuse_unreachable("auto")  # no address to try
 
 
+def test_the_library_without_the_bundle_folder_is_told_that_ray_needs_it():
+    with pytest.raises(ValueError, match=r"running on Ray needs the model's bundle folder \(model_dir\)"):
+        parallel.run_by_series(lambda *arguments: {}, None, None, None, np.zeros((1, 2), int), "auto")
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A local Ray cluster of two workers (skipped, saying why, where Ray cannot start)."""
