@@ -168,17 +168,20 @@ class Worker:
         the sum of the replicas' losses, and of their gradients, is the mean over the whole batch,
         whichever worker holds which window; Keras's running means of the loss and of the
         (weighted) metrics, summed over the workers, are then the means over the batches too.
-        From the `epoch`-th epoch on, endlessly; or one pass."""
+        From the `epoch`-th epoch on, endlessly; or one pass. Returns (the dataset, a function
+        that lets go of the windows' origins once training is over: TensorFlow keeps the
+        generator alive after model.fit)."""
         import numpy as np
         import tensorflow
 
-        read, encode = functions
+        held = {"batches_of": batches_of, "functions": functions}
         here = max(1, self.replicas // self.workers)  # this worker's replicas
 
         def elements():
             number = epoch
+            read, encode = held["functions"]
             while True:
-                parts, most = batches_of(number)
+                parts, most = held["batches_of"](number)
                 size = max(1, -(-most // here))
                 for origins, total in parts:
                     for piece in np.array_split(origins, here):
@@ -198,7 +201,7 @@ class Worker:
                      tensorflow.TensorSpec((None,), tensorflow.float32))
         return self.strategy.distribute_datasets_from_function(
             lambda context: tensorflow.data.Dataset.from_generator(
-                elements, output_signature=signature).prefetch(2))
+                elements, output_signature=signature).prefetch(2)), held.clear
 
     def describe(self) -> dict:
         """For the bundle's metadata: how the model was trained."""

@@ -320,19 +320,26 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
                 val_origins, None, None, [total], settings.batch_size, index=places,
                 most=int(max(found.max() for found in p.share.gather(mine))))
             shapes = (model.input_shape[1:], model.output_shape[1:])
-            batches = worker.dataset(every, (read, encode), shapes, initial_epoch)
-            validation = worker.dataset(in_order, (read, encode), shapes, endless=False)
+            batches, release_batches = worker.dataset(every, (read, encode), shapes, initial_epoch)
+            validation, release_validation = worker.dataset(in_order, (read, encode), shapes,
+                                                            endless=False)
+            releases = [release_batches, release_validation]
         else:
             batches = window_batches(read, encode, train_at, settings.batch_size, seed, most,
                                      initial_epoch, groups=groups, per_group=windows_per_series(
                                          settings, np.bincount(groups) if len(groups) else groups))
             steps_per_epoch, validation_steps = batches.steps_per_epoch, None
             validation = window_batches(read, encode, val_at[0], settings.batch_size)
-        model.fit(
-            batches, steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
-            validation_steps=validation_steps, epochs=settings.epochs,
-            callbacks=[monitor.stopper, monitor.callback], verbose=verbose,
-            initial_epoch=initial_epoch)
+            releases = [batches.release, validation.release]
+        try:
+            model.fit(
+                batches, steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
+                validation_steps=validation_steps, epochs=settings.epochs,
+                callbacks=[monitor.stopper, monitor.callback], verbose=verbose,
+                initial_epoch=initial_epoch)
+        finally:  # Keras and TensorFlow keep the datasets alive after fit: not their origins
+            for release in releases:
+                release()
     elif progress["best_weights"] is not None:  # killed after early stopping, before saving
         model.set_weights(progress["best_weights"])
     if monitor.failed:
