@@ -35,6 +35,7 @@ MAX_RIDGE_ORIGINS = 100_000
 # block alone, which then holds thousands of windows, enough for a steady choice.
 RIDGE_FOLDS = 4
 RIDGE_EVERY_FOLD_BELOW = 8_000
+RIDGE_BATCH_BYTES = 1 << 25  # float64 histories read at once to fit a ridge (32 MiB)
 # Window steps (windows x time_steps) an epoch reads at most, training and early stopping's
 # validation pass alike, unless --steps-per-epoch says otherwise: a longer window then means fewer
 # windows per epoch (each epoch another share), so training time follows the data, not the window.
@@ -83,9 +84,11 @@ class Problem:
         begin, end = {"train": (np.zeros_like(lengths), self.val_start),
                       "validation": (self.val_start, self.test_start),
                       "test": (self.test_start, lengths)}[split]
-        pieces = [self.offsets[k] + np.arange(max(begin[k], first), end[k] - steps + 1)
+        pieces = [self.offsets[k] + np.arange(max(begin[k], first), end[k] - steps + 1, dtype=np.int64)
                   for k in range(self.series)]
-        return np.concatenate(pieces).astype(np.int64) if pieces else np.zeros(0, dtype=np.int64)
+        if len(pieces) == 1:  # one series: its own, not copied again (56 MB a copy at 7M origins)
+            return pieces[0]
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
 
     def input_columns(self, representation: Representation) -> int:
         """The columns of the windows a network of `representation` reads."""
@@ -193,9 +196,13 @@ def fit_ridge(representation: Representation, p: Problem, steps: int,
         train_at = p.origins("train", representation.first_origin(), steps)
     origins = p.spaced(train_at, MAX_RIDGE_ORIGINS)[0]
     labels = ridge_blocks(origins, p, steps)
+    # windows a batch reads: 4096, fewer where each reads a long history (the seasonal
+    # representation's cycles), so that a batch's float64 histories stay near RIDGE_BATCH_BYTES
+    history = representation.first_origin() * p.values.shape[1] * 8
+    size = int(np.clip(RIDGE_BATCH_BYTES // history, 256, 4096))
 
     def batches(part):
-        return ((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // 4096)))
+        return ((read(at), encode(at)) for at in np.array_split(part, max(1, -(-len(part) // size)))
                 if len(at))
 
     blocks = [(batches(origins[labels == 2 * k]), batches(origins[labels == 2 * k + 1]))

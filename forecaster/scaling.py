@@ -236,12 +236,17 @@ class Representation:
         level = float(np.mean(target[: origins.max() + horizon]))
         if self.scaling == "window":
             spread = 1.0  # each window has its own
-        else:
-            history = int(origins.min())
-            histories = histories_at(target[:, None], origins, history)[..., 0]
-            truth = target[origins[:, None] + np.arange(horizon)[None, :]]
-            anchored = self._anchor_forecast(histories, np.full(len(origins), level))
-            spread = float(np.std(truth - anchored))
+        else:  # the residuals of every window against the anchor; the histories a chunk at a time
+            history = int(origins.min())  # (the seasonal one's reach hundreds of rows back)
+            residuals = np.empty((len(origins), horizon))
+            step = max(1, BLOCK_ROWS // max(history, 1))  # a million history cells at a time
+            for start in range(0, len(origins), step):
+                chunk = origins[start:start + step]
+                histories = histories_at(target[:, None], chunk, history)[..., 0]
+                truth = target[chunk[:, None] + np.arange(horizon)[None, :]]
+                residuals[start:start + len(chunk)] = truth - self._anchor_forecast(
+                    histories, np.full(len(chunk), level))
+            spread = float(np.std(residuals))
         return inputs.mean_, inputs.scale_, level, spread if spread > 0 else 1.0
 
     def training_origins(self, train_rows: int, time_steps: int, horizon: int) -> np.ndarray:
