@@ -315,7 +315,7 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
     if not (progress and progress["stopper"]["stopped"]):
         initial_epoch = progress["epoch"] if progress else 0
         most = settings.steps_per_epoch or epoch_budget(p.time_steps, settings.batch_size)[0]
-        groups = p.series_of(train_at)
+        groups = p.series_of(train_at).astype(np.int32)  # fewer than 2**31 series
         if p.shared:  # each worker its own windows of batches drawn from every worker's
             counts = p.share.merge(np.bincount(groups, minlength=p.series))
             every, steps_per_epoch = shared_steps(
