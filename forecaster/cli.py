@@ -351,6 +351,14 @@ def _forecast(args: argparse.Namespace) -> int:
     note = left_out_note(history)
     if note:
         print(f"forecaster forecast: note: {note}", file=sys.stderr)
+    bounded = model.intervals_.finite_up_to()
+    unbounded = sorted(level for level in args.level if level > bounded)
+    if unbounded:
+        lower = f"ask for --level {bounded} or lower, or " if bounded else ""
+        print(f"forecaster forecast: note: the {', '.join(f'{level:g}%' for level in unbounded)} "
+              f"interval{'s are' if len(unbounded) > 1 else ' is'} unbounded (-inf to inf): only "
+              f"{min(model.intervals_.counts_)} validation windows calibrated the intervals, too "
+              f"few for so high a level; {lower}train on a longer file.", file=sys.stderr)
     text = result.frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     if args.plot:
         values = history.values(0, model.settings_.fill)[:, 0]

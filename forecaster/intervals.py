@@ -38,6 +38,12 @@ class ConformalIntervals:
                 self.half_widths_.setdefault(level, []).append(width)
         return self
 
+    def finite_up_to(self) -> int:
+        """The highest level whose interval is bounded at every step (0 when none is): with n
+        calibration residuals, a level above 100 n / (n + 1) has no residual to stand on."""
+        return max((level for level in self.LEVELS
+                    if np.isfinite(self.half_widths_[level]).all()), default=0)
+
     def bounds(self, forecast, level: int, scale=1.0) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) around `forecast` (..., steps) at a whole `level` from 1 to 99; NaN for
         steps past the calibrated horizon. `scale` (...,): each forecast's series scale, as the

@@ -183,3 +183,12 @@ def test_levels_must_be_whole_percents():
     with pytest.raises(UserError, match="--level 100"):
         check_level(100)
     assert check_level(80.0) == 80
+
+
+def test_the_highest_bounded_level_follows_the_calibration_windows():
+    # n residuals bound a level L only while ceil((n + 1) L / 100) <= n, that is L <= 100 n / (n + 1)
+    assert ConformalIntervals().fit(np.ones((3, 2))).finite_up_to() == 75
+    assert ConformalIntervals().fit(np.ones((19, 1))).finite_up_to() == 95
+    few = np.ones((3, 2))
+    few[:, 1] = np.nan  # the second step never observed: no level is bounded there
+    assert ConformalIntervals().fit(few).finite_up_to() == 0
