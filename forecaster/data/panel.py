@@ -516,27 +516,14 @@ def _share_rows(id_columns: tuple, share: tuple[int, int]):
         rows = len(next(iter(columns.values())))
         if not id_columns or any(cells is None for cells in found):
             return np.ones(rows, dtype=bool)  # the reader names the missing column
-        cells = [cells if isinstance(cells, pd.Series) else pd.Series(cells.to_pandas())
-                 for cells in found]
-        key, names = np.zeros(rows, dtype=np.int64), []
-        for column in cells:
-            codes, texts = _text_codes(column)
-            codes = np.where(column.isna().to_numpy(), -1, codes)
-            key = key * (len(texts) + 1) + codes + 1  # 0: empty
-            names.append(texts)
-        distinct, series = np.unique(key, return_inverse=True)
-        parts, rest = [], distinct
-        for texts in reversed(names):
-            rest, part = np.divmod(rest, len(texts) + 1)
-            parts.append(part - 1)
-        parts.reverse()
-        mine = np.ones(len(distinct), dtype=bool)
-        whole = np.all([part >= 0 for part in parts], axis=0)
-        ids = [(lambda row: row[0] if len(row) == 1 else tuple(row))(
-            [str(texts[part[k]]) for texts, part in zip(names, parts, strict=True)])
-            for k in np.flatnonzero(whole)]
-        mine[whole] = owner(ids, share[1]) == share[0]
-        return mine[series]
+        frame = pd.DataFrame({name: cells if isinstance(cells, pd.Series) else cells.to_pandas()
+                              for name, cells in zip(id_columns, found, strict=True)})
+        named = ~frame.isna().any(axis=1).to_numpy()
+        mask = np.ones(rows, dtype=bool)
+        if named.any():  # the ids as `read_panel` makes them, numbered by their distinct values
+            codes, ids = _series_codes(frame[named], id_columns, "")
+            mask[named] = (owner(ids, share[1]) == share[0])[codes]
+        return mask
 
     return keep
 
