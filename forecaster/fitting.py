@@ -35,6 +35,7 @@ MAX_RIDGE_ORIGINS = 100_000
 # block alone, which then holds thousands of windows, enough for a steady choice.
 RIDGE_FOLDS = 4
 RIDGE_EVERY_FOLD_BELOW = 8_000
+SERIES_OF_CHUNK = 1 << 20  # rows whose series are looked up at once
 RIDGE_BATCH_BYTES = 1 << 25  # float64 histories read at once to fit a ridge (32 MiB)
 # Window steps (windows x time_steps) an epoch reads at most, training and early stopping's
 # validation pass alike, unless --steps-per-epoch says otherwise: a longer window then means fewer
@@ -84,11 +85,19 @@ class Problem:
         begin, end = {"train": (np.zeros_like(lengths), self.val_start),
                       "validation": (self.val_start, self.test_start),
                       "test": (self.test_start, lengths)}[split]
-        pieces = [self.offsets[k] + np.arange(max(begin[k], first), end[k] - steps + 1, dtype=np.int64)
-                  for k in range(self.series)]
-        if len(pieces) == 1:  # one series: its own, not copied again (56 MB a copy at 7M origins)
-            return pieces[0]
-        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+        start = np.maximum(begin, first)
+        counts = np.maximum(np.asarray(end) - steps + 1 - start, 0)
+        origins = np.empty(int(counts.sum()), dtype=np.int64)  # written in place, series by series
+        at = 0
+        for k in np.flatnonzero(counts):
+            origins[at:at + counts[k]] = np.arange(self.offsets[k] + start[k],
+                                                   self.offsets[k] + start[k] + counts[k])
+            at += counts[k]
+        return origins
+
+    def counts_of(self, origins) -> np.ndarray:
+        """(series,) how many of `origins` (ascending, as `origins` gives them) each series holds."""
+        return np.diff(np.searchsorted(origins, self.offsets))
 
     def input_columns(self, representation: Representation) -> int:
         """The columns of the windows a network of `representation` reads."""
@@ -96,8 +105,14 @@ class Problem:
         return representation.input_columns(self.values.shape[1], static)
 
     def series_of(self, rows) -> np.ndarray:
-        """The series each global row belongs to."""
-        return np.searchsorted(self.offsets, np.asarray(rows), side="right") - 1
+        """(rows,) int32: the series each global row belongs to (found a chunk of rows at a time:
+        searchsorted's int64 result for millions of origins would double their memory)."""
+        rows = np.asarray(rows)
+        series = np.empty(rows.shape, dtype=np.int32)  # fewer than 2**31 series
+        for start in range(0, rows.size, SERIES_OF_CHUNK):
+            part = slice(start, start + SERIES_OF_CHUNK)
+            series.flat[part] = np.searchsorted(self.offsets, rows.flat[part], side="right") - 1
+        return series
 
     @property
     def shared(self) -> bool:
@@ -315,12 +330,12 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
     if not (progress and progress["stopper"]["stopped"]):
         initial_epoch = progress["epoch"] if progress else 0
         most = settings.steps_per_epoch or epoch_budget(p.time_steps, settings.batch_size)[0]
-        groups = p.series_of(train_at).astype(np.int32)  # fewer than 2**31 series
+        counts = p.counts_of(train_at)  # each series' training origins
         if p.shared:  # each worker its own windows of batches drawn from every worker's
-            counts = p.share.merge(np.bincount(groups, minlength=p.series))
+            counts = p.share.merge(counts)
             every, steps_per_epoch = shared_steps(
-                train_at, groups, p.share.positions, counts, settings.batch_size, seed, most,
-                windows_per_series(settings, counts), p.share.owners)
+                train_at, p.series_of(train_at), p.share.positions, counts, settings.batch_size,
+                seed, most, windows_per_series(settings, counts), p.share.owners)
             val_origins, places, total = val_at
             mine = np.bincount(places // settings.batch_size, minlength=1)
             in_order, validation_steps = shared_steps(
@@ -333,8 +348,8 @@ def _train(key: str, representation: Representation, p: Problem, settings: Setti
             releases = [release_batches, release_validation]
         else:
             batches = window_batches(read, encode, train_at, settings.batch_size, seed, most,
-                                     initial_epoch, groups=groups, per_group=windows_per_series(
-                                         settings, np.bincount(groups) if len(groups) else groups))
+                                     initial_epoch, counts=counts,
+                                     per_group=windows_per_series(settings, counts))
             steps_per_epoch, validation_steps = batches.steps_per_epoch, None
             validation = window_batches(read, encode, val_at[0], settings.batch_size)
             releases = [batches.release, validation.release]

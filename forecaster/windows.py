@@ -51,6 +51,7 @@ def split_origins(rows: int, horizon: int, val_start: int, test_start: int,
     }
 
 
+DRAW_CHUNK = 1 << 20  # origins an epoch's capped draw ranks at once (`capped_draw`)
 MAX_TIME_STEPS = 512  # the longest default window: a week of half-hourly steps (336) fits
 
 
@@ -77,7 +78,7 @@ def choose_window(frequency: str, train_rows: int, periods=()) -> tuple[int, int
 
 
 def window_batches(read, encode, origins, batch_size: int, seed: int | None = None,
-                   steps: int | None = None, epoch: int = 0, groups=None, per_group: int | None = None):
+                   steps: int | None = None, epoch: int = 0, counts=None, per_group: int | None = None):
     """Batches gathered lazily, as a keras.utils.PyDataset: batch i is (read(o), encode(o)) for
     its share `o` of `origins`, so only one batch of windows is ever copied out of the series.
     `read`: origins -> inputs (n, time_steps, features); `encode`: origins -> targets (n, horizon).
@@ -88,12 +89,13 @@ def window_batches(read, encode, origins, batch_size: int, seed: int | None = No
     alone (`epoch` is the first epoch's, 0-based): a resumed run reads the batches an uninterrupted
     one would. `steps` caps the batches per epoch, each epoch then reading a different share.
 
-    `groups` (the series of each origin) with `per_group`: each epoch draws at most `per_group`
-    origins of each series, uniformly among its own and anew each epoch, so that every series
-    weighs about alike however long it is, and an epoch's cost is bounded.
+    `counts` (how many origins each series has, `origins` coming series by series in that order)
+    with `per_group`: each epoch draws at most `per_group` origins of each series, uniformly among
+    its own and anew each epoch, so that every series weighs about alike however long it is, and
+    an epoch's cost is bounded.
     """
     return _window_batches_class()(read, encode, origins, batch_size, seed, steps, epoch,
-                                   groups, per_group)
+                                   counts, per_group)
 
 
 @functools.cache
@@ -101,16 +103,17 @@ def _window_batches_class():
     keras = backend.keras()
 
     class WindowBatches(keras.utils.PyDataset):
-        def __init__(self, read, encode, origins, batch_size, seed, steps, epoch, groups, per_group):
+        def __init__(self, read, encode, origins, batch_size, seed, steps, epoch, counts, per_group):
             super().__init__()
             self.read, self.encode, self.batch_size = read, encode, batch_size
             self.origins, self.seed, self.first_epoch = np.asarray(origins), seed, epoch
-            self.groups, self.per_group = groups, per_group
-            if groups is not None and len(groups) and np.max(groups) < 2**31:
-                self.groups = np.asarray(groups, dtype=np.int32)  # half of int64's memory
+            self.counts = None if per_group is None else np.asarray(counts, dtype=np.int64)
+            self.per_group = per_group
             drawn = len(self.origins)
             if per_group is not None:
-                drawn = int(np.minimum(np.bincount(groups), per_group).sum())
+                if self.counts.sum() != drawn:
+                    raise ValueError(f"counts add up to {self.counts.sum()}, not the {drawn} origins")
+                drawn = int(np.minimum(self.counts, per_group).sum())
             batches = -(-drawn // batch_size)
             self.steps_per_epoch = batches if steps is None else min(batches, steps)
             self._order_of = (None, None)  # (epoch, its order): one epoch's at a time
@@ -127,36 +130,55 @@ def _window_batches_class():
             if self.seed is not None:
                 epoch, index = divmod(index, self.steps_per_epoch)
                 order = self._order(self.first_epoch + epoch)
-            chosen = order[index * self.batch_size:(index + 1) * self.batch_size]
+            chosen = order[index * self.batch_size:(index + 1) * self.batch_size].astype(np.int64)
             return self.read(chosen), self.encode(chosen)
 
         def release(self) -> None:
             """Drop the origins and the epoch's order once training is over: Keras's data adapter,
             which holds this dataset, outlives model.fit (with it, a network's origins and their
             shuffled copy stayed alive, 100-200 MB a network on 10,000 series)."""
-            self.origins = self.groups = None
+            self.origins = self.counts = None
             self._order_of = (None, None)
 
         def _order(self, epoch: int) -> np.ndarray:
             if self._order_of[0] != epoch:
                 rng = np.random.default_rng([self.seed, epoch])
                 origins = self.origins
-                if self.per_group is not None:  # a random rank within each series; keep the first
-                    # (each temporary freed as soon as it is used: seven million origins of
-                    # 10,000 series made 56 MB arrays, five of them alive at once)
-                    order = np.lexsort((rng.random(len(origins)), self.groups))
-                    grouped = self.groups[order]
-                    rank = np.arange(len(order))
-                    rank -= np.searchsorted(grouped, grouped)  # the rank within its series
-                    del grouped
-                    order = order[rank < self.per_group]
-                    del rank
-                    order.sort()
-                    origins = origins[order]
-                self._order_of = (epoch, rng.permutation(origins))
+                if self.per_group is not None:
+                    origins = origins[capped_draw(self.counts, self.per_group, rng)]
+                # shuffled as int32 where the rows allow (half the memory; the same order)
+                order = origins.astype(np.int32 if len(origins) and origins.max() < 2**31 else np.int64)
+                rng.shuffle(order)
+                self._order_of = (epoch, order)
             return self._order_of[1]
 
     return WindowBatches
+
+
+def capped_draw(counts, most: int, rng: np.random.Generator) -> np.ndarray:
+    """Which of the origins of series that have `counts` origins each (series by series) an epoch
+    draws: at most `most` of each series, chosen uniformly at random, in ascending order.
+
+    Each origin gets a random key and a series keeps its `most` smallest; the keys are drawn and
+    ranked a few whole series at a time (DRAW_CHUNK origins), so that seven million origins cost
+    tens of MB, not one full-length array per step (the same draws as at once: the generator's
+    stream does not depend on how it is cut)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    ends = np.cumsum(counts)
+    kept, first = [], 0
+    while first < len(counts):
+        start = ends[first] - counts[first]  # the chunk's first origin
+        last = max(int(np.searchsorted(ends, start + DRAW_CHUNK, side="right")), first + 1)
+        sizes = counts[first:last]
+        series = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+        order = np.lexsort((rng.random(len(series)), series))  # by series, then by key
+        rank = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        del series
+        chosen = order[rank < most]
+        chosen.sort()
+        kept.append(chosen + start)
+        first = last
+    return np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
 
 
 def shared_steps(origins, series, positions, counts, batch_size: int, seed: int | None = None,

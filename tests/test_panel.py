@@ -237,9 +237,8 @@ def test_each_series_statistics_come_from_its_own_training_rows_only(kind):
 
 def test_epochs_draw_at_most_the_cap_of_each_series_and_every_series_alike():
     origins = np.concatenate([np.arange(0, 100), np.arange(1000, 1010)])
-    groups = np.concatenate([np.zeros(100, dtype=int), np.ones(10, dtype=int)])
     batches = window_batches(lambda at: at[:, None, None], lambda at: at[:, None], origins, 5, seed=3,
-                             groups=groups, per_group=10)
+                             counts=[100, 10], per_group=10)
     assert batches.steps_per_epoch == 4  # 10 + 10 windows, 5 per batch
     for epoch in range(2):
         drawn = np.concatenate([batches[epoch * 4 + i][1][:, 0] for i in range(4)])

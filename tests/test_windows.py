@@ -136,3 +136,22 @@ def test_window_batches_shuffle_by_seed_and_epoch_alone_and_cap_the_steps():
     validation = window_batches(read, encode, np.arange(10, 20), batch_size=4)
     assert len(validation) == validation.num_batches == 3
     assert list(np.concatenate([validation[i][0][:, 0, 0] for i in range(3)])) == list(range(10, 20))
+
+
+def test_a_capped_draw_keeps_at_most_the_cap_of_each_series_however_it_is_chunked(monkeypatch):
+    from forecaster import windows
+
+    counts = np.array([7, 0, 2, 12, 5])
+    whole = windows.capped_draw(counts, 4, np.random.default_rng(3))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    drawn = np.diff(np.searchsorted(whole, starts))  # each series' origins drawn
+    assert drawn.tolist() == [4, 0, 2, 4, 4] and (np.diff(whole) > 0).all()
+    for chunk in (1, 3, 8):  # a few series at a time: the same draw, the generator left alike
+        monkeypatch.setattr(windows, "DRAW_CHUNK", chunk)
+        rng = np.random.default_rng(3)
+        np.testing.assert_array_equal(windows.capped_draw(counts, 4, rng), whole)
+        after = np.random.default_rng(3)
+        after.random(counts.sum())
+        assert rng.random() == after.random()
+    assert len(windows.capped_draw(counts, 4, np.random.default_rng(4))) == 14
+    assert not np.array_equal(windows.capped_draw(counts, 4, np.random.default_rng(4)), whole)
