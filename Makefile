@@ -25,7 +25,7 @@ TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) $(call f
 	$(call flag,SEED,seed) $(call flag,ENSEMBLE,ensemble) $(call flag,CONFIG,config)
 
 .DEFAULT_GOAL := help
-.PHONY: help install train evaluate forecast benchmark panels bench test lint clean
+.PHONY: help install train evaluate forecast benchmark panels future bench test lint clean
 
 help: ## list the targets
 	@echo "usage: make TARGET [DATA=file.csv TARGET=column HORIZON=n ...]"
@@ -65,6 +65,9 @@ benchmark: $(BENCH_STAMP) ## backtest the default and the classic recipe against
 
 panels: $(STAMP) ## one global model over many series: against seasonal naive and per-series LSTMs (docs/many-series.md)
 	$(BIN)/python -m benchmarks.many_series
+
+future: $(STAMP) ## inputs known ahead: a generated promotions panel with --future, as past --features and without (docs/benchmarks.md)
+	$(BIN)/python -m benchmarks.future
 
 bench: $(STAMP) ## speed and memory side by side: training vs plain Keras, windows, a 10M-row CSV, cold forecast, mirrored, panels of 10 to 10,000 series
 	$(BIN)/python -m benchmarks.speed

@@ -123,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "file of many series, the time column and 'forecast'.")
     forecast.add_argument("--model-dir", dest="model_dir", required=True)
     forecast.add_argument("--csv", required=True, help="the history to forecast from")
+    forecast.add_argument("--future-csv", dest="future_csv",
+                          help="the values of the inputs known ahead (train's --future) on the "
+                               "steps forecast: a row per series and step, with the history's "
+                               "id and time columns (default: the history's rows after each "
+                               "series' last target value)")
     forecast.add_argument("--horizon", type=int,
                           help="steps to forecast (default: as trained; beyond it the model "
                                "continues from its own forecasts)")
@@ -161,6 +166,10 @@ def _training_options(parser: argparse.ArgumentParser, comparing: bool = False) 
                         help="long format, many series: the column naming each series (several "
                              "comma-separated form one key: store,item); one global model over all")
     parser.add_argument("--features", help="extra input columns, comma-separated: A,B")
+    parser.add_argument("--future", help="input columns known ahead (a planned promotion, a price, "
+                        "a holiday): the model reads their values on the steps it forecasts too, "
+                        "which forecast then needs (rows after the history's last target value, "
+                        "or --future-csv): A,B")
     parser.add_argument("--static", help="long format: columns constant within each series (a "
                         "category, a size), given to the model as per-series inputs: A,B")
     parser.add_argument("--calendar", action="store_true", default=None,
@@ -343,7 +352,8 @@ def _forecast(args: argparse.Namespace) -> int:
         check_output_file(args.plot, "--plot", PICTURE_SUFFIXES)
     model = load_bundle(args.model_dir)
     result = forecast(model, args.csv, horizon=args.horizon, levels=args.level,
-                      series=parse_features(args.series), model_dir=args.model_dir, ray=args.ray)
+                      series=parse_features(args.series), model_dir=args.model_dir, ray=args.ray,
+                      future=args.future_csv)
     history = result.history
     if history.missing_values:
         print(f"forecaster forecast: note: filled {count(history.missing_values, 'missing value')} "

@@ -35,6 +35,9 @@ class Settings:
     # network as inputs: numbers standardised over the training series, text one-hot.
     static: tuple[str, ...] = ()
     features: tuple[str, ...] = ()  # extra input columns (their past values), besides the target
+    # Inputs known ahead (a planned promotion, a price, a holiday, a weather forecast): the network
+    # reads their past values and their values on every step it forecasts.
+    future: tuple[str, ...] = ()
     calendar: bool = False  # add hour/weekday/month inputs (sine and cosine) from the timestamps
     fill: str = "interpolate"  # missing values and missing timestamps: interpolate | ffill | error
     # Windows: None means "chosen from the data": the horizon is one calendar season (the next day
@@ -168,6 +171,7 @@ class Settings:
         values["features"] = list(self.features)
         values["id_col"] = list(self.id_col)
         values["static"] = list(self.static)
+        values["future"] = list(self.future)
         return values
 
     @classmethod
@@ -179,7 +183,7 @@ class Settings:
                 f"unknown setting(s) {', '.join(unknown)}; known settings are "
                 f"{', '.join(sorted(known))}.")
         values = dict(values)
-        for name in ("features", "id_col", "static"):
+        for name in ("features", "id_col", "static", "future"):
             if name in values:
                 values[name] = parse_features(values[name])
         return cls(**values)

@@ -10,8 +10,8 @@ class UserError(Exception):
 
 
 def count(number: int, noun: str) -> str:
-    """'1 row', '2 rows': a number and its noun, for messages."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    """'1 row', '2 rows': a number and its noun, for messages ('series' is its own plural)."""
+    return f"{number} {noun}{'' if number == 1 or noun.endswith('series') else 's'}"
 
 
 def place(index) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 from forecaster.checkpoints import Checkpoints
 from forecaster.config import Settings
 from forecaster.data import Panel, Splits, calendar, fill_missing, id_text, time_splits
-from forecaster.errors import UserError
+from forecaster.errors import UserError, count
 from forecaster.fitting import (
     MAX_SCORED_ORIGINS,
     Network,
@@ -153,7 +153,7 @@ class Forecaster:
         problem = Problem(filled,
                           kept.offsets, splits.val_start, splits.test_start, time_steps, horizon,
                           season, panel.source, period=max(self.seasons_.periods, default=season),
-                          share=share)
+                          share=share, future=self._future_columns())
         if self.static_.width:
             problem.static = self.static_.transform(kept.statics)
         self.scale_ = share.merge(np.array([
@@ -347,7 +347,9 @@ class Forecaster:
             used = [(_predictor(model), representation.with_series(fresh) if fresh else representation)
                     for model, representation in members]
             histories = self.histories(panel, chunk, needed, inputs)
-            ahead = self._ahead(panel, chunk, steps + settings.horizon)
+            # the steps forecast, a whole horizon at a time: each reads that horizon's known inputs
+            ahead = self._ahead(panel, chunk, steps + settings.horizon,
+                                -(-steps // settings.horizon) * settings.horizon)
             forecasts[start:start + CHUNK] = self._forecast(
                 histories, rows, used, steps, ahead, None if static is None else static[chunk[:, 0]])
         return forecasts
@@ -411,8 +413,15 @@ class Forecaster:
         if self.settings_.strategy == "recursive":
             return roll_forward(predict, representation, recent, self.settings_.horizon, known, rows,
                                 static)
-        windows = representation.windows(recent, rows, static)
+        future = known[..., :len(self.schema_.future)]  # the inputs known ahead, then the calendar
+        windows = representation.windows(recent, rows, static, future)
         return representation.decode(predict(windows), recent[..., 0], rows)
+
+    def _future_columns(self) -> tuple:
+        """The places of the inputs known ahead among the columns of a history: after the target
+        and the features."""
+        first = 1 + len(self.schema_.features)
+        return tuple(range(first, first + len(self.schema_.future)))
 
     def _rows_of(self, panel: Panel) -> np.ndarray:
         """(series,) each series' row in the statistics, -1 for a series not seen in training."""
@@ -450,13 +459,44 @@ class Forecaster:
         times = panel.times(series, np.arange(len(panel.raw)) - panel.offsets[series])
         return np.hstack([panel.raw, calendar(times, self.schema_.calendar)]), gaps
 
-    def _ahead(self, panel: Panel, origins: np.ndarray, steps: int) -> np.ndarray:
-        """(n, steps, calendar columns) the calendar inputs of the steps from each origin."""
-        if not self.schema_.calendar:
-            return np.zeros((len(origins), steps, 0))
-        positions = origins[:, 1][:, None] + np.arange(steps)
-        times = panel.times(np.repeat(origins[:, 0], steps), positions)
-        return calendar(times, self.schema_.calendar).reshape(len(origins), steps, -1)
+    def _ahead(self, panel: Panel, origins: np.ndarray, steps: int, needed: int = 0) -> np.ndarray:
+        """(n, steps, columns) the inputs known on the steps from each origin: those known ahead
+        (`--future`), then the calendar. A step inside its series reads the file's row (a gap
+        filled from that series' own values of the column); a step after its end, the panel's
+        future values (`Panel.future`). A UserError where one of the first `needed` steps after
+        a series' end has no value; NaN for the others missing."""
+        series, at = origins[:, 0], origins[:, 1]
+        positions = at[:, None] + np.arange(steps)
+        parts = [self._known_ahead(panel, series, positions, needed)]
+        if self.schema_.calendar:
+            times = panel.times(np.repeat(series, steps), positions)
+            parts.append(calendar(times, self.schema_.calendar).reshape(len(origins), steps, -1))
+        return np.concatenate(parts, axis=2)
+
+    def _known_ahead(self, panel: Panel, series, positions, needed: int) -> np.ndarray:
+        """(n, steps, len(future)) `_ahead`'s values of the inputs known ahead."""
+        names = self.schema_.future
+        values = np.full((*positions.shape, len(names)), np.nan)
+        if not names:
+            return values
+        columns = list(self._future_columns())
+        lengths = panel.lengths[series][:, None]
+        inside = positions < lengths
+        rows = (panel.offsets[series][:, None] + positions)[inside]
+        values[inside] = panel.raw[rows][:, columns]
+        holes = inside & np.isnan(values).any(axis=2)
+        for k in np.unique(np.broadcast_to(series[:, None], positions.shape)[holes]):
+            filled = fill_missing(panel.rows(k)[:, columns], self.settings_.fill, names=names)
+            here = holes & (series == k)[:, None]
+            values[here] = filled[positions[here]]
+        after = positions - lengths  # the step after its series' end
+        future = panel.future if panel.future is not None else np.zeros((len(panel), 0, len(names)))
+        given = ~inside & (after < future.shape[1])
+        values[given] = future[np.broadcast_to(series[:, None], positions.shape)[given], after[given]]
+        lacking = np.isnan(values[:, :needed]) & ~inside[:, :needed, None]
+        if lacking.any():
+            raise UserError(_missing_future(panel, series, positions, lacking, names, future.shape[1]))
+        return values
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
@@ -486,7 +526,8 @@ def roll_forward(predict, representation, histories, steps: int, ahead=None, row
         ahead = np.zeros((len(histories), steps, histories.shape[2] - 1))
     forecasts = np.empty((len(histories), steps))
     for step in range(steps):
-        window = representation.windows(histories, rows, static)
+        window = representation.windows(histories, rows, static,
+                                        ahead[:, step:step + 1, :len(representation.future)])
         forecasts[:, step] = representation.decode_next(predict(window),
                                                          histories[:, :, 0], rows)
         row = np.concatenate([forecasts[:, step, None], ahead[:, step]], axis=1)[:, None, :]
@@ -502,8 +543,16 @@ def resolve_window(settings: Settings, panel: Panel, splits: Splits, periods=())
     train_rows = int(np.median(splits.val_start))
     default_steps, default_horizon = choose_window(panel.schema.frequency, max(train_rows, 1),
                                                    periods)
-    time_steps = settings.time_steps or default_steps
     horizon = settings.horizon or default_horizon
+    time_steps = settings.time_steps or default_steps
+    future = panel.schema.future
+    if future and time_steps < horizon:  # a window shows the known inputs `horizon` rows ahead
+        if settings.time_steps:
+            raise UserError(
+                f"--time-steps {time_steps} is shorter than the horizon ({horizon}): a window shows "
+                f"the values of --future {','.join(future)} on every step it forecasts, in its last "
+                f"{horizon} rows. Pass --time-steps {horizon} or more, or a shorter --horizon.")
+        time_steps = horizon
     longest = int(np.argmax(panel.lengths))
     rows, val_start, test_start = (int(panel.lengths[longest]), int(splits.val_start[longest]),
                                    int(splits.test_start[longest]))
@@ -687,6 +736,27 @@ def _predictor(model):
 
 
 PREDICT_BATCH = 64  # windows per matrix product (see `_predictor`)
+
+
+def _missing_future(panel: Panel, series, positions, lacking, names, given: int) -> str:
+    """The message for values known ahead that a forecast needs but the file does not give."""
+    needed = lacking.shape[1]
+    where = np.argwhere(lacking)  # (origin, step, column) of each missing value
+    fix = ("Add rows with them after each series' last value of the target (target empty), or "
+           "pass them with --future-csv")
+    behind = int(((positions[:, :needed] >= panel.lengths[series][:, None])).sum(axis=1).max())
+    if given < behind:
+        return (f"the forecast needs the values of --future {','.join(names)} on the "
+                f"{count(behind, 'step')} after the end of each series of {panel.source} (whole "
+                f"horizons: the model reads every step of a horizon it forecasts), but "
+                f"{f'only {given}' if given else 'none'} {'is' if given == 1 else 'are'} given. "
+                f"{fix}, or ask for fewer steps.")
+    shown = [f"{names[c]} of {panel.label(series[i])} at "
+             f"{panel.times([series[i]], [positions[i, j]])[0]}" for i, j, c in where[:3]]
+    more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+    return (f"{count(len(where), 'value')} known ahead that the forecast needs "
+            f"{'is' if len(where) == 1 else 'are'} missing from {panel.source}: "
+            f"{', '.join(shown)}{more}. {fix}; a forecast never fills them.")
 
 
 def describe_left_out(left_out) -> str:

@@ -289,6 +289,9 @@ def _figures(model: Forecaster, panel: Panel, result: Backtest, report: dict, ou
     if "per_series" in report:
         figures.update(_series_figures(panel, result, report, output_dir, target))
     one = panel.select([k])
+    ahead = one.future[0, :model.horizon] if one.future is not None else np.zeros((0, 0))
+    if model.schema_.future and (len(ahead) < model.horizon or np.isnan(ahead).any()):
+        return figures  # the file holds no values known ahead after its end: no forecast to draw
     future = forecast_panel(model, one, levels=levels)
     caption = (f"Forecast after the end of the data with {' and '.join(map(str, levels))}% "
                f"conformal intervals" if levels else "Forecast after the end of the data")

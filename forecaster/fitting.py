@@ -68,6 +68,7 @@ class Problem:
     period: int = 0  # the longest seasonal period found ("seasonal" averages its cycles); 0: season
     share: Share | None = None  # which of the file's series these are, when several workers train
     #                             (`forecaster.sharing`); None: every series, one process
+    future: tuple = ()  # the columns (by place) of inputs known ahead (`Representation.future`)
 
     @property
     def cycle(self) -> int:
@@ -192,7 +193,7 @@ def _fitted_representation(scaling: str, p: Problem, settings: Settings, steps: 
     """`scaling`'s representation fitted on every series' training rows; "seasonal" on the longest
     period, the others on the season. NoWindows where the seasonal one does not fit the file."""
     representation = Representation(scaling, p.cycle if scaling == "seasonal" else p.season,
-                                     settings.series_size)
+                                     settings.series_size, p.future)
     try:
         return representation.fit(p.values, p.val_start, p.time_steps, steps, p.offsets, p.share)
     except ValueError as error:
@@ -232,11 +233,16 @@ def reader(problem: Problem, representation: Representation, steps: int):
     target = problem.values[:, 0]
     rows = problem.statistics_rows
 
+    columns = list(problem.future)
+
     def read(origins):
         histories = histories_at(problem.values, origins, needed)
         series = problem.series_of(origins)
         static = None if problem.static is None else problem.static[series]
-        return representation.windows(histories, rows[series], static)
+        ahead = None  # inputs known ahead on the steps forecast: rows from the origin on
+        if columns:
+            ahead = problem.values[np.asarray(origins)[:, None] + np.arange(steps)][..., columns]
+        return representation.windows(histories, rows[series], static, ahead)
 
     def encode(origins):
         origins = np.asarray(origins)

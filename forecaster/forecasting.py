@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecaster.data import Panel, format_times, read_panel
+from forecaster.data import Panel, format_times, read_panel, with_future
 from forecaster.errors import UserError
 from forecaster.estimator import Forecaster, describe_left_out
 from forecaster.intervals import check_level
@@ -28,7 +28,7 @@ class Forecast:
 
 
 def forecast(model: Forecaster, csv, horizon: int | None = None, levels=(), series=None,
-             model_dir=None, ray: str | None = None) -> Forecast:
+             model_dir=None, ray: str | None = None, future=None) -> Forecast:
     """Forecast `horizon` steps (default: the trained horizon) after the end of each series of
     `csv` (or of those named in `series`), with conformal prediction intervals at each of `levels`
     (whole percents). Beyond the trained horizon the model continues from its own forecasts.
@@ -38,11 +38,21 @@ def forecast(model: Forecaster, csv, horizon: int | None = None, levels=(), seri
     only when none remains. `ray`: a Ray cluster's address ("auto": a local one) to spread the
     series over, each task loading the bundle in `model_dir` (`forecaster.parallel`): the same
     forecasts.
+
+    A model with inputs known ahead (train's `--future`) reads their values on the steps forecast:
+    from the file `future` (`--future-csv`: a row per series and step), or else from the rows of
+    `csv` after each series' last target value; a missing one is a UserError.
     """
     levels = [check_level(level) for level in levels]
     if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
         raise UserError(f"--horizon is {horizon!r}; expected a whole number of at least 1.")
     panel = read_panel(csv, schema=model.schema_)
+    if future is not None:
+        if not model.schema_.future:
+            raise UserError(
+                "--future-csv gives values known ahead, but this model was trained without "
+                "--future; leave it out, or retrain with --future.")
+        panel = with_future(panel, future)
     if series:
         panel = panel.select(panel.find(series))
     return forecast_panel(model, panel, horizon, levels, model_dir, ray)

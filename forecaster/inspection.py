@@ -21,7 +21,7 @@ from pandas.api import types
 from forecaster import data
 from forecaster.config import Settings
 from forecaster.data.panel import rows_without_values, stray_empty_rows
-from forecaster.errors import UserError
+from forecaster.errors import UserError, listing
 from forecaster.seasons import find_seasons
 
 EXAMPLES = 3  # non-numeric cells quoted per column
@@ -184,7 +184,8 @@ def inspect(path, time_column: str | None = None, target: str | None = None,
         target if not wide else ",".join(roles_of(roles, "target")), features, start, end,
         frequency, missing_timestamps, gaps, gap_count,
         tuple((stamp, tuple(lines)) for stamp, lines in duplicates[:LARGEST]), len(duplicates),
-        tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)), series,
+        tuple(problems), tuple(_notes(columns, missing_timestamps, gap_count)
+                               + _known_ahead(raw, times, target, id_columns, roles)), series,
         int(empty.sum()), tuple(int(line) for line in raw.index[empty][:EXAMPLES]), seasons,
         data.place(raw.index))
 
@@ -281,6 +282,35 @@ def _notes(columns, missing_timestamps: int, gap_count: int) -> list[str]:
             notes.append(f"feature {column.name!r} is constant ({column.constant}): it adds nothing "
                          f"to the model; drop it from --features")
     return notes
+
+
+def _known_ahead(raw: pd.DataFrame, times, target: str | None, id_columns, roles: dict) -> list[str]:
+    """The note naming the numeric columns that look known ahead: a value on every row where the
+    target has one, and values on rows after the target's last value (of the row's series)."""
+    if target is None or times is None or target not in raw.columns:
+        return []
+    has = pd.to_numeric(raw[target], errors="coerce").notna().to_numpy()
+    stamps = pd.Series(np.asarray(pd.DatetimeIndex(times).asi8))
+    codes = (pd.MultiIndex.from_frame(raw[list(id_columns)].astype(str)).factorize()[0]
+             if id_columns else np.zeros(len(raw), dtype=np.int64))
+    last = stamps.where(has).groupby(codes).transform("max").to_numpy()
+    after = stamps.to_numpy() > np.nan_to_num(last, nan=np.inf)
+    if not after.any():
+        return []
+    found = []
+    for name in raw.columns:
+        if roles.get(name) in ("time", "target", "id"):
+            continue
+        values = pd.to_numeric(raw[name], errors="coerce") if not types.is_bool_dtype(raw[name]) else None
+        if values is not None and values[has].notna().all() and values[after].notna().any():
+            found.append(name)
+    if not found:
+        return []
+    return [f"{listing(found)} {'has' if len(found) == 1 else 'have'} a value on every row with "
+            f"a target value and on rows after the target's last: known ahead, as a planned "
+            f"promotion or a price is; train --future {','.join(found)} gives the model their "
+            f"values on the steps it forecasts (forecast then needs them: those rows, or "
+            f"--future-csv)"]
 
 
 def format_inspection(report: Inspection) -> str:

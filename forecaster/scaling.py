@@ -104,16 +104,21 @@ class Representation:
 
     Every method takes histories, the rows right before each forecast origin, and `series`, the
     row of the statistics for each: (n, rows, columns) in user units and (n,) ints.
+
+    `future` names the columns (by place) of inputs known ahead (`--future`): a window shows each
+    of them `len(anchors_)` rows later than the other columns, so that its last rows hold their
+    values on the steps forecast (`windows`' `ahead`), standardised like any input.
     """
 
     KINDS = ("global", "change", "window", "seasonal")
 
-    def __init__(self, scaling: str, season: int, series_size: bool = False):
+    def __init__(self, scaling: str, season: int, series_size: bool = False, future=()):
         if scaling not in self.KINDS:
             raise ValueError(f"scaling must be one of {self.KINDS}, got {scaling!r}")
         self.scaling = scaling
         self.season = season
         self.series_size = series_size  # one more input column: the series' size (see `size_`)
+        self.future = tuple(int(column) for column in future)
 
     def fit(self, values, train_rows, time_steps: int, horizon: int, offsets=None,
             share=None) -> Representation:
@@ -128,6 +133,9 @@ class Representation:
         train_rows = np.broadcast_to(np.asarray(train_rows, dtype=np.int64), (count,))
         gather = (lambda value: [value]) if share is None else share.gather
         merge = (lambda found: found) if share is None else share.merge
+        if self.future and time_steps < horizon:
+            raise ValueError(f"a window of {time_steps} steps cannot show the {horizon} steps "
+                             f"ahead of inputs known ahead; time_steps must be at least the horizon")
         self.time_steps_ = time_steps
         self.cycles_ = self._cycles(min(gather(int(train_rows.min()))), time_steps, horizon)
         series = [values[offsets[k]:offsets[k] + train_rows[k]] for k in range(count)]
@@ -194,7 +202,7 @@ class Representation:
                 raise ValueError(f"a history of {len(rows)} rows holds no window of "
                                  f"{self.time_steps_} + {horizon} steps")
             stats.append(self._statistics(rows, found, horizon))
-        copy = Representation(self.scaling, self.season, self.series_size)
+        copy = Representation(self.scaling, self.season, self.series_size, self.future)
         copy.time_steps_, copy.anchors_, copy.lag_ = self.time_steps_, list(self.anchors_), self.lag_
         copy.cycles_ = self.cycles_
         copy.size_centre_, copy.size_unit_ = self.size_centre_, self.size_unit_
@@ -273,13 +281,30 @@ class Representation:
             return max(self.first_training_origin(), anchor_rows)
         return max(self.time_steps_ + self.lag_, anchor_rows)
 
-    def windows(self, histories, series, static=None) -> np.ndarray:
+    def windows(self, histories, series, static=None, ahead=None) -> np.ndarray:
         """What the model reads: histories (n, rows, columns) in user units, each ending right
         before its origin and at least `first_origin()` rows long -> (n, time_steps, columns);
-        `static` (n, width): per-series inputs (`StaticInputs`) appended on every step."""
+        `static` (n, width): per-series inputs (`StaticInputs`) appended on every step; `ahead`
+        (n, steps, len(future)): the inputs known ahead on the steps from each origin (at least
+        `len(anchors_)` of them; required when there are such inputs)."""
         self._check_fitted()
         histories = np.asarray(histories, dtype="float64")
         series = np.asarray(series)
+        scaled = self._scaled(histories, series)
+        if self.future:
+            steps = len(self.anchors_)
+            if ahead is None or np.shape(ahead)[1] < steps:
+                raise ValueError(f"windows with inputs known ahead need their values on the "
+                                 f"{steps} steps from each origin (ahead); got "
+                                 f"{None if ahead is None else np.shape(ahead)}")
+            columns = list(self.future)  # shifted `steps` rows on: the window's last `steps`
+            past = histories[:, histories.shape[1] - (self.time_steps_ - steps):, columns]
+            later = np.concatenate([past, np.asarray(ahead, dtype="float64")[:, :steps]], axis=1)
+            scaled[..., columns] = self._standardise(later, series, columns)
+        return self._constants(scaled, series, static)
+
+    def _scaled(self, histories: np.ndarray, series: np.ndarray) -> np.ndarray:
+        """(n, time_steps, columns) the windows of `histories` in the representation's units."""
         recent = histories[:, -self.time_steps_:, :]
         if self.scaling == "seasonal":
             reach = self.time_steps_ + self.cycles_ * self.season
@@ -292,7 +317,7 @@ class Representation:
             scaled = self._standardise(recent, series)
             target = recent[..., 0]
             scaled[..., 0] = (target - target[:, -1:]) / self._spread(target, series)[:, None]
-        return self._constants(scaled, series, static)
+        return scaled
 
     def _constants(self, windows: np.ndarray, series: np.ndarray, static) -> np.ndarray:
         """The windows with the per-series constants after the other columns, on every step: the
@@ -343,9 +368,10 @@ class Representation:
                    for name in set(self.anchors_)}
         return np.stack([columns[name][:, step] for step, name in enumerate(self.anchors_)], axis=1)
 
-    def _standardise(self, values: np.ndarray, series: np.ndarray) -> np.ndarray:
-        return ((values - self.mean_[series][:, None, :]) / self.scale_[series][:, None, :]).astype(
-            "float32")
+    def _standardise(self, values: np.ndarray, series: np.ndarray, columns=slice(None)) -> np.ndarray:
+        """(n, steps, columns) standardised by each window's series' statistics of `columns`."""
+        mean, scale = self.mean_[series][:, columns], self.scale_[series][:, columns]
+        return ((values - mean[:, None, :]) / scale[:, None, :]).astype("float32")
 
     def _spread(self, windows: np.ndarray, series: np.ndarray) -> np.ndarray:
         """Each window's standard deviation; its series' training target's where a window is flat."""
@@ -357,7 +383,7 @@ class Representation:
         self._check_fitted()
         return {"scaling": self.scaling, "season": self.season, "lag": self.lag_,
                 "time_steps": self.time_steps_, "anchors": self.anchors_, "cycles": self.cycles_,
-                "series_size": self.series_size, "size": self.size_.tolist(),
+                "series_size": self.series_size, "future": list(self.future), "size": self.size_.tolist(),
                 "size_centre": self.size_centre_, "size_unit": self.size_unit_,
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
                 "level": self.level_.tolist(), "spread": self.spread_.tolist()}
@@ -368,7 +394,8 @@ class Representation:
             raise UserError(
                 f"scaling {values.get('scaling')!r} is unknown to this version of forecaster; "
                 f"retrain the model with it.")
-        representation = cls(values["scaling"], int(values["season"]), bool(values["series_size"]))
+        representation = cls(values["scaling"], int(values["season"]), bool(values["series_size"]),
+                             values.get("future", ()))
         representation.size_ = np.asarray(values["size"], dtype="float64")
         representation.size_centre_ = float(values["size_centre"])
         representation.size_unit_ = float(values["size_unit"])

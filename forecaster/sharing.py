@@ -49,7 +49,7 @@ class Outline(Panel):
         return Outline(self.schema, self.source, [self.ids[k] for k in keep], self.starts[keep],
                        offsets, self.raw, self.missing_timestamps[keep], list(self.left_out),
                        {name: values[keep] for name, values in self.statics.items()},
-                       self.empty_rows, None, self.missing)
+                       self.empty_rows, None, missing=self.missing)
 
 
 class Share:
@@ -186,7 +186,7 @@ class Share:
                 self.merge(panel.missing_timestamps),
                 [item for found in parts for item in found["left_out"]], statics,
                 int(sum(found["empty_rows"] for found in parts)), None,
-                int(sum(found["missing"] for found in parts)))
+                missing=int(sum(found["missing"] for found in parts)))
         return self._outline
 
 

@@ -94,11 +94,12 @@ def _train(settings: Settings, model_dir: Path, checkpoints: Checkpoints, verbos
         panel = agreed(worker.gather, lambda: read_panel(
             settings.csv, settings.time_col, settings.target, settings.features, settings.id_col,
             with_calendar=settings.calendar, static=settings.static,
-            share=(worker.index, worker.workers)))
+            share=(worker.index, worker.workers), future=settings.future))
         share = Share.of(panel, worker.gather)
     else:
         panel = read_panel(settings.csv, settings.time_col, settings.target, settings.features,
-                           settings.id_col, with_calendar=settings.calendar, static=settings.static)
+                           settings.id_col, with_calendar=settings.calendar, static=settings.static,
+                           future=settings.future)
         share = Share.alone(panel)
     model = Forecaster(settings).fit(panel, verbose, checkpoints, share)
     panel = share.outline(panel)  # every series of the file, for the notes and the metadata

@@ -24,6 +24,7 @@ from forecaster.data.panel import (
     read_panel,
     split_points,
     time_splits,
+    with_future,
 )
 from forecaster.data.reading import read_table
 from forecaster.data.times import (
@@ -47,5 +48,5 @@ __all__ = [
     "find_target", "find_time_column", "format_times", "id_text", "infer_frequency", "parse_names",
     "parse_times", "place", "read_panel", "read_table", "refuse_duplicates", "regularise",
     "require_columns", "season_length", "split_points", "text_cells", "text_time_format", "time_splits",
-    "to_numbers",
+    "to_numbers", "with_future",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,17 +63,21 @@ class Schema:
     id_columns: tuple[str, ...] = ()  # long format: the columns whose values name a series
     wide: tuple[str, ...] = ()  # wide format: the columns that are each one series
     static: tuple[str, ...] = ()  # long format: columns constant within each series, as inputs
+    future: tuple[str, ...] = ()  # inputs known ahead (a promotion, a price): their values over
+    #                               the forecast steps are inputs too (`Panel.future`)
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The model's input columns, target first (a wide file's target is each of `wide`)."""
-        return (self.target, *self.features)
+        """The model's input columns, target first (a wide file's target is each of `wide`), then
+        the features (past values), then the inputs known ahead."""
+        return (self.target, *self.features, *self.future)
 
     @property
     def file_columns(self) -> tuple[str, ...]:
         """The columns of the file that are read: time, ids, the target(s), features."""
         targets = self.wide or (self.target,)
-        return (self.time_column, *self.id_columns, *targets, *self.features, *self.static)
+        return (self.time_column, *self.id_columns, *targets, *self.features, *self.future,
+                *self.static)
 
     @property
     def id_names(self) -> tuple[str, ...]:
@@ -82,7 +86,7 @@ class Schema:
 
     def to_dict(self) -> dict:
         values = asdict(self)
-        for name in ("features", "calendar", "id_columns", "wide", "static"):
+        for name in ("features", "calendar", "id_columns", "wide", "static", "future"):
             values[name] = list(values[name])
         return values
 
@@ -91,7 +95,7 @@ class Schema:
         values = {key: value for key, value in values.items() if key != "id_column"}  # reserved once
         return cls(**{**values, **{name: tuple(values.get(name, ()))
                                     for name in ("features", "calendar", "id_columns", "wide",
-                                                 "static")}})
+                                                 "static", "future")}})
 
 
 @dataclass
@@ -114,6 +118,9 @@ class Panel:
     #                      cell empty) off the grid, at a repeated time or with no id (`read_panel`)
     order: np.ndarray | None = None  # (series,) the line of each series' first row in the file:
     #                                  where it stands among all of them, for a share (`read_panel`)
+    future: np.ndarray | None = None  # (series, steps, len(schema.future)) float32: the values of
+    #   the inputs known ahead on the steps after each series' last target value (rows of the file
+    #   with those and no target, or a future file: `with_future`), NaN where not given
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -192,7 +199,8 @@ class Panel:
         return Panel(self.schema, self.source, [self.ids[k] for k in keep], self.starts[keep],
                      offsets, self.raw[rows], self.missing_timestamps[keep], list(self.left_out),
                      {name: values[keep] for name, values in self.statics.items()}, self.empty_rows,
-                     None if self.order is None else self.order[keep])
+                     None if self.order is None else self.order[keep],
+                     None if self.future is None else self.future[keep])
 
     def find(self, wanted, flag: str = "--series") -> np.ndarray:
         """Indices of the series named in `wanted` (ids as text; several id columns joined by ','
@@ -235,6 +243,7 @@ def read_panel(
     table: pd.DataFrame | None = None,
     static=(),
     share: tuple[int, int] | None = None,
+    future=(),
 ) -> Panel:
     """Read `path` (a CSV file, or a pandas DataFrame of the same columns) into a Panel: one
     series, many in long format (`id_columns`), or many in wide format (`target` naming several
@@ -249,6 +258,9 @@ def read_panel(
     columns of a long file that are constant within each series (a category, a size), read once
     per series (`Panel.statics`). `share` = (worker, workers) keeps only the series of a long file
     that `owner` gives that worker, and records where each stands in the file (`Panel.order`).
+    `future` names inputs known ahead: like features, but a series' rows after its last target
+    value that hold them are not cut off: they are the values of the steps to forecast
+    (`Panel.future`).
 
     A row that holds no value (its target, or every target of a wide file, and every feature
     empty) is not data either where it would stop the file being read: off the grid of the rows
@@ -268,13 +280,16 @@ def read_panel(
     written = raw.attrs.get("time_text", {})  # a time column's first cells, where Arrow read times
     if schema is not None:
         time_column, features, id_columns = schema.time_column, schema.features, schema.id_columns
-        target, static = schema.wide or schema.target, schema.static
+        target, static, future = schema.wide or schema.target, schema.static, schema.future
         missing = [c for c in schema.file_columns if c not in raw.columns]
         if missing:
             raise UserError(
                 f"{path} lacks column(s) {', '.join(map(repr, missing))} that the model was trained "
                 f"on; it has {listing(raw.columns)}. Pass a CSV with the training columns.")
     features, id_columns, static = parse_names(features), parse_names(id_columns), parse_names(static)
+    future = parse_names(future)
+    _refuse_two_roles(features, future)
+    inputs = (*features, *future)  # read alike; only where a series ends differs
     targets = parse_names(target)
     if static and not id_columns:
         raise UserError(
@@ -288,12 +303,12 @@ def read_panel(
             f"series and time), but --target names several columns (a wide file, a series per "
             f"column); pass one of the two.")
     require_columns(raw, path, [*([time_column] if time_column else []), *id_columns,
-                                *([] if every else targets), *features, *static])
-    named = (*id_columns, *([] if every else targets), *features, *static)
+                                *([] if every else targets), *inputs, *static])
+    named = (*id_columns, *([] if every else targets), *inputs, *static)
     time_column = time_column or find_time_column(raw, path, exclude=named)
     times, time_kind = parse_times(raw[time_column], time_column, path)
     if every:
-        targets = tuple(c for c in raw.columns if c not in (time_column, *features)
+        targets = tuple(c for c in raw.columns if c not in (time_column, *inputs)
                         and raw[c].notna().any() and is_numeric_like(raw[c]))
         if not targets:
             raise UserError(
@@ -301,15 +316,15 @@ def read_panel(
                 f"features (columns: {listing(raw.columns)}); name the series' columns with --target.")
     if not id_columns and len(targets) <= 1:
         # with no target named yet, it will be a numeric column: a row empty in all of them is no data
-        used = (*targets, *features) if targets else [
-            c for c in raw.columns if c != time_column and (c in features or is_numeric_like(raw[c]))]
+        used = (*targets, *inputs) if targets else [
+            c for c in raw.columns if c != time_column and (c in inputs or is_numeric_like(raw[c]))]
         real = ~rows_without_values(raw, used)
         if times[real].has_duplicates:
-            _refuse_repeated_times(raw[real], times[real], time_column, (*targets, *features), path)
+            _refuse_repeated_times(raw[real], times[real], time_column, (*targets, *inputs), path)
     if not targets:
         targets = (find_target(raw, path, exclude=(time_column, *id_columns, *static)),)
     for name in targets:
-        if name == time_column or name in features or name in id_columns or name in static:
+        if name == time_column or name in inputs or name in id_columns or name in static:
             raise UserError(
                 f"--target {name!r} is also used as the time column, an id or a feature; pick a "
                 f"different column for each role.")
@@ -319,11 +334,11 @@ def read_panel(
     lines = raw.index
     unit = place(raw.index)
     numbers = {name: to_numbers(raw[name], name, path, "float32").to_numpy()
-               for name in (*targets, *features)}
+               for name in (*targets, *inputs)}
     if schema is None:
         check_target_varies(np.concatenate([numbers[name] for name in targets]),
                             targets[0] if len(targets) == 1 else "all series'", path)
-    empty = np.logical_and.reduce([np.isnan(numbers[name]) for name in (*targets, *features)])
+    empty = np.logical_and.reduce([np.isnan(numbers[name]) for name in (*targets, *inputs)])
     nameless = np.zeros(len(raw), dtype=bool)
     if id_columns:  # a row with no value and no id belongs to no series: it goes before the ids
         nameless = empty & raw[list(id_columns)].isna().any(axis=1).to_numpy()
@@ -372,10 +387,10 @@ def read_panel(
         stamps = np.tile(times.asi8, len(targets))
         lines = np.tile(np.asarray(lines), len(targets))
         values = _stacked([np.concatenate([numbers[name] for name in targets]),
-                           *[np.tile(numbers[name], len(targets)) for name in features]])
+                           *[np.tile(numbers[name], len(targets)) for name in inputs]])
     else:
         stamps = times.asi8
-        values = _stacked([numbers[name] for name in (*targets, *features)])
+        values = _stacked([numbers[name] for name in (*targets, *inputs)])
     del raw, numbers  # a long file's text cells go now: only the numbers and times are kept
     release_memory()
     step = np.diff(codes)
@@ -391,10 +406,70 @@ def read_panel(
     target_name = "value" if wide else targets[0]
     names = _calendar_names(schema, with_calendar, frequency, path)
     schema = Schema(time_column, target_name, tuple(features), time_kind, frequency, time_format,
-                    names, tuple(id_columns), tuple(wide), tuple(static))
+                    names, tuple(id_columns), tuple(wide), tuple(static), tuple(future))
     panel = _assemble(schema, str(path), ids, codes, positions, grid, values, statics, file_order)
     panel.empty_rows = empty_rows
     return panel
+
+
+def with_future(panel: Panel, path) -> Panel:
+    """`panel` whose values known ahead (`Panel.future`) are those of the file `path`
+    (`--future-csv`): one row per series and step after that series' last target value, with the
+    history's time column, its id columns (none for one series; a wide file's rows hold the values
+    of every series) and every column of `schema.future`. Rows at or before a series' end are the
+    history's, and not read; an empty cell stays missing (the forecast names it, never fills it)."""
+    schema = panel.schema
+    raw = read_table(path)
+    require_columns(raw, path, [schema.time_column, *schema.id_columns, *schema.future])
+    times, time_kind = parse_times(raw[schema.time_column], schema.time_column, path)
+    if time_kind != schema.time_kind:
+        raise UserError(
+            f"{path} writes time as {time_kind} values in column {schema.time_column!r}, but the "
+            f"history writes {schema.time_kind} values. Use the history's format.")
+    lines = np.asarray(raw.index)
+    if schema.id_columns:
+        codes, ids = _series_codes(raw, schema.id_columns, path)
+        position = {id_text(name): k for k, name in enumerate(panel.ids)}
+        found = np.array([position.get(id_text(name), -1) for name in ids], dtype=np.int64)
+        unknown = [id_text(name) for name, k in zip(ids, found, strict=True) if k < 0]
+        if unknown:
+            raise UserError(
+                f"{path} names {count(len(unknown), 'series')} not in the history {panel.source}: "
+                f"{_first(unknown)}; expected the history's ids in {listing(schema.id_columns)}. "
+                f"Check the spelling, or leave those rows out.")
+        series = found[codes]
+    else:  # one series, or a wide file's: each row holds the values of every series
+        series = np.zeros(len(raw), dtype=np.int64)
+        if len(panel) > 1:
+            series = np.repeat(np.arange(len(panel)), len(raw))
+            times, lines = times[np.tile(np.arange(len(raw)), len(panel))], np.tile(lines, len(panel))
+    ends = panel.ends
+    frequency = schema.frequency
+    grid = pd.date_range(min(ends.min(), times.min()), max(ends.max(), times.max()), freq=frequency)
+    at = grid.get_indexer(times)
+    if (at < 0).any():
+        off = np.flatnonzero(at < 0)
+        raise UserError(
+            f"{path} has {count(len(off), 'time')} off the history's {frequency!r} steps "
+            f"({times[off[0]]} on {place(raw.index)} {lines[off[0]]}); expected one row per series "
+            f"and step after the history's end.")
+    steps = at - grid.get_indexer(ends)[series] - 1  # 0: the first step after its series' end
+    ahead = steps >= 0
+    key = series[ahead] * (int(steps.max(initial=0)) + 1) + steps[ahead]
+    repeated = pd.Index(key).duplicated()
+    if repeated.any():
+        i = int(np.flatnonzero(ahead)[np.argmax(repeated)])
+        raise UserError(
+            f"{path} has two rows for series {panel.label(series[i])!r} at {times[i]} ({place(raw.index)} "
+            f"{lines[i]}); expected one row per series and step. Remove the duplicates.")
+    future = np.full((len(panel), int(steps.max(initial=-1)) + 1, len(schema.future)), np.nan,
+                     dtype=np.float32)
+    for c, name in enumerate(schema.future):
+        cells = to_numbers(raw[name], name, path, "float32").to_numpy()
+        if len(panel) > 1 and not schema.id_columns:
+            cells = np.tile(cells, len(panel))
+        future[series[ahead], steps[ahead], c] = cells[ahead]
+    return replace(panel, future=future)
 
 
 def stray_empty_rows(times: pd.DatetimeIndex, codes: np.ndarray, empty: np.ndarray, infer) -> np.ndarray:
@@ -708,9 +783,28 @@ def _assemble(schema: Schema, source: str, ids: list, codes: np.ndarray, positio
         codes = renumber[codes[inside]]
         table = np.full((int(offsets[-1]), values.shape[1]), np.nan, dtype=np.float32)
         table[offsets[codes] + positions[inside] - first[codes]] = values[inside]
+    future = None
+    if schema.future:  # each kept series' rows after its last target value: the steps ahead
+        after = bounds[1:][kept] - last_row - 1  # how many rows each has after it
+        series = np.repeat(np.arange(len(after)), after)
+        rows = np.repeat(last_row + 1, after) + np.arange(after.sum()) - np.repeat(
+            np.cumsum(after) - after, after)
+        steps = positions[rows] - last[series] - 1
+        future = np.full((len(after), int(steps.max()) + 1 if len(steps) else 0, len(schema.future)),
+                         np.nan, dtype=np.float32)
+        future[series, steps] = values[rows, -len(schema.future):]
     return Panel(schema, source, [ids[k] for k in np.flatnonzero(kept)], grid[first], offsets, table,
                  lengths - present, left_out, {name: found[kept] for name, found in statics.items()},
-                 order=None if order is None else order[kept])
+                 order=None if order is None else order[kept], future=future)
+
+
+def _refuse_two_roles(features, future) -> None:
+    both = [name for name in future if name in features]
+    if both:
+        raise UserError(
+            f"{listing(both)} {'is' if len(both) == 1 else 'are'} named both in --features (past "
+            f"values only) and in --future (known ahead); name each column once: --future if its "
+            f"values for the forecast steps are known, else --features.")
 
 
 def _first(items, most: int = EXAMPLES) -> str:
