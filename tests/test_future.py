@@ -284,3 +284,15 @@ def test_evaluate_draws_the_forecast_after_the_data_only_where_the_file_holds_it
     kind = load_bundle(model_dir).settings_.model
     scores = [found.report["models"][kind]["overall"]["mae"] for found in (with_rows, without)]
     assert scores[0] == scores[1]  # the test split is the same rows
+
+
+def test_one_series_and_a_wide_file_take_their_future_rows_alike(tmp_path):
+    text = "day,a,b,promo\n2024-01-01,1,5,0\n2024-01-02,2,6,1\n2024-01-03,3,,1\n2024-01-04,,,0\n"
+    one = read_panel(write_csv(tmp_path, text), target="a", future="promo")
+    np.testing.assert_array_equal(one.future[0, :, 0], [0])  # a ends on the 3rd: the 4th lies ahead
+    wide = read_panel(write_csv(tmp_path, text), target="a,b", future="promo")
+    assert wide.ids == ["a", "b"] and wide.lengths.tolist() == [3, 2]
+    np.testing.assert_array_equal(wide.future[:, :, 0], [[0, np.nan], [1, 0]])
+    future = write_csv(tmp_path, "day,promo\n2024-01-05,1\n2024-01-04,1\n2024-01-03,0\n", "future.csv")
+    np.testing.assert_array_equal(with_future(one, future).future[0, :, 0], [1, 1])
+    np.testing.assert_array_equal(with_future(wide, future).future[:, :, 0], [[1, 1, np.nan], [0, 1, 1]])
