@@ -20,7 +20,7 @@ from pandas.api import types
 
 from forecaster import data
 from forecaster.config import Settings
-from forecaster.data.panel import rows_without_values, stray_empty_rows
+from forecaster.data.panel import rows_without_values, series_codes, stray_empty_rows
 from forecaster.errors import UserError, listing
 from forecaster.seasons import find_seasons
 
@@ -291,8 +291,10 @@ def _known_ahead(raw: pd.DataFrame, times, target: str | None, id_columns, roles
         return []
     has = pd.to_numeric(raw[target], errors="coerce").notna().to_numpy()
     stamps = pd.Series(np.asarray(pd.DatetimeIndex(times).asi8))
-    codes = (pd.MultiIndex.from_frame(raw[list(id_columns)].astype(str)).factorize()[0]
-             if id_columns else np.zeros(len(raw), dtype=np.int64))
+    try:
+        codes = series_codes(raw, id_columns, "")[0]  # numbered as train numbers them
+    except UserError:  # an empty id: a problem listed already
+        return []
     last = stamps.where(has).groupby(codes).transform("max").to_numpy()
     after = stamps.to_numpy() > np.nan_to_num(last, nan=np.inf)
     if not after.any():

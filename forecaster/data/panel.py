@@ -343,7 +343,7 @@ def read_panel(
     if id_columns:  # a row with no value and no id belongs to no series: it goes before the ids
         nameless = empty & raw[list(id_columns)].isna().any(axis=1).to_numpy()
     # a series whose rows all hold no value is still named (and left out); wide rows: one key each
-    codes, ids = _series_codes(raw[~nameless] if nameless.any() else raw, id_columns, path)
+    codes, ids = series_codes(raw[~nameless] if nameless.any() else raw, id_columns, path)
     file_order = None
     if share is not None:  # the worker's own series, and the row of each one's first row
         if not id_columns:
@@ -428,7 +428,7 @@ def with_future(panel: Panel, path) -> Panel:
             f"history writes {schema.time_kind} values. Use the history's format.")
     lines = np.asarray(raw.index)
     if schema.id_columns:
-        codes, ids = _series_codes(raw, schema.id_columns, path)
+        codes, ids = series_codes(raw, schema.id_columns, path)
         position = {id_text(name): k for k, name in enumerate(panel.ids)}
         found = np.array([position.get(id_text(name), -1) for name in ids], dtype=np.int64)
         unknown = [id_text(name) for name, k in zip(ids, found, strict=True) if k < 0]
@@ -553,7 +553,7 @@ def _refuse_empty(column: pd.Series, what: str, fix: str) -> None:
                         f"{fix}.")
 
 
-def _series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list]:
+def series_codes(raw: pd.DataFrame, id_columns, path) -> tuple[np.ndarray, list]:
     """(rows,) series number of each row, in order of first appearance, and each series' id.
 
     Each id column is numbered by its distinct values first and only those are made text, so
@@ -596,7 +596,7 @@ def _share_rows(id_columns: tuple, share: tuple[int, int]):
         named = ~frame.isna().any(axis=1).to_numpy()
         mask = np.ones(rows, dtype=bool)
         if named.any():  # the ids as `read_panel` makes them, numbered by their distinct values
-            codes, ids = _series_codes(frame[named], id_columns, "")
+            codes, ids = series_codes(frame[named], id_columns, "")
             mask[named] = (owner(ids, share[1]) == share[0])[codes]
         return mask
 
