@@ -70,6 +70,7 @@ def test_a_future_file_gives_each_series_its_steps_after_its_own_end(tmp_path):
      r"1 time off the history's 'D' steps \(2024-01-04 12:00:00 on line 2\)"),
     ("shop,day,promo\na,2024-01-04,1\na,2024-01-04,0\n", r"two rows for series 'a' at 2024-01-04 .*line 3"),
     ("shop,day\na,2024-01-04\n", r"has no column 'promo'"),
+    ("shop,day,promo\n", r"has a header but no rows"),
 ])
 def test_a_bad_future_file_is_refused_with_what_is_wrong(tmp_path, text, message):
     panel = read_panel(write_csv(tmp_path, LONG), target="sales", id_columns="shop", future="promo")
