@@ -289,3 +289,20 @@ def test_a_worker_whose_series_are_all_too_short_is_refused_on_every_worker(tmp_
     assert messages[0] == messages[1]
     assert messages[0].startswith("worker 1 of 2 holds no series of ")
     assert "long enough to train on" in messages[0]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_worker_whose_share_holds_no_series_is_told_so_and_an_empty_file_as_ever(tmp_path, kind):
+    frame = pd.DataFrame({"shop": ["a"] * 3 + ["b"] * 3, "day": ["2024-01-01", "2024-01-02",
+                                                                  "2024-01-03"] * 2,
+                          "sales": [1.0, 2.0, 3.0, 4.0, 5.0, 7.0]})
+    assert owner(["a", "b"], 2).tolist() == [1, 1]  # both series hash to worker 1
+    path = tmp_path / f"shops.{kind}"
+    frame.to_csv(path, index=False) if kind == "csv" else frame.to_parquet(path)
+    assert len(read_panel(path, target="sales", id_columns="shop", share=(1, 2))) == 2
+    with pytest.raises(UserError, match="worker 0 of 2 holds no series of .*; run on fewer workers"):
+        read_panel(path, target="sales", id_columns="shop", share=(0, 2))
+    empty = tmp_path / f"empty.{kind}"
+    frame.iloc[:0].to_csv(empty, index=False) if kind == "csv" else frame.iloc[:0].to_parquet(empty)
+    with pytest.raises(UserError, match="no rows"):
+        read_panel(empty, target="sales", id_columns="shop", share=(0, 2))

@@ -277,6 +277,10 @@ def read_panel(
         path = "the data frame"
     keep = None if share is None else _share_rows(parse_names(id_columns), share)
     raw = read_table(path, keep) if table is None else table
+    if share is not None and raw.empty:
+        raise UserError(
+            f"worker {share[0]} of {share[1]} holds no series of {path}: each worker trains on the "
+            f"series whose id hashes to it, and none hashes to this one; run on fewer workers.")
     written = raw.attrs.get("time_text", {})  # a time column's first cells, where Arrow read times
     if schema is not None:
         time_column, features, id_columns = schema.time_column, schema.features, schema.id_columns

@@ -92,7 +92,11 @@ def read_table(path: str | Path, keep=None) -> pd.DataFrame:
                          else numbers[1:], name="line")
     _refuse_short_rows(raw, path, header, separator, None if plain else lines, numbers)
     raw = _checked(raw, path, header)
-    return raw if keep is None else raw[keep({name: raw[name] for name in raw.columns})]
+    if keep is None:
+        return raw
+    kept = raw[keep({name: raw[name] for name in raw.columns})]
+    kept.attrs["rows_read"] = len(raw)
+    return kept
 
 
 def _checked(raw: pd.DataFrame, path: Path, header: str | None) -> pd.DataFrame:
@@ -103,7 +107,7 @@ def _checked(raw: pd.DataFrame, path: Path, header: str | None) -> pd.DataFrame:
     blank = raw.iloc[:, 0].isna() if len(raw.columns) else None  # all-empty rows, looked for cheaply
     if blank is not None and blank.any():
         raw = raw[~(blank & raw.isna().all(axis=1))]
-    if raw.empty:
+    if raw.empty and not raw.attrs.get("rows_read"):  # rows read, none kept: the caller's to say
         what = "a header but no rows" if header is not None else "no rows"
         raise UserError(f"{path} has {what}; expected rows of data{' under it' if header else ''}.")
     if len(raw.columns) < 2:
@@ -178,7 +182,7 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes, keep=None) -> pd.Da
             table = pyarrow.csv.read_csv(path, read_options=read, parse_options=parse,
                                          convert_options=options)
         else:  # block by block, keeping the rows asked for and their lines
-            table, lines = _kept_blocks(pyarrow.csv.open_csv(
+            table, lines, seen = _kept_blocks(pyarrow.csv.open_csv(
                 path, read_options=read, parse_options=parse, convert_options=options), keep)
     except (pyarrow.ArrowException, OSError, ValueError):
         return None
@@ -209,12 +213,14 @@ def _read_arrow_csv(path: Path, separator: str, head: bytes, keep=None) -> pd.Da
     frame.index = (pd.RangeIndex(2, len(frame) + 2, name="line") if lines is None
                    else pd.Index(lines + 2, name="line"))
     frame.attrs["time_text"] = texts
+    if lines is not None:
+        frame.attrs["rows_read"] = seen  # before `keep` (see `_checked`)
     return frame
 
 
 def _kept_blocks(batches, keep):
     """(the table of the rows of Arrow `batches` that `keep` keeps, (rows,) the place of each in
-    the whole), block by block."""
+    the whole, the rows read), block by block."""
     import pyarrow
 
     kept, places, seen = [], [], 0
@@ -225,7 +231,7 @@ def _kept_blocks(batches, keep):
         places.append(np.flatnonzero(mask) + seen)
         seen += batch.num_rows
     table = pyarrow.Table.from_batches(kept, schema=batches.schema)
-    return table, np.concatenate(places) if places else np.zeros(0, dtype=np.int64)
+    return table, np.concatenate(places) if places else np.zeros(0, dtype=np.int64), seen
 
 
 def _arrow_column(chunked, csv: bool, first: bool = False):
@@ -342,6 +348,8 @@ def _read_parquet(path: Path, keep=None) -> pd.DataFrame:
     raw = pd.DataFrame(columns, copy=False)
     raw.index = (pd.RangeIndex(1, len(raw) + 1, name="row") if keep is None
                  else pd.Index(np.concatenate(places or [np.zeros(0, np.int64)]) + 1, name="row"))
+    if keep is not None:
+        raw.attrs["rows_read"] = rows  # before `keep` (see `_checked`)
     return raw
 
 
