@@ -139,6 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     _series_option(forecast, "forecast")
     _ray_option(forecast, "forecast")
     forecast.set_defaults(handler=_forecast)
+
+    explain = commands.add_parser(
+        "explain", help="show which past steps a forecast rests on and what the LSTM's gates did",
+        description="Take apart one series' forecast from one origin: each past step's and input "
+                    "column's share of it in the target's units (Shapley values against the history "
+                    "held flat at its mean; they add up to the forecast minus that one's), and "
+                    "inside each network: LSTM/GRU gates, cell and hidden state per unit over the "
+                    "window, or a transformer's attention per head. Writes a PNG and explain.json "
+                    "beside it.")
+    explain.add_argument("--model-dir", dest="model_dir", required=True)
+    explain.add_argument("--csv", required=True, help="the history to forecast from")
+    explain.add_argument("--origin", help="the first forecast step's timestamp (default: right "
+                         "after the end of the series)")
+    explain.add_argument("--series", help="the series to explain: its id (with several id columns, "
+                         "their values in order: S1,A; default: the first)")
+    explain.add_argument("--output", help="the picture (default reports/<model name>/explain.png); "
+                         "explain.json is written beside it")
+    explain.set_defaults(handler=_explain)
     return parser
 
 
@@ -383,4 +401,18 @@ def _forecast(args: argparse.Namespace) -> int:
         steps = f"{len(result.frame)} rows: {len(history)} series x {result.values.shape[1]} steps" \
             if len(history) > 1 else f"{len(result.frame)} steps"
         print(f"wrote {args.output} ({steps})", file=sys.stderr)
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from forecaster.explanation import explain
+
+    result, picture, numbers = explain(args.model_dir, args.csv, origin=args.origin,
+                                       series=parse_features(args.series), output=args.output)
+    what = f"{result.target} of {result.series}" if result.series else result.target
+    rows = ", ".join(f"{time} ({share:+.4g})" for time, share in result.strongest(3))
+    print(f"{what}: the forecast of {len(result.forecast)} steps from {result.forecast_times[0]} is "
+          f"{result.total().sum():+.4g} in all against the flat history's; the rows that moved it "
+          f"most: {rows}")
+    print(f"wrote {picture} and {numbers}")
     return 0

@@ -86,6 +86,44 @@ class Candidate:
         return member_label(self.model, self.network.representation.scaling)
 
 
+@dataclass
+class Reading:
+    """What the forecast from one origin reads (`Forecaster.reading`), in the series' units."""
+
+    model: Forecaster
+    history: np.ndarray  # (rows, columns) the rows before the origin: target, features, --future,
+    #                      calendar; gaps filled from the series' own earlier rows
+    ahead: np.ndarray  # (horizon, columns - 1 - features) the inputs known on the steps forecast
+    members: list  # [(model, representation)] the members, with the statistics of this series
+    row: np.ndarray  # (1,) the series' row in the statistics
+    static: np.ndarray | None  # (1, width) the per-series inputs
+
+    def forecast(self, histories, ahead=None) -> np.ndarray:
+        """(n, horizon) the mean forecast of the members from histories (n, rows, columns) shaped
+        like `history` (and `ahead` (n, horizon, ...) like `ahead`; default: the origin's own),
+        everything else as at the origin: the series' statistics and static inputs."""
+        histories = np.asarray(histories, dtype="float64")
+        n = len(histories)
+        if ahead is None:
+            ahead = np.broadcast_to(self.ahead, (n, *self.ahead.shape))
+        static = None if self.static is None else np.repeat(self.static, n, axis=0)
+        used = [(_predictor(model), representation) for model, representation in self.members]
+        return self.model._forecast(histories, np.repeat(self.row, n), used, self.model.horizon,
+                                    np.asarray(ahead, dtype="float64"), static)
+
+    def windows(self, histories=None, ahead=None) -> list[np.ndarray]:
+        """Each member's input windows (n, time_steps, inputs), as its network reads them: from
+        `history` (n = 1), or from `histories` (n, rows, columns) of the same series with the
+        inputs known ahead of each (`Forecaster.inputs_ahead`), the statistics of this origin's."""
+        if histories is None:
+            histories, ahead = self.history[None], self.ahead[None]
+        n = len(histories)
+        static = None if self.static is None else np.repeat(self.static, n, axis=0)
+        future = np.asarray(ahead)[:, :, :len(self.model.schema_.future)]
+        return [representation.windows(histories, np.repeat(self.row, n), static, future)
+                for _, representation in self.members]
+
+
 class Forecaster:
     """A global forecaster over every series of a panel (one series is a panel of one).
 
@@ -353,6 +391,26 @@ class Forecaster:
             forecasts[start:start + CHUNK] = self._forecast(
                 histories, rows, used, steps, ahead, None if static is None else static[chunk[:, 0]])
         return forecasts
+
+    def reading(self, panel: Panel, origin) -> Reading:
+        """What the forecast from one origin ((series of `panel`, row)) reads, and that forecast as
+        a function of it (`Reading.forecast`): the history, the inputs known ahead, the members'
+        windows. For `forecaster.explanation`; `predict` gives the same forecast."""
+        self._check_fitted()
+        origins = np.asarray(origin, dtype=np.int64).reshape(1, 2)
+        horizon = self.settings_.horizon
+        rows, fresh = self._statistics_rows(panel, origins, self._rows_of(panel))
+        members = [(model, representation.with_series(fresh) if fresh else representation)
+                   for model, representation in self.members_]
+        static = self.static_.transform(panel.statics)[origins[:, 0]] if self.static_.width else None
+        return Reading(self, self.histories(panel, origins, self.history_needed())[0],
+                       self._ahead(panel, origins, horizon, horizon)[0], members, rows, static)
+
+    def inputs_ahead(self, panel: Panel, origins) -> np.ndarray:
+        """(n, horizon, columns) the inputs known on the steps forecast from each origin: those
+        known ahead (`--future`), then the calendar; NaN where the file gives none."""
+        origins = np.asarray(origins, dtype=np.int64).reshape(-1, 2)
+        return self._ahead(panel, origins, self.settings_.horizon)
 
     def bounds(self, panel: Panel, origins, forecasts, level: int):
         """(lower, upper) conformal interval at `level` around `forecasts` from `origins`: the

@@ -10,6 +10,11 @@ NumpyModel reads both and replays the graph in float32, as Keras computes it.
 It runs exactly the layers that forecaster.models builds. Any other layer, or a setting the factory
 never uses (a Lambda, another package's class, go_backwards, a mask, ...), is a ValueError that
 names it when the model is loaded, so that a caller can fall back to keras.saving.load_model.
+
+NumpyModel.trace also reports what happens inside: the gates and states of each LSTM, GRU and
+SimpleRNN at every step, and the softmax weights of each MultiHeadAttention, as LayerTrace records
+(for `forecaster explain`). The graph passes its `record` list only to the layers that fill it, and
+only when tracing, so predict_on_batch does no recording work.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import math
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -43,12 +49,32 @@ _ACTIVATIONS = {
 }
 
 
+@dataclass
+class LayerTrace:
+    """What one recurrent or attention layer computed in one call, each array float32, batch first.
+
+    path: the layer's name inside its model(s), owners joined by "/": "lstm", "member_1/lstm".
+    kind: "LSTM", "GRU", "SimpleRNN" or "MultiHeadAttention".
+    arrays: name -> array, every step whatever return_sequences says:
+      LSTM: "input_gate", "forget_gate", "output_gate" (the sigmoids), "candidate" (tanh(z_c), what
+        the input gate writes), "cell" (c after each step), "hidden" (h after each step);
+      GRU: "update_gate" (z), "reset_gate" (r), "candidate", "hidden";
+      SimpleRNN: "hidden"; each (batch, steps, units);
+      MultiHeadAttention: "attention", the softmax weights (batch, heads, query steps, key steps).
+    """
+
+    path: str
+    kind: str
+    arrays: dict[str, np.ndarray]
+
+
 class NumpyModel:
     """A saved Keras model of forecaster.models, run with NumPy: windows (batch, time_steps,
     features) -> outputs (batch, horizon), float32, as the Keras model's predict_on_batch gives them.
 
     model = NumpyModel.load(bundle_dir / "model.keras")
     outputs = model.predict_on_batch(windows)
+    outputs, traces = model.trace(windows)  # the same outputs, and what each layer computed
     """
 
     def __init__(self, name: str, graph: _Graph, window_shape: tuple[int | None, ...]):
@@ -94,6 +120,19 @@ class NumpyModel:
 
     def predict_on_batch(self, windows) -> np.ndarray:
         """(batch, time_steps, features) -> (batch, horizon) float32; the inputs are cast to float32."""
+        return self._graph(self._checked(windows))[0]
+
+    def trace(self, windows) -> tuple[np.ndarray, list[LayerTrace]]:
+        """(batch, time_steps, features) -> (outputs, traces): outputs exactly as predict_on_batch
+        gives them, and one LayerTrace per call of a recurrent or attention layer, in the order the
+        graph runs them (a nested model's layers included, their path under its name); [] for a
+        model without such layers."""
+        traces: list[LayerTrace] = []
+        outputs = self._graph(self._checked(windows), record=traces)[0]
+        return outputs, traces
+
+    def _checked(self, windows) -> np.ndarray:
+        """`windows` as float32, or a ValueError when their shape is not the one the model reads."""
         windows = np.asarray(windows, dtype=_FLOAT)
         expected = self.window_shape
         if windows.ndim != len(expected) + 1 or any(
@@ -102,7 +141,7 @@ class NumpyModel:
             shown = ", ".join("None" if size is None else str(size) for size in expected)
             raise ValueError(
                 f"windows have the shape {windows.shape}; model {self.name!r} reads (batch, {shown}).")
-        return self._graph(windows)[0]
+        return windows
 
 
 class _Weights:
@@ -139,12 +178,18 @@ class _Graph:
         self.inputs = inputs  # [(layer name, node index, tensor index)]
         self.outputs = outputs
         self.input_shapes = input_shapes  # [(time_steps, features)], one per input
-        self.nodes = nodes  # [(key, function, args, kwargs)], args and kwargs hold _Tensor refs
+        # [(key, function, args, kwargs, records)], args and kwargs hold _Tensor refs; records: the
+        # function takes `record` (a layer of _RECORDING, or a nested model)
+        self.nodes = nodes
 
-    def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+    def __call__(self, *inputs: np.ndarray, record: list[LayerTrace] | None = None) -> list[np.ndarray]:
+        """The outputs for `inputs`; with a `record` list, each recording layer appends its LayerTrace."""
         values = {ref: value for ref, value in zip(self.inputs, inputs, strict=True)}
-        for key, function, args, kwargs in self.nodes:
-            values[key] = function(*_fill(args, values), **_fill(kwargs, values))
+        for key, function, args, kwargs, records in self.nodes:
+            if record is not None and records:
+                values[key] = function(*_fill(args, values), **_fill(kwargs, values), record=record)
+            else:
+                values[key] = function(*_fill(args, values), **_fill(kwargs, values))
         return [values[ref] for ref in self.outputs]
 
     @classmethod
@@ -177,7 +222,8 @@ class _Graph:
         for layer_name, node in order:
             inbound = layers[layer_name]["inbound_nodes"][node]
             args, kwargs = inbound.get("args", []), inbound.get("kwargs", {})
-            nodes.append(((layer_name, node, 0), functions[layer_name], _refs_in(args), _refs_in(kwargs)))
+            function, records = functions[layer_name]
+            nodes.append(((layer_name, node, 0), function, _refs_in(args), _refs_in(kwargs), records))
         return cls(name, inputs, outputs, [input_shapes[ref[0]] for ref in inputs], nodes)
 
 
@@ -273,7 +319,8 @@ def _place(name: str, layer: dict, owners: tuple[str, ...]) -> str:
 
 
 def _layer_function(layer: dict, weights: _Weights, path: str, owners: tuple[str, ...]):
-    """A function of the layer's call arguments (arrays) that computes its output."""
+    """(function, records): a function of the layer's call arguments (arrays) that computes its
+    output; records: it also takes `record`, a list for the LayerTraces of a traced call."""
     config = layer["config"]
     name = config["name"]
     place = _place(name, layer, owners)
@@ -293,13 +340,18 @@ def _layer_function(layer: dict, weights: _Weights, path: str, owners: tuple[str
         graph = _Graph.build(layer, weights, path, owners)
         weights.read(path, name, 0, place)  # checks the path belongs to this model
 
-        def nested(inputs, mask=None, training=None):
+        def nested(inputs, mask=None, training=None, record=None):
             _no_mask(mask, place)
-            return graph(*(inputs if isinstance(inputs, list) else [inputs]))[0]
+            return graph(*(inputs if isinstance(inputs, list) else [inputs]), record=record)[0]
 
-        return nested
-    return _BUILDERS[kind](config, lambda count, sub="": weights.read(
-        f"{path}/{sub}" if sub else path, None if sub else name, count, place), place)
+        return nested, True
+
+    def read(count, sub=""):
+        return weights.read(f"{path}/{sub}" if sub else path, None if sub else name, count, place)
+
+    if kind in _RECORDING:  # the name its traces carry: below the outermost model
+        return _BUILDERS[kind](config, read, place, "/".join([*owners[1:], name])), True
+    return _BUILDERS[kind](config, read, place), False
 
 
 def _no_mask(mask, place: str) -> None:
@@ -450,10 +502,11 @@ def _layer_normalization(config, read, place):
     return _one_input(normalize, place)
 
 
-def _multi_head_attention(config, read, place):
+def _multi_head_attention(config, read, place, path):
     """Keras MultiHeadAttention over axis 1 of (batch, steps, depth): per-head query, key and value
     projections (kernels (depth, heads, key_dim)), softmax(q k / sqrt(key_dim)) v, then the output
-    projection (kernel (heads, value_dim, depth)). Its attention dropout is off at inference."""
+    projection (kernel (heads, value_dim, depth)). Its attention dropout is off at inference.
+    Traced: "attention", the softmax weights (batch, heads, query steps, key steps)."""
     _check(config, place, output_shape=(None,), use_gate=(False,), sliding_window=(None,),
            attention_axes=(None, [1], 1), flash_attention=(None, False))
     heads, key_dim = int(config["num_heads"]), int(config["key_dim"])
@@ -473,7 +526,7 @@ def _multi_head_attention(config, read, place):
 
     def attention(query, value, key=None, attention_mask=None, use_causal_mask=False,
                   return_attention_scores=False, training=None, query_mask=None, value_mask=None,
-                  key_mask=None):
+                  key_mask=None, record=None):
         if attention_mask is not None or use_causal_mask or return_attention_scores or any(
                 mask is not None for mask in (query_mask, value_mask, key_mask)):
             raise ValueError(
@@ -488,6 +541,8 @@ def _multi_head_attention(config, read, place):
             scores = scores * scale
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         scores = scores / scores.sum(axis=-1, keepdims=True)
+        if record is not None:
+            record.append(LayerTrace(path, "MultiHeadAttention", {"attention": scores}))
         attended = np.matmul(scores, v).transpose(0, 2, 1, 3)  # (batch, steps, heads, value_dim)
         kernel = output_arrays[0]
         attended = _linear(attended.reshape(*attended.shape[:2], -1), kernel.reshape(-1, kernel.shape[-1]))
@@ -496,24 +551,35 @@ def _multi_head_attention(config, read, place):
     return attention
 
 
-def _recurrent(step, config: dict, place: str, kernel, input_bias, states: int = 1):
+def _recurrent(step, config: dict, place: str, kernel, input_bias,
+               trace: tuple[str, str, tuple[str, ...]], states: int = 1):
     """A recurrent layer: its input projected (x kernel + input_bias), then `step` (projected input
-    at one step, tuple of `states` states) -> (output, states) from zero states, over axis 1:
-    (batch, steps, features) -> (batch, units) or, with return_sequences, (batch, steps, units)."""
+    at one step, tuple of `states` states, parts) -> (output, states) from zero states, over axis 1:
+    (batch, steps, features) -> (batch, units) or, with return_sequences, (batch, steps, units).
+
+    trace: (path, kind, part names). parts is None, or, when the call is traced, a list to which the
+    step appends its parts, one (batch, units) array per name; they become the LayerTrace's arrays
+    (batch, steps, units)."""
     _check(config, place, go_backwards=(False,), return_state=(False,), stateful=(False,))
     return_sequences = bool(config.get("return_sequences", False))
     units = int(config["units"])
+    path, kind, names = trace
 
-    def recurrent(x):
-        projected = _linear(x, kernel) + input_bias
-        state = (np.zeros((len(x), units), dtype=_FLOAT),) * states
-        outputs = []
+    def recurrent(inputs, training=None, mask=None, record=None):
+        _no_mask(mask, place)
+        projected = _linear(inputs, kernel) + input_bias
+        state = (np.zeros((len(inputs), units), dtype=_FLOAT),) * states
+        outputs, parts = [], None if record is None else []
         for projected_step in np.ascontiguousarray(projected.transpose(1, 0, 2)):  # step by step
-            output, state = step(projected_step, state)
+            output, state = step(projected_step, state, parts)
             outputs.append(output)
+        if record is not None:
+            record.append(LayerTrace(path, kind, {
+                name: np.stack([step_parts[index] for step_parts in parts], axis=1).astype(_FLOAT, copy=False)
+                for index, name in enumerate(names)}))
         return np.stack(outputs, axis=1) if return_sequences else outputs[-1]
 
-    return _one_input(recurrent, place)
+    return recurrent
 
 
 def _cell_weights(config, read):
@@ -522,27 +588,35 @@ def _cell_weights(config, read):
     return kernel, recurrent, bias[0] if bias else None
 
 
-def _lstm(config, read, place):
-    """Keras LSTM: gates i, f, c, o in that order in each kernel; c = f c + i tanh(z_c), h = o tanh(c)."""
+def _lstm(config, read, place, path):
+    """Keras LSTM: gates i, f, c, o in that order in each kernel; c = f c + i tanh(z_c), h = o tanh(c).
+    Traced: input_gate, forget_gate, output_gate, candidate, cell and hidden."""
     units = int(config["units"])
     activation = _activation(config, "activation", place)
     gate = _activation(config, "recurrent_activation", place)
     kernel, recurrent, bias = _cell_weights(config, read)
 
-    def step(x, states):
+    def step(x, states, parts):
         h, c = states
         z = x + _rows(h, recurrent)
         gates = gate(z)  # i, f and o are read from it; its third quarter goes unused
-        c = gates[:, units: 2 * units] * c + gates[:, :units] * activation(z[:, 2 * units: 3 * units])
+        candidate = activation(z[:, 2 * units: 3 * units])
+        c = gates[:, units: 2 * units] * c + gates[:, :units] * candidate
         h = gates[:, 3 * units:] * activation(c)
+        if parts is not None:
+            parts.append((gates[:, :units], gates[:, units: 2 * units], gates[:, 3 * units:], candidate,
+                          c, h))
         return h, (h, c)
 
-    return _recurrent(step, config, place, kernel, 0 if bias is None else bias, states=2)
+    names = ("input_gate", "forget_gate", "output_gate", "candidate", "cell", "hidden")
+    return _recurrent(step, config, place, kernel, 0 if bias is None else bias, (path, "LSTM", names),
+                      states=2)
 
 
-def _gru(config, read, place):
+def _gru(config, read, place, path):
     """Keras GRU with reset_after=True (its default): gates z, r, h in that order; bias (2, 3 units)
-    of input and recurrent biases; h' = z h + (1 - z) tanh(x_h + r (h U_h + b_h))."""
+    of input and recurrent biases; h' = z h + (1 - z) tanh(x_h + r (h U_h + b_h)).
+    Traced: update_gate (z), reset_gate (r), candidate and hidden."""
     _check(config, place, reset_after=(True,))
     units = int(config["units"])
     activation = _activation(config, "activation", place)
@@ -550,30 +624,38 @@ def _gru(config, read, place):
     kernel, recurrent, bias = _cell_weights(config, read)
     input_bias, recurrent_bias = (0, 0) if bias is None else (bias[0], bias[1])
 
-    def step(x, states):
+    def step(x, states, parts):
         (h,) = states
         inner = _rows(h, recurrent) + recurrent_bias
         gates = gate(x[:, :2 * units] + inner[:, :2 * units])
         z, r = gates[:, :units], gates[:, units:]
         candidate = activation(x[:, 2 * units:] + r * inner[:, 2 * units:])
         h = z * h + (1 - z) * candidate
+        if parts is not None:
+            parts.append((z, r, candidate, h))
         return h, (h,)
 
-    return _recurrent(step, config, place, kernel, input_bias)
+    names = ("update_gate", "reset_gate", "candidate", "hidden")
+    return _recurrent(step, config, place, kernel, input_bias, (path, "GRU", names))
 
 
-def _simple_rnn(config, read, place):
-    """Keras SimpleRNN: h' = activation(x W + b + h U)."""
+def _simple_rnn(config, read, place, path):
+    """Keras SimpleRNN: h' = activation(x W + b + h U). Traced: hidden."""
     activation = _activation(config, "activation", place)
     kernel, recurrent, bias = _cell_weights(config, read)
 
-    def step(x, states):
+    def step(x, states, parts):
         h = activation(x + _rows(states[0], recurrent))
+        if parts is not None:
+            parts.append((h,))
         return h, (h,)
 
-    return _recurrent(step, config, place, kernel, 0 if bias is None else bias)
+    return _recurrent(step, config, place, kernel, 0 if bias is None else bias,
+                      (path, "SimpleRNN", ("hidden",)))
 
 
+# builder(config, read, place) -> function of the layer's call arguments; a builder of _RECORDING
+# takes a fourth argument, the layer's trace path, and its function a `record` list
 _BUILDERS = {
     "Functional": None,  # a nested model: built by _Graph.build
     "Dense": _dense,
@@ -589,3 +671,4 @@ _BUILDERS = {
     _MEDIAN: _median,
     _POSITIONAL_ENCODING: _positional_encoding,
 }
+_RECORDING = ("LSTM", "GRU", "SimpleRNN", "MultiHeadAttention")

@@ -254,3 +254,143 @@ def plot_series_scores(per_series: dict, model: str, path, reference: str = "sea
     right.set_ylabel("MASE")
     right.legend(fontsize="small")
     return _save(figure, path)
+
+
+# What a recurrent layer's heatmaps show, in this order, each with its colour scale: a gate lies in
+# [0, 1], a candidate and a hidden state in [-1, 1] (tanh), a cell state is unbounded.
+GATE_ARRAYS = {
+    "LSTM": ("forget_gate", "input_gate", "output_gate", "cell", "hidden"),
+    "GRU": ("update_gate", "reset_gate", "candidate", "hidden"),
+    "SimpleRNN": ("hidden",),
+}
+_GATES = ("forget_gate", "input_gate", "output_gate", "update_gate", "reset_gate")
+
+
+def plot_explanation(explanation, path) -> Path:
+    """`forecaster.explanation.Explanation` drawn: the history read and the forecast (with the
+    forecast from the flat baseline history); each row's attribution summed over the horizon
+    steps (bars, stacked by column) and per horizon step (a heatmap), in the target's units; then,
+    for the first network member with layers, its last layer over its window: gate and state
+    heatmaps per unit with each gate's mean over units as lines (LSTM, GRU, SimpleRNN), or the
+    attention weights of each head (transformer). Every panel over time shares one time axis."""
+    e = explanation
+    target = e.target if not e.series else f"{e.target} of {e.series}"
+    member = next((m for m in e.members if m.layers), None)
+    layer = member.layers[-1] if member else None
+    recurrent = layer is not None and layer.kind in GATE_ARRAYS
+    names = GATE_ARRAYS.get(layer.kind, ()) if recurrent else ()
+    gates = [name for name in names if name in _GATES]
+    attention = layer is not None and not recurrent
+    heights = [2.2, 1.5, 1.2, *([1.0] * len(names)), *([0.9] if gates else []), *([2.6] if attention else [])]
+    figure = Figure(figsize=(11, sum(heights) + 0.8), layout="constrained")
+    grid = figure.add_gridspec(len(heights), 1, height_ratios=heights)
+    top = figure.add_subplot(grid[0])
+    timed = [top]  # the panels over time, one axis
+    times, forecast_times = e.times, e.forecast_times
+    top.plot(times, e.history[:, 0], color="black", linewidth=1.2, marker="o", markersize=2.5,
+             label="history read")
+    top.plot(forecast_times, e.forecast, color=MODEL_COLOUR, linewidth=1.6, marker="o", markersize=3,
+             label="forecast")
+    top.plot(forecast_times, e.baseline_forecast, color="tab:gray", linestyle="--", linewidth=1.2,
+             label="forecast from the history held flat")
+    if np.isfinite(e.actual).any():
+        top.plot(forecast_times, e.actual, color="black", linestyle="none", marker="x", markersize=5,
+                 label="actual")
+    top.axvline(times[-1], color="tab:gray", linestyle=":", linewidth=1)
+    start = f"{forecast_times[0]:%Y-%m-%d %H:%M}".replace(" 00:00", "")
+    top.set_title(f"{target}: the forecast of {len(e.forecast)} steps from {start}, and what it rests on")
+    top.set_ylabel(e.target)
+    top.legend(fontsize="small")
+    bars = figure.add_subplot(grid[1], sharex=top)
+    timed.append(bars)
+    summed = e.attributions.sum(axis=0)  # (rows, columns)
+    width = _step_width(times) * 0.8
+    below, above = np.zeros(len(times)), np.zeros(len(times))
+    for c, column in enumerate(e.columns):
+        values = summed[:, c]
+        if not np.any(values):
+            continue
+        base = np.where(values >= 0, above, below)
+        bars.bar(times, values, width=width, bottom=base, label=column,
+                 color=MODEL_COLOUR if c == 0 else None)
+        above, below = above + np.maximum(values, 0), below + np.minimum(values, 0)
+    for c, column in enumerate(e.future):
+        bars.bar(forecast_times, e.ahead_attributions.sum(axis=0)[:, c], width=width, hatch="//",
+                 alpha=0.6, label=f"{column} on the steps forecast")
+    bars.axhline(0, color="black", linewidth=0.8)
+    bars.set_title(f"what each row adds to the forecast, summed over its {len(e.forecast)} steps: "
+                   f"{float(e.total().sum()):+.4g} in all = forecast - the flat history's",
+                   fontsize="medium")
+    bars.set_ylabel(e.target)
+    if len(e.columns) > 1 or e.future:
+        bars.legend(fontsize="small")
+    steps = figure.add_subplot(grid[2], sharex=top)
+    timed.append(steps)
+    per_step = e.attributions.sum(axis=2)  # (horizon, rows)
+    reach = float(np.abs(per_step).max()) or 1.0
+    mesh = steps.pcolormesh(_edges(times), np.arange(len(e.forecast) + 1) + 0.5, per_step,
+                            cmap="RdBu_r", vmin=-reach, vmax=reach)
+    figure.colorbar(mesh, ax=steps, label=e.target, pad=0.01)
+    steps.set_ylabel("step ahead")
+    steps.invert_yaxis()
+    steps.set_title("the same for each step ahead (red raises it, blue lowers it)", fontsize="medium")
+    row = 3
+    if recurrent:
+        window = member.window_times
+        ordered = "units by correlation with the network's output" if layer.correlation is not None \
+            else "units by last state"
+        for name in names:
+            axes = figure.add_subplot(grid[row], sharex=top)
+            timed.append(axes)
+            values = layer.arrays[name]
+            if name in _GATES:
+                scale = {"cmap": "viridis", "vmin": 0, "vmax": 1}
+            else:
+                reach = 1.0 if name != "cell" else float(np.abs(values).max()) or 1.0
+                scale = {"cmap": "RdBu_r", "vmin": -reach, "vmax": reach}
+            mesh = axes.pcolormesh(_edges(window), np.arange(values.shape[0] + 1), values, **scale)
+            figure.colorbar(mesh, ax=axes, pad=0.01)
+            axes.set_ylabel("unit")
+            axes.invert_yaxis()
+            axes.set_title(f"{member.label}, layer {layer.path}: {name.replace('_', ' ')} ({ordered})",
+                           fontsize="medium")
+            row += 1
+        if gates:
+            lines = figure.add_subplot(grid[row], sharex=top)
+            timed.append(lines)
+            for name in gates:
+                lines.plot(window, layer.arrays[name].mean(axis=0), marker="o", markersize=2.5,
+                           label=name.replace("_", " "))
+            lines.set_ylim(0, 1)
+            lines.set_ylabel("mean")
+            lines.set_title("each gate's mean over the units", fontsize="medium")
+            lines.legend(fontsize="small", ncols=len(gates))
+    for axes in timed[:-1]:
+        axes.tick_params(labelbottom=False)
+    _time_axis(timed[-1])
+    if attention:
+        weights = layer.arrays["attention"]  # (heads, query steps, key steps)
+        cells = grid[row].subgridspec(1, len(weights))
+        for head, values in enumerate(weights):
+            axes = figure.add_subplot(cells[0, head])
+            mesh = axes.pcolormesh(values, cmap="viridis", vmin=0, vmax=float(values.max()) or 1.0)
+            axes.invert_yaxis()
+            axes.set_title(f"{member.label}, {layer.path}, head {head + 1}", fontsize="small")
+            axes.set_xlabel("step of the window attended to")
+            if head == 0:
+                axes.set_ylabel("step of the window")
+        figure.colorbar(mesh, ax=axes, pad=0.01, label="attention weight")
+    return _save(figure, path)
+
+
+def _step_width(times) -> float:
+    """The width of one time step in matplotlib's date units (days)."""
+    numbers = dates.date2num(times)
+    return float(np.median(np.diff(numbers))) if len(numbers) > 1 else 1.0
+
+
+def _edges(times) -> np.ndarray:
+    """The edges (len + 1) of cells centred on `times`, as datetimes, for pcolormesh."""
+    numbers = dates.date2num(times)
+    step = _step_width(times)
+    return dates.num2date(np.concatenate([numbers - step / 2, numbers[-1:] + step / 2]))

@@ -125,3 +125,105 @@ def test_loading_and_forecasting_import_neither_tensorflow_nor_keras(keras, tmp_
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                             check=True)
     assert json.loads(result.stdout) == {"shape": [1, 2], "heavy": []}
+
+
+def _loaded(model, tmp_path) -> NumpyModel:
+    """`model` saved to tmp_path and loaded by NumpyModel."""
+    model.save(tmp_path / "model.keras")
+    return NumpyModel.load(tmp_path / "model.keras")
+
+
+def _keras_output(keras, model, tensor, windows) -> np.ndarray:
+    """The value Keras computes for `tensor` (a layer's input or output inside `model`) from `windows`."""
+    return np.asarray(keras.Model(model.inputs, tensor).predict_on_batch(windows))
+
+
+def _stepped_by_keras(layer, inputs: np.ndarray) -> list[np.ndarray]:
+    """Keras's own states of a recurrent `layer` after each step: its cell stepped over axis 1 of
+    `inputs` (batch, steps, features) from zero states -> [hidden] (SimpleRNN, GRU) or [hidden, cell]
+    (LSTM), each (batch, steps, units)."""
+    count = 2 if type(layer).__name__ == "LSTM" else 1
+    states = [np.zeros((len(inputs), layer.units), dtype="float32")] * count
+    steps = []
+    for step in range(inputs.shape[1]):
+        _, states = layer.cell(inputs[:, step].astype("float32"), states)
+        steps.append([np.asarray(state) for state in states])
+    return [np.stack([step[index] for step in steps], axis=1) for index in range(count)]
+
+
+@pytest.mark.parametrize(("kind", "layers"), [("lstm", 1), ("lstm", 2), ("gru", 1), ("gru", 2), ("rnn", 1)])
+def test_traced_states_are_those_of_keras_stepping_each_cell(keras, tmp_path, kind, layers):
+    model = _perturbed(build_model(kind, TIME_STEPS, 2, 3, units=6, layers=layers))
+    windows = _windows(2, samples=3)
+    _, traces = _loaded(model, tmp_path).trace(windows)
+    names = [kind] if layers == 1 else [f"{kind}_1", f"{kind}_2"]
+    assert [trace.path for trace in traces] == names
+    for trace in traces:
+        layer = model.get_layer(trace.path)
+        assert trace.kind == type(layer).__name__
+        inputs = windows if trace.path == names[0] else _keras_output(keras, model, layer.input, windows)
+        expected = _stepped_by_keras(layer, inputs)
+        for name, states in zip(("hidden", "cell"), expected, strict=False):
+            assert trace.arrays[name].dtype == np.float32 and trace.arrays[name].shape == (3, TIME_STEPS, 6)
+            np.testing.assert_allclose(trace.arrays[name], states, atol=1e-5, rtol=0)
+        output = _keras_output(keras, model, layer.output, windows)  # a sequence, or the last state
+        hidden = trace.arrays["hidden"] if layer.return_sequences else trace.arrays["hidden"][:, -1]
+        np.testing.assert_allclose(hidden, output, atol=1e-5, rtol=0)
+
+
+def test_lstm_gates_compose_its_cell_and_hidden_states(keras, tmp_path):
+    model = _perturbed(build_model("lstm", TIME_STEPS, 2, 1, units=6))
+    _, (trace,) = _loaded(model, tmp_path).trace(_windows(2, samples=3))
+    gates = trace.arrays
+    previous = np.concatenate([np.zeros_like(gates["cell"][:, :1]), gates["cell"][:, :-1]], axis=1)
+    cell = gates["forget_gate"] * previous + gates["input_gate"] * gates["candidate"]
+    np.testing.assert_allclose(gates["cell"], cell, atol=1e-6, rtol=0)
+    hidden = gates["output_gate"] * np.tanh(gates["cell"])
+    np.testing.assert_allclose(gates["hidden"], hidden, atol=1e-6, rtol=0)
+
+
+def test_gru_update_gate_mixes_its_hidden_state_and_candidate(keras, tmp_path):
+    model = _perturbed(build_model("gru", TIME_STEPS, 2, 1, units=6))
+    _, (trace,) = _loaded(model, tmp_path).trace(_windows(2, samples=3))
+    gates = trace.arrays
+    previous = np.concatenate([np.zeros_like(gates["hidden"][:, :1]), gates["hidden"][:, :-1]], axis=1)
+    hidden = gates["update_gate"] * previous + (1 - gates["update_gate"]) * gates["candidate"]
+    np.testing.assert_allclose(gates["hidden"], hidden, atol=1e-6, rtol=0)
+    assert set(gates) == {"update_gate", "reset_gate", "candidate", "hidden"}
+
+
+def test_traced_attention_is_the_scores_keras_returns(keras, tmp_path):
+    model = _perturbed(build_model("transformer", TIME_STEPS, 2, 1, units=8, layers=2))  # 4 heads of 2
+    windows = _windows(2, samples=3)
+    _, traces = _loaded(model, tmp_path).trace(windows)
+    assert [trace.path for trace in traces] == ["encoder_1_attention", "encoder_2_attention"]
+    for trace, source in zip(traces, ["positional_encoding", "encoder_1_feed_forward_norm"], strict=True):
+        inputs = _keras_output(keras, model, model.get_layer(source).output, windows)
+        _, scores = model.get_layer(trace.path)(inputs, inputs, return_attention_scores=True)
+        weights = trace.arrays["attention"]
+        assert trace.kind == "MultiHeadAttention" and weights.dtype == np.float32
+        assert weights.shape == (3, 4, TIME_STEPS, TIME_STEPS)
+        np.testing.assert_allclose(weights, np.asarray(scores), atol=1e-5, rtol=0)
+        np.testing.assert_allclose(weights.sum(axis=-1), 1, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_trace_forecasts_exactly_as_predict_on_batch(keras, tmp_path, kind):
+    model = _loaded(_perturbed(build_model(kind, TIME_STEPS, 2, 3, units=8, layers=2, dropout=0.1)), tmp_path)
+    windows = _windows(2, samples=3)
+    outputs, traces = model.trace(windows)
+    assert np.array_equal(outputs, model.predict_on_batch(windows))
+    expected = {"lstm": ["lstm_1", "lstm_2"], "gru": ["gru_1", "gru_2"], "rnn": ["rnn_1", "rnn_2"],
+                "transformer": ["encoder_1_attention", "encoder_2_attention"], "dense": []}[kind]
+    assert [trace.path for trace in traces] == expected
+
+
+def test_an_ensemble_traces_each_member_under_its_name(keras, tmp_path):
+    members = [_perturbed(build_model("lstm", TIME_STEPS, 2, 3, units=6), seed) for seed in (0, 1)]
+    model = _loaded(combine_members(members), tmp_path)
+    windows = _windows(2, samples=3)
+    outputs, traces = model.trace(windows)
+    assert np.array_equal(outputs, model.predict_on_batch(windows))
+    assert [(trace.path, trace.kind) for trace in traces] == [
+        ("member_1/lstm", "LSTM"), ("member_2/lstm", "LSTM")]
+    assert not np.array_equal(traces[0].arrays["hidden"], traces[1].arrays["hidden"])
