@@ -21,11 +21,12 @@ from forecaster.artifacts import load_bundle
 from forecaster.data import Panel, fill_missing, format_times, id_text, read_panel
 from forecaster.errors import UserError
 from forecaster.estimator import Forecaster, actuals
+from forecaster.explanation import explain_panel
 from forecaster.files import check_output_dir, write_text_atomically
 from forecaster.forecasting import forecast_panel, id_columns
 from forecaster.intervals import check_level
 from forecaster.parallel import run_by_series
-from forecaster.report import write_report
+from forecaster.report import EXPLANATION, write_report
 from forecaster.scaling import anchor_forecast, seasonal_mae_scale
 
 METRICS = ("mae", "rmse", "smape", "mase")
@@ -299,6 +300,10 @@ def _figures(model: Forecaster, panel: Panel, result: Backtest, report: dict, ou
     intervals = {level: (lower[0], upper[0]) for level, (lower, upper) in future.intervals.items()}
     figures[caption] = plots.plot_fan_chart(index, history, future.times[0], future.values[0],
                                             intervals, title, output_dir / "forecast.png")
+    explained = explain_panel(model, one)
+    figures[EXPLANATION] = plots.plot_explanation(explained, output_dir / "explain.png")
+    write_text_atomically(output_dir / "explain.json", json.dumps(explained.to_dict()) + "\n")
+    report["explanation"] = explained.summary()
     return figures
 
 

@@ -108,6 +108,15 @@ class Explanation:
         rows = sorted(np.argsort(-np.abs(shares), kind="stable")[:most])
         return [(_iso([self.times[i]])[0].replace("T00:00:00", ""), float(shares[i])) for i in rows]
 
+    def summary(self) -> dict:
+        """The few numbers a report states (evaluate's metrics.json and report.html)."""
+        return {"series": self.series, "origin": _iso(self.forecast_times[:1])[0],
+                "steps": len(self.forecast), "rows": len(self.times), "baseline": self.baseline,
+                "forecast_mean": float(np.mean(self.forecast)),
+                "baseline_forecast_mean": float(np.mean(self.baseline_forecast)),
+                "strongest_rows": self.strongest(3), "permutations": self.permutations,
+                "members": [member.label for member in self.members]}
+
     def to_dict(self) -> dict:
         """The numbers behind the pictures, for explain.json (a notebook can redraw them)."""
         members = []

@@ -14,6 +14,8 @@ from pathlib import Path
 from forecaster.files import write_text_atomically
 from forecaster.plots import LABELS
 
+# The caption of the figure of `forecaster explain` (evaluate's explain.png): drawn in its own section
+EXPLANATION = "What the forecast after the data rests on, and what the network did"
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 COLUMNS = (("mae", "MAE"), ("rmse", "RMSE"), ("smape", "sMAPE %"), ("mase", "MASE"),
            ("skill", "skill vs seasonal naive"))
@@ -94,6 +96,11 @@ def render_report(report: dict, figures: dict) -> str:
                   "naive's.</p>",
                   "<h2>Per series</h2>", _per_series_table(report["per_series"], next(iter(models))),
                   '<p class="note">Click a column heading to sort by it.</p>', f"<script>{SORTING}</script>"]
+    explained = figures.get(EXPLANATION)
+    if report.get("explanation") and explained is not None and Path(explained).is_file():
+        parts += ["<h2>What the forecast rests on</h2>", _explanation(report["explanation"]),
+                  _figure(EXPLANATION, Path(explained))]
+        figures = {caption: image for caption, image in figures.items() if caption != EXPLANATION}
     embedded = [_figure(caption, Path(image)) for caption, image in figures.items()
                 if Path(image).is_file() and Path(image).suffix.lower() in IMAGE_TYPES]
     if embedded:
@@ -116,6 +123,20 @@ def _summary(report: dict) -> str:
     ]
     items = "; ".join(f"<strong>{escape(name)}</strong>: {escape(str(value))}" for name, value in facts)
     return f"<p>{items}.</p>"
+
+
+def _explanation(found: dict) -> str:
+    """What `forecaster explain` found, in two sentences (`Explanation.summary`)."""
+    rows = ", ".join(f"{escape(time)} ({share:+.4g})" for time, share in found["strongest_rows"])
+    series = f" of {escape(found['series'])}" if found.get("series") else ""
+    return (f'<p class="note">The forecast{series} of {found["steps"]} steps from '
+            f'{escape(found["origin"])} averages {_number(found["forecast_mean"])}; from '
+            f'{escape(found["baseline"])} it would average {_number(found["baseline_forecast_mean"])}. '
+            f"Each bar is a row's share of that difference summed over the steps, in the target's "
+            f"units (Shapley values over {found['permutations']} orders of the cells of the "
+            f"{found['rows']} rows read, which add up to it exactly); the rows that moved it most: {rows}. "
+            f"Below, the last layer of the first network kept, over its window: each unit's gates "
+            f"and states, or each attention head's weights.</p>")
 
 
 def _overall_table(models: dict) -> str:

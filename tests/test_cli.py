@@ -94,6 +94,10 @@ def test_train_evaluate_forecast(tmp_path, capsys, hourly_csv):
     assert set(metrics["models"]) == {"lstm", "naive", "seasonal_naive", "mean", "drift", "ridge"}
     assert len(metrics["models"]["lstm"]["per_step"]["mae"]) == 6
     assert (reports / "predictions.png").stat().st_size > 10_000
+    # The report takes apart the forecast after the data (forecaster explain's picture).
+    explained = json.loads((reports / "explain.json").read_text())
+    assert metrics["explanation"]["origin"] == explained["forecast_times"][0] == "2021-03-21T00:00:00"
+    assert "What the forecast rests on" in (reports / "report.html").read_text()
 
     history = tmp_path / "history.csv"
     write_hourly_csv(history, rows=300, seed=5, start="2022-01-01")
