@@ -25,7 +25,7 @@ TRAIN_FLAGS = $(call flag,TIME_COL,time-col) $(call flag,TARGET,target) $(call f
 	$(call flag,SEED,seed) $(call flag,ENSEMBLE,ensemble) $(call flag,CONFIG,config)
 
 .DEFAULT_GOAL := help
-.PHONY: help install train evaluate forecast benchmark panels future bench test lint clean
+.PHONY: help install train evaluate forecast explain benchmark panels future bench test lint clean
 
 help: ## list the targets
 	@echo "usage: make TARGET [DATA=file.csv TARGET=column HORIZON=n ...]"
@@ -51,6 +51,10 @@ forecast: $(STAMP) ## forecast past the end of DATA with MODEL_DIR into FORECAST
 	$(BIN)/forecaster forecast --model-dir $(MODEL_DIR) --csv $(DATA) --output $(FORECAST) \
 		--plot $(basename $(FORECAST)).png $(call flag,HORIZON,horizon) $(call flag,SERIES,series)
 	@cat $(FORECAST)
+
+explain: $(STAMP) ## take apart the forecast after the end of DATA (or from ORIGIN): explain.png and .json in REPORT_DIR
+	$(BIN)/forecaster explain --model-dir $(MODEL_DIR) --csv $(DATA) --output $(REPORT_DIR)/explain.png \
+		$(call flag,ORIGIN,origin) $(call flag,SERIES,series)
 
 $(BENCH_STAMP): pyproject.toml
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)

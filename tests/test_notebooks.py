@@ -25,3 +25,5 @@ def test_notebook_runs(path, tmp_path):
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert (tmp_path / REPORTS[path.name] / "predictions.png").exists()
+    if path.name == "01-quickstart.ipynb":  # it draws what a forecast rests on
+        assert (tmp_path / REPORTS[path.name] / "explain-2008.png").exists()
