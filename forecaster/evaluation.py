@@ -256,6 +256,11 @@ def evaluate(model_dir, csv=None, output_dir=None, levels=DEFAULT_LEVELS, series
     return Evaluation(report, metrics_path, output_dir / "predictions.png", figures, report_path)
 
 
+# The forecasts the report's explanation may cost (`forecaster explain` spends 8,192): as many as
+# a backtest of a long test split forecasts, so that it does not outlast the scoring
+REPORT_EVALUATIONS = 2048
+
+
 def _read(model: Forecaster, source, series) -> Panel:
     panel = read_panel(source, schema=model.schema_)
     return panel.select(panel.find(series)) if series else panel
@@ -300,7 +305,7 @@ def _figures(model: Forecaster, panel: Panel, result: Backtest, report: dict, ou
     intervals = {level: (lower[0], upper[0]) for level, (lower, upper) in future.intervals.items()}
     figures[caption] = plots.plot_fan_chart(index, history, future.times[0], future.values[0],
                                             intervals, title, output_dir / "forecast.png")
-    explained = explain_panel(model, one)
+    explained = explain_panel(model, one, evaluations=REPORT_EVALUATIONS)
     figures[EXPLANATION] = plots.plot_explanation(explained, output_dir / "explain.png")
     write_text_atomically(output_dir / "explain.json", json.dumps(explained.to_dict()) + "\n")
     report["explanation"] = explained.summary()

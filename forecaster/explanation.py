@@ -171,9 +171,10 @@ def explain(model_dir, csv, origin=None, series=None, output=None) -> tuple[Expl
 
 
 def explain_panel(model: Forecaster, panel: Panel, series: int = 0, origin: int | None = None,
-                  seed: int = 0) -> Explanation:
+                  evaluations: int = SHAPLEY_EVALUATIONS, seed: int = 0) -> Explanation:
     """The explanation of the forecast of series `series` of `panel` from row `origin` (default:
-    its end). `seed` draws the orders of the attributions."""
+    its end). `evaluations`: the forecasts the attributions may cost (`shapley_values`); `seed`
+    draws their orders."""
     length = int(panel.lengths[series])
     origin = length if origin is None else int(origin)
     reading = model.reading(panel, (series, origin))
@@ -192,7 +193,7 @@ def explain_panel(model: Forecaster, panel: Panel, series: int = 0, origin: int 
         ahead[:, :, :len(future)] = cells[:, history.size:].reshape(len(cells), *known.shape)
         return reading.forecast(histories, ahead)
 
-    values, error, permutations = shapley_values(forecast, inputs, baseline, seed=seed)
+    values, error, permutations = shapley_values(forecast, inputs, baseline, evaluations, seed)
     ends = forecast(np.stack([inputs, baseline]))
     rows = history.shape[0]
     times = panel.times(np.full(rows + horizon, series), np.arange(origin - rows, origin + horizon))

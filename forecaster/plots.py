@@ -376,10 +376,14 @@ def plot_explanation(explanation, path) -> Path:
             mesh = axes.pcolormesh(values, cmap="viridis", vmin=0, vmax=float(values.max()) or 1.0)
             axes.invert_yaxis()
             axes.set_title(f"{member.label}, {layer.path}, head {head + 1}", fontsize="small")
-            axes.set_xlabel("step of the window attended to")
+            axes.set_xlabel("step attended to (the forecast reads the last row)" if head == 0 else
+                            "step attended to")
+            axes.xaxis.get_major_locator().set_params(integer=True)
+            axes.yaxis.get_major_locator().set_params(integer=True)
             if head == 0:
                 axes.set_ylabel("step of the window")
         figure.colorbar(mesh, ax=axes, pad=0.01, label="attention weight")
+
     return _save(figure, path)
 
 

@@ -132,12 +132,14 @@ def test_explain_refuses_what_it_cannot_explain(trained, tmp_path):
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
-MANY = [("lstm", 2), ("gru", 1), ("rnn", 1), ("transformer", 1), ("dense", 1)]
+# (family, layers, strategy): each family the factory builds, stacked once, recursive once
+MANY = [("lstm", 2, "direct"), ("gru", 1, "recursive"), ("rnn", 1, "direct"), ("transformer", 1, "direct"),
+        ("dense", 1, "direct")]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kind", "layers"), MANY)
-def test_every_family_is_explained_on_many_series(tmp_path, kind, layers):
+@pytest.mark.parametrize(("kind", "layers", "strategy"), MANY)
+def test_every_family_is_explained_on_many_series(tmp_path, kind, layers, strategy):
     rng = np.random.default_rng(5)
     frames = []
     for number, level in enumerate((10.0, 50.0, 200.0)):
@@ -150,7 +152,8 @@ def test_every_family_is_explained_on_many_series(tmp_path, kind, layers):
     model_dir = tmp_path / "model"
     assert main(["train", "--csv", str(csv), "--id-col", "sensor", "--target", "reading", "--model",
                  kind, "--layers", str(layers), "--units", "8", "--epochs", "1", "--scaling", "global",
-                 "--time-steps", "14", "--horizon", "7", "--model-dir", str(model_dir)]) == 0
+                 "--time-steps", "14", "--horizon", "7", "--strategy", strategy,
+                 "--model-dir", str(model_dir)]) == 0
     explained, picture, numbers = explain(model_dir, csv, series=["s1"], origin="2024-05-01",
                                           output=tmp_path / "why.png")
     assert explained.series == "s1" and picture.is_file() and numbers.is_file()
@@ -161,6 +164,17 @@ def test_every_family_is_explained_on_many_series(tmp_path, kind, layers):
     expected = {"lstm": ["LSTM", "LSTM"], "gru": ["GRU"], "rnn": ["SimpleRNN"],
                 "transformer": ["MultiHeadAttention"], "dense": []}[kind]
     assert [layer.kind for layer in layers_found] == expected
+    if kind == "lstm":  # a series the model never saw: its statistics from its own rows
+        renamed = pd.concat(frames).replace({"sensor": {"s2": "new"}})
+        renamed.to_csv(tmp_path / "renamed.csv", index=False)
+        fresh, _, _ = explain(model_dir, tmp_path / "renamed.csv", series=["new"],
+                              output=tmp_path / "new.png")
+        np.testing.assert_allclose(fresh.total(), fresh.forecast - fresh.baseline_forecast,
+                                   rtol=1e-9, atol=1e-9)
+        with pytest.raises(UserError, match="explain takes one"):
+            explain(model_dir, csv, series=["s0", "s1"], output=tmp_path / "two.png")
+        with pytest.raises(UserError, match="not in"):
+            explain(model_dir, csv, series=["s9"], output=tmp_path / "two.png")
     for layer in layers_found:
         if layer.kind == "MultiHeadAttention":
             assert layer.arrays["attention"].shape == (4, 14, 14)

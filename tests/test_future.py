@@ -15,6 +15,7 @@ from forecaster.cli import main
 from forecaster.data import read_panel, with_future
 from forecaster.errors import UserError
 from forecaster.evaluation import backtest
+from forecaster.explanation import explain_panel
 from forecaster.forecasting import forecast
 from forecaster.scaling import Representation
 from tests.conftest import write_csv
@@ -297,3 +298,17 @@ def test_one_series_and_a_wide_file_take_their_future_rows_alike(tmp_path):
     future = write_csv(tmp_path, "day,promo\n2024-01-05,1\n2024-01-04,1\n2024-01-03,0\n", "future.csv")
     np.testing.assert_array_equal(with_future(one, future).future[0, :, 0], [1, 1])
     np.testing.assert_array_equal(with_future(wide, future).future[:, :, 0], [[1, 1, np.nan], [0, 1, 1]])
+
+
+@pytest.mark.slow
+def test_explain_gives_the_values_known_ahead_their_share_too(promoted):
+    csv, model_dir, _ = promoted
+    model = load_bundle(model_dir)
+    panel = read_panel(csv, schema=model.schema_)
+    explained = explain_panel(model, panel, 1)  # shop b, from its end: the promotions ahead read
+    assert explained.columns[:3] == ["sales", "temp", "promo"] and len(explained.columns) > 3
+    assert explained.future == ["promo"] and explained.ahead_attributions.shape == (HORIZON, HORIZON, 1)
+    assert np.abs(explained.ahead_attributions).sum() > 0
+    np.testing.assert_allclose(explained.total(), explained.forecast - explained.baseline_forecast,
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(explained.forecast, model.predict(panel, [[1, panel.lengths[1]]])[0])
