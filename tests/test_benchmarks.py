@@ -466,3 +466,25 @@ def test_a_refused_training_is_a_failed_row_and_the_run_goes_on(tmp_path, monkey
     assert summary["criteria"]["default"]["goals_met"]["within_reference"] is False
     written = (tmp_path / "reports" / "series" / "us-electricity-4y.csv").read_text(encoding="utf-8")
     assert written.splitlines()[1] == "2009-07-01,372.542" and len(written.splitlines()) == 49
+
+
+def test_the_explain_benchmark_measures_the_share_on_the_expected_cells():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from benchmarks.explain import generated, shares
+
+    frame, flags = generated("promotions")
+    assert list(frame.columns) == ["day", "value", "promo"] and flags == ["--future", "promo"]
+    times = pd.date_range("2024-01-01", periods=14, freq="D")  # Monday 1 January
+    attributions = np.zeros((2, 14, 1))
+    attributions[0, -1, 0], attributions[0, 0, 0] = 3.0, 1.0  # step 1: 3 of 4 on the last row
+    attributions[1, -1, 0] = 2.0
+    fake = SimpleNamespace(attributions=attributions, times=times,
+                           forecast_times=times[-2:] + pd.Timedelta("14D"),
+                           ahead_attributions=np.eye(2)[:, :, None])
+    assert shares("ar1", fake) == pytest.approx((0.75 + 1.0) / 2)
+    # the forecast days are Saturday 27 and Sunday 28 January: rows 5 and 6, 12 and 13 share them
+    assert shares("weekly", fake) == pytest.approx((0.0 + 1.0) / 2)
+    assert shares("promotions", fake) == 1.0
