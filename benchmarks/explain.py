@@ -1,8 +1,9 @@
 """Do the attributions of `forecaster explain` point where the structure of the data says they
 should? `python -m benchmarks.explain`.
 
-Three generated series whose forecast rests on known cells, each trained with the default
-settings; the forecast from 20 origins spread over the test split is taken apart, and for each
+Three generated series whose forecast rests on known cells, each trained twice: with the default
+settings (which may keep a ridge or a baseline alone) and as the classic LSTM alone (`--scaling
+global`, so that the attributions are an LSTM's); the forecast from 20 origins spread over the test split is taken apart, and for each
 horizon step we measure the share of the absolute attributions that falls on the cells the best
 forecast reads:
 
@@ -34,6 +35,7 @@ import pandas as pd
 DAYS = 1200
 ORIGINS = 20
 DATA_SETS = ("ar1", "weekly", "promotions")
+VARIANTS = {"default": [], "LSTM alone": ["--scaling", "global"]}
 
 
 def generated(name: str, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
@@ -48,7 +50,7 @@ def generated(name: str, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
         return pd.DataFrame({"day": days, "value": (100 + 5 * value).round(3)}), []
     if name == "weekly":
         profile = np.array([1.0, 1.1, 1.15, 1.1, 1.05, 0.7, 0.6])
-        value = 100 * profile[days.dayofweek] + rng.normal(0, 2, DAYS)
+        value = 100 * profile[days.day_of_week] + rng.normal(0, 2, DAYS)
         return pd.DataFrame({"day": days, "value": value.round(3)}), []
     promo = (rng.random(DAYS) < 0.2).astype(float)
     value = 100 + 30 * promo + rng.normal(0, 2, DAYS)
@@ -66,8 +68,8 @@ def shares(name: str, explanation) -> float:
             whole = np.abs(explanation.attributions[h]).sum()
             found.append(values[h, -1] / whole if whole else np.nan)
         elif name == "weekly":
-            day = explanation.forecast_times[h].dayofweek
-            same = np.array([t.dayofweek == day for t in explanation.times])
+            day = explanation.forecast_times[h].day_of_week
+            same = np.array([t.day_of_week == day for t in explanation.times])
             whole = np.abs(explanation.attributions[h]).sum()
             found.append(values[h, same].sum() / whole if whole else np.nan)
         else:
@@ -76,7 +78,7 @@ def shares(name: str, explanation) -> float:
     return float(np.nanmean(found))
 
 
-def run(name: str, folder: Path, epochs: int | None) -> dict:
+def run(name: str, variant: str, folder: Path, epochs: int | None) -> dict:
     from forecaster.artifacts import load_bundle
     from forecaster.cli import main
     from forecaster.data import read_panel
@@ -85,8 +87,8 @@ def run(name: str, folder: Path, epochs: int | None) -> dict:
     frame, flags = generated(name)
     csv = folder / f"{name}.csv"
     frame.to_csv(csv, index=False)
-    model_dir = folder / f"model-{name}"
-    extra = ["--epochs", str(epochs)] if epochs else []
+    model_dir = folder / f"model-{name}-{variant.replace(' ', '-')}"
+    extra = [*VARIANTS[variant], *(["--epochs", str(epochs)] if epochs else [])]
     if main(["train", "--csv", str(csv), "--target", "value", "--model-dir", str(model_dir),
              *flags, *extra]) != 0:
         raise SystemExit(f"training on {name} failed")
@@ -103,21 +105,22 @@ def run(name: str, folder: Path, epochs: int | None) -> dict:
         found.append(shares(name, explanation))
         change = explanation.forecast - explanation.baseline_forecast
         gaps.append(float(np.max(np.abs(explanation.total() - change) / np.maximum(np.abs(change), 1e-12))))
-    return {"data": name, "members": model.scaling, "time_steps": model.settings_.time_steps,
+    return {"data": name, "variant": variant, "members": model.scaling, "time_steps": model.settings_.time_steps,
             "horizon": model.horizon, "share": float(np.mean(found)), "share_low": float(np.min(found)),
             "largest_gap": float(np.max(gaps)), "seconds": float(np.median(seconds)),
             "permutations": explanation.permutations}
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| data | expected cells | share of \\|attributions\\| on them (mean; lowest origin) | "
-             "members | largest gap in the sum | seconds per explanation |",
-             "|---|---|---:|---|---:|---:|"]
+    lines = ["| data | expected cells | settings | members | share of \\|attributions\\| on them "
+             "(mean; lowest origin) | largest gap in the sum | seconds per explanation |",
+             "|---|---|---|---|---:|---:|---:|"]
     expected = {"ar1": "the last row", "weekly": "rows of the same weekday",
                 "promotions": "the step's own promotion, among those ahead"}
     for r in results:
-        lines.append(f"| {r['data']} | {expected[r['data']]} | {r['share']:.2f}; {r['share_low']:.2f} | "
-                     f"{r['members']} | {r['largest_gap']:.1e} | {r['seconds']:.2f} |")
+        lines.append(f"| {r['data']} | {expected[r['data']]} | {r['variant']} | {r['members']} | "
+                     f"{r['share']:.2f}; {r['share_low']:.2f} | {r['largest_gap']:.1e} | "
+                     f"{r['seconds']:.2f} |")
     return "\n".join(lines)
 
 
@@ -129,7 +132,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     folder = Path(args.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    results = [run(name, folder, args.epochs) for name in args.only]
+    results = [run(name, variant, folder, args.epochs) for name in args.only for variant in VARIANTS]
     text = table(results)
     print(text)
     (folder / "explain.md").write_text(text + "\n")

@@ -110,10 +110,11 @@ class Explanation:
 
     def summary(self) -> dict:
         """The few numbers a report states (evaluate's metrics.json and report.html)."""
-        return {"series": self.series, "origin": _iso(self.forecast_times[:1])[0],
+        return {"series": self.series, "origin": _iso(self.forecast_times[:1])[0].replace("T00:00:00", ""),
                 "steps": len(self.forecast), "rows": len(self.times), "baseline": self.baseline,
                 "forecast_mean": float(np.mean(self.forecast)),
                 "baseline_forecast_mean": float(np.mean(self.baseline_forecast)),
+                "change": float(self.total().sum()),
                 "strongest_rows": self.strongest(3), "permutations": self.permutations,
                 "members": [member.label for member in self.members]}
 

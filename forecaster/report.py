@@ -132,9 +132,10 @@ def _explanation(found: dict) -> str:
     return (f'<p class="note">The forecast{series} of {found["steps"]} steps from '
             f'{escape(found["origin"])} averages {_number(found["forecast_mean"])}; from '
             f'{escape(found["baseline"])} it would average {_number(found["baseline_forecast_mean"])}. '
-            f"Each bar is a row's share of that difference summed over the steps, in the target's "
-            f"units (Shapley values over {found['permutations']} orders of the cells of the "
-            f"{found['rows']} rows read, which add up to it exactly); the rows that moved it most: {rows}. "
+            f"Each bar is a row's share of the difference, summed over the steps "
+            f"({_number(found['change'])} in all), in the target's units: Shapley values over "
+            f"{found['permutations']} orders of the cells of the {found['rows']} rows read, which "
+            f"add up to it exactly. The rows that moved it most: {rows}. "
             f"Below, the last layer of the first network kept, over its window: each unit's gates "
             f"and states, or each attention head's weights.</p>")
 

@@ -136,13 +136,14 @@ def test_the_explanation_has_its_own_section(tmp_path):
     report = metrics()
     report["explanation"] = {"series": "", "origin": "2021-03-21T00:00:00", "steps": 6, "rows": 24,
                              "baseline": "the same 24 rows held flat at each column's mean over them",
-                             "forecast_mean": 10.5, "baseline_forecast_mean": 9.25,
+                             "forecast_mean": 10.5, "baseline_forecast_mean": 9.25, "change": 7.5,
                              "strongest_rows": [["2021-03-20T22:00:00", 0.75]], "permutations": 64,
                              "members": ["LSTM (window scaling)"]}
     html = write_report(report, {EXPLANATION: png}, tmp_path / "report.html").read_text(encoding="utf-8")
     section = html[html.index("<h2>What the forecast rests on</h2>"):]
     assert "averages 10.5; from the same 24 rows held flat" in section and "9.25" in section
     assert "2021-03-20T22:00:00 (+0.75)" in section and "64 orders" in section
+    assert "summed over the steps (7.5 in all)" in section
     assert section.count("<img") == 1 and "<h2>Figures</h2>" not in section[:section.index("<img")]
     # Without the summary (an older metrics.json), the picture is one figure among the others.
     del report["explanation"]
