@@ -9,8 +9,9 @@ forecast reads:
 
     ar1         y' = 0.9 y + noise around a level: the best forecast of every step is a function
                 of the last value alone -> the last row
-    weekly      a level times a fixed weekly profile, plus noise: the best forecast of a day is
-                that weekday's level -> the rows of the window on the same weekday
+    weekly      each weekday its own level, a random walk that steps once a week, plus noise:
+                the best forecast of a day is its weekday's latest level, read from the last
+                values on that weekday -> the rows of the window on the same weekday
     promotions  a level plus a lift on promotion days (one day in five, drawn at random, known
                 ahead: `--future promo`), plus noise: the best forecast of a day is the level plus
                 that day's lift -> that day's promotion, among the promotions of the steps
@@ -48,9 +49,10 @@ def generated(name: str, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
         for t in range(1, DAYS):
             value[t] = 0.9 * value[t - 1] + rng.normal(0, 1)
         return pd.DataFrame({"day": days, "value": (100 + 5 * value).round(3)}), []
-    if name == "weekly":
-        profile = np.array([1.0, 1.1, 1.15, 1.1, 1.05, 0.7, 0.6])
-        value = 100 * profile[days.day_of_week] + rng.normal(0, 2, DAYS)
+    if name == "weekly":  # each weekday its own level, a random walk stepping once a week
+        levels = 100 + np.cumsum(rng.normal(0, 3, (DAYS // 7 + 2, 7)), axis=0)
+        weeks = (days - days[0]).days // 7
+        value = levels[weeks, days.day_of_week] + rng.normal(0, 1, DAYS)
         return pd.DataFrame({"day": days, "value": value.round(3)}), []
     promo = (rng.random(DAYS) < 0.2).astype(float)
     value = 100 + 30 * promo + rng.normal(0, 2, DAYS)
