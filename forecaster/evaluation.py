@@ -443,13 +443,7 @@ def tail_time(settings, panel: Panel) -> pd.Timestamp:
 
 def _rows_before(panel: Panel, stamp, flag: str | None = None) -> np.ndarray:
     """(series,) how many rows of each series come before the time `stamp`."""
-    try:
-        stamp = pd.Timestamp(stamp)
-    except (ValueError, TypeError):
-        raise UserError(f"{flag} {stamp!r} is not a timestamp; use, e.g., 2010-11-01.") from None
-    if stamp.tz is None and panel.starts.tz is not None:
-        stamp = stamp.tz_localize(panel.starts.tz)
-    return panel.rows_before(stamp)
+    return panel.rows_before(panel.timestamp(stamp, flag))
 
 
 def _report(model: Forecaster, result: Backtest, source, model_dir, history_end, levels) -> dict:

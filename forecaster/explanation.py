@@ -274,7 +274,7 @@ def _members(model: Forecaster, panel: Panel, series: int, origin: int, reading,
         if isinstance(network, NumpyModel):
             _, traces = network.trace(window)
             others = network.trace(sampled[m]) if sampled is not None else None
-            member.layers = [_layer(trace, None if others is None else others, i)
+            member.layers = [_layer(trace, others, i)
                              for i, trace in enumerate(traces)]
         members.append(member)
     return members
@@ -337,12 +337,7 @@ def _origin_row(model: Forecaster, panel: Panel, series: int, origin) -> int | N
     forecast step), or None for right after the series' end."""
     if origin is None:
         return None
-    try:
-        stamp = pd.Timestamp(origin)
-    except (ValueError, TypeError):
-        raise UserError(f"--origin {origin!r} is not a timestamp; use, e.g., 2003-06-01.") from None
-    if stamp.tz is None and panel.starts.tz is not None:
-        stamp = stamp.tz_localize(panel.starts.tz)
+    stamp = panel.timestamp(origin, "--origin")
     index = panel.index(series)
     row = int(index.searchsorted(stamp))
     needed, length = model.history_needed(), int(panel.lengths[series])

@@ -152,6 +152,17 @@ class Panel:
                              name=self.schema.time_column)
         return grid[start[series] + rows]
 
+    def timestamp(self, value, flag: str) -> pd.Timestamp:
+        """`value` (text such as 2010-11-01, or a timestamp) as a time of this panel (in its time
+        zone, if it has one); a UserError naming `flag` when it is not a time."""
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise UserError(f"{flag} {value!r} is not a timestamp; use, e.g., 2010-11-01.") from None
+        if stamp.tz is None and self.starts.tz is not None:
+            stamp = stamp.tz_localize(self.starts.tz)
+        return stamp
+
     def rows_before(self, stamp: pd.Timestamp) -> np.ndarray:
         """(series,) how many rows of each series lie before the time `stamp`."""
         frequency = self.schema.frequency
