@@ -35,7 +35,7 @@ import pandas as pd
 
 from forecaster import plots
 from forecaster.artifacts import load_bundle
-from forecaster.data import Panel, read_panel
+from forecaster.data import Panel, format_times, read_panel
 from forecaster.errors import UserError, count
 from forecaster.estimator import Forecaster
 from forecaster.files import check_output_file, write_text_atomically
@@ -345,17 +345,24 @@ def _origin_row(model: Forecaster, panel: Panel, series: int, origin) -> int | N
     if row == length and stamp != end:
         what = f"series {panel.label(series)}" if len(panel) > 1 else panel.source
         raise UserError(
-            f"--origin {origin} is after the end of {what} ({index[-1]}); the latest origin is the "
-            f"step right after it, {end}. Pass an earlier time, or leave --origin out.")
+            f"--origin {origin} is after the end of {what} ({_written(panel, index[-1])}); the latest "
+            f"origin is the step right after it, {_written(panel, end)}. Pass an earlier time, or "
+            f"leave --origin out.")
     if row < length and index[row] != stamp:
         raise UserError(
             f"--origin {origin} is not a timestamp of the series (frequency "
-            f"{panel.schema.frequency}); the nearest are {index[max(row - 1, 0)]} and {index[row]}.")
+            f"{panel.schema.frequency}); the nearest are {_written(panel, index[max(row - 1, 0)])} and "
+            f"{_written(panel, index[row])}.")
     if row < needed:
         raise UserError(
             f"--origin {origin} has {row} rows before it; this model reads the last {needed}. Pass "
-            f"{index[needed] if needed < length else 'a later time'} or later.")
+            f"{_written(panel, index[needed]) if needed < length else 'a later time'} or later.")
     return row
+
+
+def _written(panel: Panel, stamp) -> str:
+    """A time as the file writes its times."""
+    return str(format_times(pd.DatetimeIndex([stamp]), panel.schema.time_kind, panel.schema.time_format)[0])
 
 
 def _numbers(values) -> list | float | None:

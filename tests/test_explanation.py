@@ -123,7 +123,9 @@ def test_explain_refuses_what_it_cannot_explain(trained, tmp_path):
         explain(model_dir, csv, origin="soon", output=tmp_path / "a.png")
     with pytest.raises(UserError, match="is not a timestamp of the series"):
         explain(model_dir, csv, origin="2021-03-05 10:30", output=tmp_path / "a.png")
-    with pytest.raises(UserError, match="rows before it; this model reads the last"):
+    needed = load_bundle(model_dir).history_needed()
+    with pytest.raises(UserError, match=f"rows before it; this model reads the last {needed}. Pass "
+                                        f"{times[needed]} or later"):  # as the file writes its times
         explain(model_dir, csv, origin=times[3], output=tmp_path / "a.png")
     with pytest.raises(UserError, match="is after the end of"):
         explain(model_dir, csv, origin="2031-01-01", output=tmp_path / "a.png")

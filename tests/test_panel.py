@@ -156,6 +156,12 @@ def test_an_unknown_series_is_named_with_the_known_ones(tmp_path):
         panel.find(["a", "c"])
 
 
+def test_naming_a_series_of_a_file_of_one_is_refused_with_the_fix(tmp_path):
+    panel = read_panel(write_csv(tmp_path, "date,y\n2021-01-01,1\n2021-01-02,2\n2021-01-03,3\n"))
+    with pytest.raises(UserError, match=r"--series names x, but .* holds one series .* leave --series out"):
+        panel.find(["x"])
+
+
 # Splits: one cutoff in time for every series
 
 

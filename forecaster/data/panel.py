@@ -216,6 +216,11 @@ class Panel:
     def find(self, wanted, flag: str = "--series") -> np.ndarray:
         """Indices of the series named in `wanted` (ids as text; several id columns joined by ','
         as in 'S1,A'), in that order; a UserError naming the unknown ones."""
+        if not self.schema.id_names:
+            raise UserError(
+                f"{flag} names {', '.join(str(name) for name in wanted)}, but {self.source} holds one "
+                f"series (the model was trained without --id-col or several --target); leave {flag} "
+                f"out.")
         position = {id_text(name): k for k, name in enumerate(self.ids)}
         width = len(self.schema.id_columns)
         names = [str(name).strip() for name in wanted]
