@@ -411,7 +411,7 @@ def _explain(args: argparse.Namespace) -> int:
                                        series=parse_features(args.series), output=args.output)
     what = f"{result.target} of {result.series}" if result.series else result.target
     rows = ", ".join(f"{time} ({share:+.4g})" for time, share in result.strongest(3))
-    print(f"{what}: the forecast of {len(result.forecast)} steps from {result.forecast_times[0]} is "
+    print(f"{what}: the forecast of {len(result.forecast)} steps from {result.summary()['origin']} is "
           f"{result.total().sum():+.4g} in all against the flat history's; the rows that moved it "
           f"most: {rows}")
     print(f"wrote {picture} and {numbers}")
