@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "after the end of the series)")
     explain.add_argument("--series", help="the series to explain: its id (with several id columns, "
                          "their values in order: S1,A; default: the first)")
+    explain.add_argument("--future-csv", dest="future_csv",
+                         help="the values of the inputs known ahead (train's --future) on the steps "
+                              "forecast, as for forecast (default: the history's rows after each "
+                              "series' last target value)")
     explain.add_argument("--output", help="the picture (default reports/<model name>/explain.png); "
                          "explain.json is written beside it")
     explain.set_defaults(handler=_explain)
@@ -408,7 +412,8 @@ def _explain(args: argparse.Namespace) -> int:
     from forecaster.explanation import explain
 
     result, picture, numbers = explain(args.model_dir, args.csv, origin=args.origin,
-                                       series=parse_features(args.series), output=args.output)
+                                       series=parse_features(args.series), output=args.output,
+                                       future=args.future_csv)
     what = f"{result.target} of {result.series}" if result.series else result.target
     rows = ", ".join(f"{time} ({share:+.4g})" for time, share in result.strongest(3))
     print(f"{what}: the forecast of {len(result.forecast)} steps from {result.summary()['origin']} is "

@@ -35,10 +35,11 @@ import pandas as pd
 
 from forecaster import plots
 from forecaster.artifacts import load_bundle
-from forecaster.data import Panel, format_times, read_panel
+from forecaster.data import Panel, format_times
 from forecaster.errors import UserError, count
 from forecaster.estimator import Forecaster
 from forecaster.files import check_output_file, write_text_atomically
+from forecaster.forecasting import read_history
 from forecaster.inference import NumpyModel
 from forecaster.models import member_label
 
@@ -153,16 +154,18 @@ class Explanation:
         }
 
 
-def explain(model_dir, csv, origin=None, series=None, output=None) -> tuple[Explanation, Path, Path]:
+def explain(model_dir, csv, origin=None, series=None, output=None,
+            future=None) -> tuple[Explanation, Path, Path]:
     """`forecaster explain`: take apart the forecast of one series of `csv` (the first, or the one
     id `series` names) from `origin` (the first forecast step's timestamp; default: right after
-    the end of the series) with the bundle in `model_dir`. Writes the picture to `output` (default
+    the end of the series) with the bundle in `model_dir`; `future`: the file of the values known
+    ahead after the history (as `forecast --future-csv`). Writes the picture to `output` (default
     reports/<model name>/explain.png) and the numbers to explain.json beside it; returns the
     explanation and both paths."""
     output = check_output_file(output or Path("reports") / Path(model_dir).name / "explain.png",
                                "--output", plots.PICTURE_SUFFIXES)
     model = load_bundle(model_dir)
-    panel = read_panel(csv, schema=model.schema_)
+    panel = read_history(model, csv, future)
     k = _one_series(panel, series)
     explanation = explain_panel(model, panel, k, _origin_row(model, panel, k, origin))
     numbers = output.with_suffix(".json")

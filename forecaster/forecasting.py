@@ -46,16 +46,23 @@ def forecast(model: Forecaster, csv, horizon: int | None = None, levels=(), seri
     levels = [check_level(level) for level in levels]
     if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
         raise UserError(f"--horizon is {horizon!r}; expected a whole number of at least 1.")
-    panel = read_panel(csv, schema=model.schema_)
-    if future is not None:
-        if not model.schema_.future:
-            raise UserError(
-                "--future-csv gives values known ahead, but this model was trained without "
-                "--future; leave it out, or retrain with --future.")
-        panel = with_future(panel, future)
+    panel = read_history(model, csv, future)
     if series:
         panel = panel.select(panel.find(series))
     return forecast_panel(model, panel, horizon, levels, model_dir, ray)
+
+
+def read_history(model: Forecaster, csv, future=None) -> Panel:
+    """The history in `csv` read with the model's schema, with the values known ahead from the
+    file `future` (`--future-csv`), if given."""
+    panel = read_panel(csv, schema=model.schema_)
+    if future is None:
+        return panel
+    if not model.schema_.future:
+        raise UserError(
+            "--future-csv gives values known ahead, but this model was trained without "
+            "--future; leave it out, or retrain with --future.")
+    return with_future(panel, future)
 
 
 def forecast_panel(model: Forecaster, panel: Panel, horizon: int | None = None, levels=(),

@@ -5,6 +5,7 @@ value ever reaches a forecast."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -312,3 +313,22 @@ def test_explain_gives_the_values_known_ahead_their_share_too(promoted):
     np.testing.assert_allclose(explained.total(), explained.forecast - explained.baseline_forecast,
                                rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(explained.forecast, model.predict(panel, [[1, panel.lengths[1]]])[0])
+
+
+@pytest.mark.slow
+def test_explain_reads_the_values_known_ahead_from_a_future_file_as_forecast_does(promoted, tmp_path):
+    csv, model_dir, _ = promoted
+    table = pd.read_csv(csv)
+    table[table["sales"].notna()].to_csv(tmp_path / "history.csv", index=False)
+    table[table["sales"].isna()][["shop", "day", "promo"]].to_csv(tmp_path / "future.csv", index=False)
+    assert main(["explain", "--model-dir", str(model_dir), "--csv", str(tmp_path / "history.csv"),
+                 "--series", "b", "--output", str(tmp_path / "a.png")]) == 2  # none ahead: refused
+    assert main(["explain", "--model-dir", str(model_dir), "--csv", str(tmp_path / "history.csv"),
+                 "--future-csv", str(tmp_path / "future.csv"), "--series", "b",
+                 "--output", str(tmp_path / "from-file.png")]) == 0
+    assert main(["explain", "--model-dir", str(model_dir), "--csv", str(csv), "--series", "b",
+                 "--output", str(tmp_path / "from-rows.png")]) == 0
+    from_file, from_rows = (json.loads((tmp_path / f"{name}.json").read_text())
+                            for name in ("from-file", "from-rows"))
+    assert from_file["forecast"] == from_rows["forecast"]
+    assert from_file["attributions"]["ahead_values"] == from_rows["attributions"]["ahead_values"]
